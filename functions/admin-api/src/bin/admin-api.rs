@@ -1,0 +1,28 @@
+//! The admin API as an AWS Lambda function (API Gateway HTTP API), also what
+//! `cargo lambda watch` runs.
+
+use admin_api::auth::Authenticator;
+use admin_api::settings::{self, Mode};
+use admin_api::state::AppState;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    admin_api::telemetry::init(true);
+    let mut settings = settings::load(Mode::Lambda).inspect_err(|e| tracing::error!("{e}"))?;
+    let url = settings
+        .database_url
+        .take()
+        .expect("required in Lambda mode");
+    // Built once per execution environment and reused by every warm invocation; the pool
+    // connects lazily, so a cold start does no network I/O before the first request.
+    let state = AppState {
+        pool: simrunner::db::build_pool(url.expose(), settings.pool_size)?,
+        keyring: Arc::new(settings.keyring.take().expect("required in Lambda mode")),
+        auth: Arc::new(Authenticator::new(
+            settings.admin_token.as_ref(),
+            settings.jwt.take(),
+        )),
+    };
+    lambda_http::run(admin_api::app(state)).await
+}

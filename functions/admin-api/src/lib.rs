@@ -1,0 +1,148 @@
+//! simrunner's admin API: one axum [`Router`] (see [`app`]), served by `lambda_http` in AWS
+//! Lambda (`src/bin/admin-api.rs`) and by a local listener in the local stack
+//! (`src/bin/simrunner.rs`).
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod local;
+pub mod routes;
+pub mod settings;
+pub mod state;
+pub mod telemetry;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Request, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use error::{ApiError, ErrorCode};
+use routes::{api_keys, health, simulations};
+use state::AppState;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "simrunner admin API",
+        description = "Simulation configs, runs and provider keys for simrunner. Every \
+                       /v1/admin route needs `Authorization: Bearer <admin token or JWT>`. \
+                       Errors are `{\"error\":{\"code\",\"message\",\"details?\"}}`."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "simulations", description = "Simulation configs and their runs"),
+        (name = "api-keys", description = "LLM provider API keys (write-only)"),
+        (name = "health", description = "Liveness"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+    }
+}
+
+/// The routes with their OpenAPI descriptions, before they are split apart.
+fn api(state: &AppState) -> OpenApiRouter<AppState> {
+    let admin = OpenApiRouter::new()
+        .routes(routes!(
+            simulations::list_simulations,
+            simulations::create_simulation
+        ))
+        .routes(routes!(simulations::agent_types))
+        .routes(routes!(
+            simulations::get_simulation,
+            simulations::update_simulation,
+            simulations::delete_simulation
+        ))
+        .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
+        .routes(routes!(api_keys::delete_api_key))
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            auth::require_admin,
+        ));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .merge(admin)
+}
+
+/// The OpenAPI document of exactly the routes [`app`] serves.
+pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
+    api(state).into_openapi()
+}
+
+/// The whole HTTP API.
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = api(&state).split_for_parts();
+    let doc = Arc::new(doc.to_json().expect("the OpenAPI document serialises"));
+    router
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        )],
+                        doc.to_string(),
+                    )
+                }
+            }),
+        )
+        .fallback(|| async {
+            ApiError::new(ErrorCode::NotFound, "no such route; see /openapi.json")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "this route does not accept that method; see /openapi.json",
+            )
+        })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_panic| {
+            // The payload is not logged or returned: it could hold anything.
+            tracing::error!("a request handler panicked");
+            ApiError::new(
+                ErrorCode::Internal,
+                "an internal error occurred; it has been logged",
+            )
+            .into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let request_id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    request_id,
+                )
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

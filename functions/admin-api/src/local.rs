@@ -1,0 +1,258 @@
+//! The local stack behind `simrunner up`: a database (the one in `DATABASE_URL`, or an
+//! embedded cluster kept in the data folder), migrations and the admin API on
+//! `SIMRUNNER_HTTP_ADDR`, with an admin token and key-encryption key made up when unset.
+
+use crate::auth::Authenticator;
+use crate::settings::{self, ApiSettings, Mode};
+use crate::state::AppState;
+use anyhow::{Context as _, bail};
+use simrunner::db::cluster::{ClusterOptions, LocalCluster};
+use simrunner::secrets::{Keyring, MasterKey, random_hex};
+use simrunner::settings::{EnvReader, Secret};
+use std::fs::File;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The data folder: `SIMRUNNER_DATA_DIR`, or `.simrunner` in the current directory.
+pub fn data_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::var_os("SIMRUNNER_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".simrunner"));
+    let dir = if dir.is_absolute() {
+        dir
+    } else {
+        std::env::current_dir()?.join(dir)
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Holds the data folder for this process: a second simrunner on the same folder stops with
+/// a clear message instead of fighting over the database.
+pub struct DataDirLock {
+    _file: File,
+}
+
+pub fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
+    let path = dir.join("simrunner.lock");
+    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(DataDirLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another simrunner is already running with the data folder {}; stop it first, or \
+             set SIMRUNNER_DATA_DIR to use another folder",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).context(format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// The database the local stack uses.
+pub struct LocalDatabase {
+    pub url: Secret<String>,
+    /// Where it is, safe to print (no password).
+    pub description: String,
+    cluster: Option<LocalCluster>,
+}
+
+impl LocalDatabase {
+    /// `DATABASE_URL` when set; otherwise the embedded cluster in `data_dir/postgres`,
+    /// started now, with a `simrunner` database in it.
+    pub async fn open(settings: &ApiSettings, data_dir: &Path) -> anyhow::Result<Self> {
+        if let Some(url) = &settings.database_url {
+            return Ok(Self {
+                url: url.clone(),
+                description: "the server in DATABASE_URL".into(),
+                cluster: None,
+            });
+        }
+        let mut env = EnvReader::from_process();
+        let port = env.integer_in("SIMRUNNER_PG_PORT", 0..=65535, 0) as u16;
+        env.finish()?;
+        let root = data_dir.join("postgres");
+        let cluster = tokio::task::spawn_blocking(move || {
+            LocalCluster::start(&ClusterOptions {
+                root,
+                port,
+                durable: true,
+            })
+        })
+        .await??;
+        let (client, connection) =
+            tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = 'simrunner'", &[])
+            .await?
+            .is_some();
+        if !exists {
+            client.batch_execute("CREATE DATABASE simrunner").await?;
+        }
+        Ok(Self {
+            url: Secret::new(cluster.url("simrunner")),
+            description: format!(
+                "{} (embedded; data in {})",
+                cluster.url("simrunner"),
+                cluster.data_dir().display()
+            ),
+            cluster: Some(cluster),
+        })
+    }
+
+    /// Stops the embedded cluster, if this process started one.
+    pub async fn close(self) -> anyhow::Result<()> {
+        if let Some(cluster) = self.cluster {
+            tokio::task::spawn_blocking(move || cluster.stop()).await??;
+        }
+        Ok(())
+    }
+}
+
+/// `SIMRUNNER_KEY_ENCRYPTION_KEY`, or a key generated once and kept (mode 0600) in the data
+/// folder so that stored provider keys still open after a restart.
+fn local_keyring(settings: &mut ApiSettings, data_dir: &Path) -> anyhow::Result<(Keyring, bool)> {
+    if let Some(keyring) = settings.keyring.take() {
+        return Ok((keyring, false));
+    }
+    let path = data_dir.join("key-encryption-key");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = MasterKey::generate_hex();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            file.write_all(key.as_bytes())?;
+            key
+        }
+        Err(e) => return Err(e).context(format!("reading {}", path.display())),
+    };
+    let key = MasterKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok((Keyring::new(key, Vec::new()), true))
+}
+
+/// `simrunner up`: runs the local stack until Ctrl-C or SIGTERM.
+pub async fn up() -> anyhow::Result<()> {
+    let mut settings = settings::load(Mode::Local)?;
+    let data_dir = data_dir()?;
+    let _lock = lock_data_dir(&data_dir)?;
+    let listener = tokio::net::TcpListener::bind(settings.http_addr)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+                "SIMRUNNER_HTTP_ADDR {} is already in use by another program; stop it or set \
+                 SIMRUNNER_HTTP_ADDR to another address, e.g. 127.0.0.1:8081",
+                settings.http_addr
+            ),
+            _ => anyhow::Error::new(e).context(format!("listening on {}", settings.http_addr)),
+        })?;
+    let (keyring, generated_key) = local_keyring(&mut settings, &data_dir)?;
+    let generated_token = settings.admin_token.is_none();
+    let token = settings
+        .admin_token
+        .clone()
+        .unwrap_or_else(|| Secret::new(random_hex(24)));
+
+    let database = LocalDatabase::open(&settings, &data_dir).await?;
+    let served = async {
+        let pool = simrunner::db::build_pool(database.url.expose(), settings.pool_size)?;
+        {
+            let mut client = pool.get().await.context("connecting to the database")?;
+            simrunner::db::migrate(&mut client).await?;
+        }
+        let state = AppState {
+            pool: pool.clone(),
+            keyring: Arc::new(keyring),
+            auth: Arc::new(Authenticator::new(Some(&token), settings.jwt.take())),
+        };
+        print_banner(
+            listener.local_addr()?,
+            &database,
+            generated_token.then_some(&token),
+            generated_key,
+            &data_dir,
+        );
+        axum::serve(listener, crate::app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        tracing::info!("shutting down");
+        pool.close();
+        anyhow::Ok(())
+    }
+    .await;
+    let closed = database.close().await;
+    served.and(closed)
+}
+
+fn print_banner(
+    addr: std::net::SocketAddr,
+    database: &LocalDatabase,
+    token: Option<&Secret<String>>,
+    generated_key: bool,
+    data_dir: &Path,
+) {
+    let url = format!("http://{addr}");
+    println!("\nsimrunner is up");
+    println!("  API           {url}   (OpenAPI: {url}/openapi.json)");
+    match token {
+        Some(token) => println!(
+            "  admin token   {}   (generated for this run; set SIMRUNNER_ADMIN_TOKEN to choose one)",
+            token.expose()
+        ),
+        None => println!("  admin token   from SIMRUNNER_ADMIN_TOKEN"),
+    }
+    println!("  database      {}", database.description);
+    if generated_key {
+        println!(
+            "  secrets       provider keys encrypted with {}",
+            data_dir.join("key-encryption-key").display()
+        );
+    }
+    println!("  try           curl -H \"Authorization: Bearer $TOKEN\" {url}/v1/admin/simulations");
+    println!("Press Ctrl-C to stop.\n");
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate.recv() => {},
+    }
+}
+
+/// `simrunner migrate`: applies pending migrations and reports what it did.
+pub async fn migrate() -> anyhow::Result<()> {
+    let settings = settings::load(Mode::Local)?;
+    let data_dir = data_dir()?;
+    let _lock = (settings.database_url.is_none())
+        .then(|| lock_data_dir(&data_dir))
+        .transpose()?;
+    let database = LocalDatabase::open(&settings, &data_dir).await?;
+    let result = async {
+        let (mut client, connection) =
+            tokio_postgres::connect(database.url.expose(), tokio_postgres::NoTls)
+                .await
+                .context("connecting to the database")?;
+        tokio::spawn(connection);
+        let report = simrunner::db::migrate(&mut client).await?;
+        println!(
+            "migrations: {} applied now, {} already applied",
+            report.applied.len(),
+            report.already_applied
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    let closed = database.close().await;
+    result.and(closed)
+}

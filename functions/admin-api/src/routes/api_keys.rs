@@ -1,0 +1,134 @@
+//! `/v1/admin/api-keys`: LLM provider keys. A key goes in once and never comes out: responses
+//! show its last four characters only.
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::JsonBody;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use simrunner::domain::{ApiKeyDraft, ApiKeyId};
+use simrunner::settings::Secret;
+use simrunner::store::{self, ApiKeyRecord};
+use utoipa::ToSchema;
+
+/// The key's text. Deserialising it never quotes the input in an error, whatever was sent.
+#[derive(Debug)]
+pub struct KeyInput(Secret<String>);
+
+impl<'de> Deserialize<'de> for KeyInput {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)
+            .map(|k| Self(Secret::new(k)))
+            .map_err(|_| serde::de::Error::custom("must be a string"))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    /// `openai`, `anthropic` or `google`.
+    #[schema(example = "anthropic")]
+    pub provider: Option<String>,
+    /// 1 to 100 characters.
+    #[schema(example = "production")]
+    pub label: Option<String>,
+    /// The provider's API key, 8 to 512 characters; stored encrypted, never shown again.
+    #[schema(value_type = String, format = Password)]
+    pub key: Option<KeyInput>,
+}
+
+/// A stored key as it may be shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub provider: &'static str,
+    pub label: String,
+    /// The last four characters behind a mask.
+    #[schema(example = "****a1b2")]
+    pub masked_key: String,
+    /// The variable LLM agents receive the key in.
+    #[schema(example = "ANTHROPIC_API_KEY")]
+    pub env_var: &'static str,
+    /// The master key that encrypts it (changes after a key rotation).
+    pub encryption_key_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ApiKeyRecord> for ApiKeyView {
+    fn from(record: ApiKeyRecord) -> Self {
+        Self {
+            id: record.id.to_string(),
+            provider: record.provider.as_str(),
+            label: record.label,
+            masked_key: format!("****{}", record.last4),
+            env_var: record.provider.env_var(),
+            encryption_key_id: record.key_id,
+            created_at: record.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyList {
+    /// Newest first.
+    pub items: Vec<ApiKeyView>,
+}
+
+/// Stored keys, masked.
+#[utoipa::path(get, path = "/v1/admin/api-keys", tag = "api-keys",
+    security(("bearer" = [])),
+    responses((status = 200, body = ApiKeyList), (status = 401, body = ErrorBody)))]
+pub async fn list_api_keys(State(state): State<AppState>) -> Result<Json<ApiKeyList>, ApiError> {
+    let client = state.db().await?;
+    let keys = store::list_api_keys(&client).await?;
+    Ok(Json(ApiKeyList {
+        items: keys.into_iter().map(ApiKeyView::from).collect(),
+    }))
+}
+
+/// Stores a key, encrypted at rest.
+#[utoipa::path(post, path = "/v1/admin/api-keys", tag = "api-keys",
+    request_body = CreateApiKey,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = ApiKeyView),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<CreateApiKey>,
+) -> Result<(StatusCode, Json<ApiKeyView>), ApiError> {
+    let key = ApiKeyDraft {
+        provider: input.provider,
+        label: input.label,
+        key: input.key.map(|k| k.0),
+    }
+    .validate()?;
+    let client = state.db().await?;
+    let record = store::insert_api_key(&client, &state.keyring, &key).await?;
+    tracing::info!(key = %record.id, provider = record.provider.as_str(), "stored provider key");
+    Ok((StatusCode::CREATED, Json(record.into())))
+}
+
+/// Deletes a key.
+#[utoipa::path(delete, path = "/v1/admin/api-keys/{id}", tag = "api-keys",
+    params(("id" = String, Path, description = "key_…")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
+pub async fn delete_api_key(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let key_id = ApiKeyId::parse(&id).ok_or_else(|| ApiError::not_found("API key", &id))?;
+    let client = state.db().await?;
+    if store::delete_api_key(&client, &key_id).await? {
+        tracing::info!(key = %key_id, "deleted provider key");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("API key", &id))
+    }
+}

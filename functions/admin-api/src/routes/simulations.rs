@@ -1,0 +1,528 @@
+//! `/v1/admin/simulations`: simulation configs and their run history.
+
+use super::{PageParams, page_request};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{JsonBody, QueryParams};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use simrunner::domain::{AgentSlotDraft, AgentType, ScheduleKind, SimulationDraft, SimulationId};
+use simrunner::store::{self, RunRecord, SimulationRecord, UpdateOutcome};
+use utoipa::{IntoParams, ToSchema};
+
+// ---- input ---------------------------------------------------------------------------------
+
+/// One seat: a built-in bot (`random`, `tight`, `callstation`) or an LLM agent
+/// (`autonomous`, `protocol`) with `model` = `provider:model`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSlotInput {
+    #[serde(rename = "type")]
+    #[schema(example = "random")]
+    pub agent_type: Option<String>,
+    #[schema(example = "anthropic:claude-sonnet-4")]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlindsInput {
+    pub small: Option<i64>,
+    pub big: Option<i64>,
+}
+
+/// The table: blinds, starting stack and how long an agent may think.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TableConfigInput {
+    pub blinds: Option<BlindsInput>,
+    /// At least two big blinds.
+    pub initial_stack: Option<i64>,
+    /// 1,000 to 120,000.
+    pub action_timeout_ms: Option<i64>,
+}
+
+/// A new config. It starts `paused`: start it, or resume it with PATCH `status`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSimulation {
+    /// 1 to 100 characters after trimming.
+    pub name: Option<String>,
+    /// `one_off` (default) or `periodic`.
+    #[schema(example = "periodic")]
+    pub schedule_type: Option<String>,
+    /// Periodic only: 1 to 1,440.
+    pub interval_minutes: Option<i64>,
+    /// Minimum wait between a run's end and the next start: 0 to 1,440 (default 5).
+    pub cooldown_minutes: Option<i64>,
+    /// 1 to 10,000 (default 20).
+    pub max_hands: Option<i64>,
+    /// Safety timeout: 1 to 720 (default 10).
+    pub max_run_minutes: Option<i64>,
+    /// `live` (default) or `fast`.
+    pub pace: Option<String>,
+    /// 2 to 9; defaults to the number of slots and must equal it.
+    pub agent_count: Option<i64>,
+    pub agent_slots: Option<Vec<AgentSlotInput>>,
+    pub table_config: Option<TableConfigInput>,
+}
+
+/// Absent leaves a field as it is; for `interval_minutes`, `null` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSimulation {
+    pub name: Option<String>,
+    /// `active` or `paused`.
+    pub status: Option<String>,
+    pub schedule_type: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub interval_minutes: Option<Option<i64>>,
+    pub cooldown_minutes: Option<i64>,
+    pub max_hands: Option<i64>,
+    pub max_run_minutes: Option<i64>,
+    pub pace: Option<String>,
+    pub agent_count: Option<i64>,
+    pub agent_slots: Option<Vec<AgentSlotInput>>,
+    pub table_config: Option<TableConfigInput>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from an absent one (`None`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+fn slot_drafts(slots: Vec<AgentSlotInput>) -> Vec<AgentSlotDraft> {
+    slots
+        .into_iter()
+        .map(|s| AgentSlotDraft {
+            agent_type: s.agent_type,
+            model: s.model,
+        })
+        .collect()
+}
+
+impl TableConfigInput {
+    fn apply(self, draft: &mut SimulationDraft) {
+        if let Some(blinds) = self.blinds {
+            draft.small_blind = blinds.small.or(draft.small_blind);
+            draft.big_blind = blinds.big.or(draft.big_blind);
+        }
+        draft.initial_stack = self.initial_stack.or(draft.initial_stack);
+        draft.action_timeout_ms = self.action_timeout_ms.or(draft.action_timeout_ms);
+    }
+}
+
+impl From<CreateSimulation> for SimulationDraft {
+    fn from(input: CreateSimulation) -> Self {
+        let mut draft = SimulationDraft {
+            name: input.name,
+            status: None,
+            schedule_type: input.schedule_type,
+            interval_minutes: input.interval_minutes,
+            cooldown_minutes: input.cooldown_minutes,
+            max_hands: input.max_hands,
+            max_run_minutes: input.max_run_minutes,
+            pace: input.pace,
+            agent_count: input.agent_count,
+            agent_slots: input.agent_slots.map(slot_drafts),
+            ..Default::default()
+        };
+        if let Some(table) = input.table_config {
+            table.apply(&mut draft);
+        }
+        draft
+    }
+}
+
+impl UpdateSimulation {
+    /// Lays the changes over the stored config's draft.
+    fn apply(self, mut draft: SimulationDraft) -> SimulationDraft {
+        let becomes_one_off = self.schedule_type.as_deref() == Some(ScheduleKind::OneOff.as_str());
+        draft.name = self.name.or(draft.name);
+        draft.status = self.status.or(draft.status);
+        draft.schedule_type = self.schedule_type.or(draft.schedule_type);
+        draft.interval_minutes = match self.interval_minutes {
+            Some(given) => given,
+            // A one-off config has no interval: switching to one_off drops the old one.
+            None if becomes_one_off => None,
+            None => draft.interval_minutes,
+        };
+        draft.cooldown_minutes = self.cooldown_minutes.or(draft.cooldown_minutes);
+        draft.max_hands = self.max_hands.or(draft.max_hands);
+        draft.max_run_minutes = self.max_run_minutes.or(draft.max_run_minutes);
+        draft.pace = self.pace.or(draft.pace);
+        if let Some(slots) = self.agent_slots {
+            draft.agent_slots = Some(slot_drafts(slots));
+            // New slots bring their own count unless one is given alongside.
+            draft.agent_count = self.agent_count;
+        } else if self.agent_count.is_some() {
+            draft.agent_count = self.agent_count;
+        }
+        if let Some(table) = self.table_config {
+            table.apply(&mut draft);
+        }
+        draft
+    }
+}
+
+// ---- output --------------------------------------------------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentSlotView {
+    #[serde(rename = "type")]
+    pub agent_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlindsView {
+    pub small: i64,
+    pub big: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TableConfigView {
+    pub blinds: BlindsView,
+    pub initial_stack: i64,
+    pub action_timeout_ms: i64,
+}
+
+/// Why a run ended badly.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunErrorView {
+    /// e.g. `safety_timeout`, `runner_lost`, `start_timeout`, `launch_failed`.
+    pub code: String,
+    pub message: Option<String>,
+}
+
+/// One run of a config.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunView {
+    pub id: String,
+    pub config_id: String,
+    /// `queued`, `running`, `completed`, `failed` or `cancelled`.
+    pub status: &'static str,
+    /// `manual` or `schedule`.
+    pub trigger: &'static str,
+    pub hands_played: i64,
+    pub table_id: Option<String>,
+    /// Per-agent results once the run has completed.
+    #[schema(value_type = Option<Object>)]
+    pub results: Option<serde_json::Value>,
+    pub error: Option<RunErrorView>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    pub stop_requested_at: Option<DateTime<Utc>>,
+}
+
+impl From<RunRecord> for RunView {
+    fn from(run: RunRecord) -> Self {
+        Self {
+            id: run.id.to_string(),
+            config_id: run.config_id.to_string(),
+            status: run.status.as_str(),
+            trigger: run.trigger.as_str(),
+            hands_played: run.hands_played,
+            table_id: run.table_id,
+            results: run.results,
+            error: run.error_code.map(|code| RunErrorView {
+                code,
+                message: run.error_message,
+            }),
+            created_at: run.created_at,
+            started_at: run.started_at,
+            completed_at: run.completed_at,
+            heartbeat_at: run.heartbeat_at,
+            stop_requested_at: run.stop_requested_at,
+        }
+    }
+}
+
+/// The scheduler's last trigger that started nothing, and how many there have been.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SkipView {
+    /// `already_running`, `cooling_down`, `paused` or `duplicate`.
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    pub count: i64,
+}
+
+/// A simulation config as stored, with its latest run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulationView {
+    pub id: String,
+    pub name: String,
+    /// `active` or `paused`.
+    pub status: &'static str,
+    /// `one_off` or `periodic`.
+    pub schedule_type: &'static str,
+    pub interval_minutes: Option<i64>,
+    pub cooldown_minutes: i64,
+    pub max_hands: i64,
+    pub max_run_minutes: i64,
+    /// `live` or `fast`.
+    pub pace: &'static str,
+    pub agent_count: i64,
+    pub agent_slots: Vec<AgentSlotView>,
+    pub table_config: TableConfigView,
+    /// `sb{small}_bb{big}_seats{agent_count}_timeout{actionTimeoutMs}`
+    #[schema(example = "sb5_bb10_seats4_timeout10000")]
+    pub bucket_key: String,
+    /// A run of this config is queued or running.
+    pub is_running: bool,
+    pub latest_run: Option<RunView>,
+    pub last_skip: Option<SkipView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SimulationRecord> for SimulationView {
+    fn from(record: SimulationRecord) -> Self {
+        let spec = &record.spec;
+        let table = spec.table();
+        Self {
+            id: record.id.to_string(),
+            name: spec.name().to_owned(),
+            status: spec.status().as_str(),
+            schedule_type: spec.schedule().kind().as_str(),
+            interval_minutes: spec.schedule().interval_minutes(),
+            cooldown_minutes: spec.cooldown_minutes(),
+            max_hands: spec.max_hands(),
+            max_run_minutes: spec.max_run_minutes(),
+            pace: spec.pace().as_str(),
+            agent_count: spec.agent_count(),
+            agent_slots: spec
+                .agent_slots()
+                .iter()
+                .map(|s| AgentSlotView {
+                    agent_type: s.agent_type().as_str(),
+                    model: s.model().map(|m| m.to_text()),
+                })
+                .collect(),
+            table_config: TableConfigView {
+                blinds: BlindsView {
+                    small: table.blinds.small,
+                    big: table.blinds.big,
+                },
+                initial_stack: table.initial_stack,
+                action_timeout_ms: table.action_timeout_ms,
+            },
+            bucket_key: record.bucket_key,
+            is_running: record.is_running,
+            latest_run: record.latest_run.map(RunView::from),
+            last_skip: record.last_skip.map(|s| SkipView {
+                reason: s.reason,
+                at: s.at,
+                count: s.count,
+            }),
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulationList {
+    pub items: Vec<SimulationView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunList {
+    pub items: Vec<RunView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulationDetail {
+    pub simulation: SimulationView,
+    /// Newest first.
+    pub runs: RunList,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentTypeView {
+    #[serde(rename = "type")]
+    pub agent_type: &'static str,
+    pub requires_model: bool,
+    pub description: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentTypeList {
+    pub items: Vec<AgentTypeView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DetailParams {
+    /// Runs per page, 1 to 200 (default 50).
+    pub runs_limit: Option<i64>,
+    /// `runs.next_cursor` from the previous page.
+    pub runs_cursor: Option<String>,
+}
+
+// ---- handlers ------------------------------------------------------------------------------
+
+fn parse_id(id: &str) -> Result<SimulationId, ApiError> {
+    SimulationId::parse(id).ok_or_else(|| ApiError::not_found("simulation", id))
+}
+
+/// Every config with its latest run, newest first.
+#[utoipa::path(get, path = "/v1/admin/simulations", tag = "simulations",
+    params(PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SimulationList),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ))]
+pub async fn list_simulations(
+    State(state): State<AppState>,
+    QueryParams(params): QueryParams<PageParams>,
+) -> Result<Json<SimulationList>, ApiError> {
+    let page = page_request(params.limit, params.cursor.as_deref(), "limit")?;
+    let client = state.db().await?;
+    let page = store::list_simulations(&client, &page).await?;
+    Ok(Json(SimulationList {
+        items: page.items.into_iter().map(SimulationView::from).collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+/// Creates a config; it starts paused.
+#[utoipa::path(post, path = "/v1/admin/simulations", tag = "simulations",
+    request_body = CreateSimulation,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = SimulationView),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+    ))]
+pub async fn create_simulation(
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<CreateSimulation>,
+) -> Result<(StatusCode, Json<SimulationView>), ApiError> {
+    let spec = SimulationDraft::from(input).validate()?;
+    let client = state.db().await?;
+    let record = store::insert_simulation(&client, &spec).await?;
+    tracing::info!(simulation = %record.id, "created simulation config");
+    Ok((StatusCode::CREATED, Json(record.into())))
+}
+
+/// A config and its run history, newest first.
+#[utoipa::path(get, path = "/v1/admin/simulations/{id}", tag = "simulations",
+    params(("id" = String, Path, description = "sim_…"), DetailParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SimulationDetail),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn get_simulation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryParams(params): QueryParams<DetailParams>,
+) -> Result<Json<SimulationDetail>, ApiError> {
+    let id = parse_id(&id)?;
+    let page = page_request(
+        params.runs_limit,
+        params.runs_cursor.as_deref(),
+        "runs_limit",
+    )?;
+    let client = state.db().await?;
+    let record = store::get_simulation(&client, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("simulation", id.as_str()))?;
+    let runs = store::list_runs(&client, &id, &page).await?;
+    Ok(Json(SimulationDetail {
+        simulation: record.into(),
+        runs: RunList {
+            items: runs.items.into_iter().map(RunView::from).collect(),
+            next_cursor: runs.next.map(|c| c.encode()),
+        },
+    }))
+}
+
+/// Changes some fields of a config, validated exactly like a new one.
+#[utoipa::path(patch, path = "/v1/admin/simulations/{id}", tag = "simulations",
+    params(("id" = String, Path, description = "sim_…")),
+    request_body = UpdateSimulation,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SimulationView),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn update_simulation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<UpdateSimulation>,
+) -> Result<Json<SimulationView>, ApiError> {
+    let id = parse_id(&id)?;
+    let mut client = state.db().await?;
+    let outcome = store::update_simulation(&mut client, &id, |current| {
+        input.apply(SimulationDraft::from(current)).validate()
+    })
+    .await?;
+    match outcome {
+        UpdateOutcome::Updated(record) => {
+            tracing::info!(simulation = %id, "updated simulation config");
+            Ok(Json((*record).into()))
+        }
+        UpdateOutcome::Invalid(errors) => Err(errors.into()),
+        UpdateOutcome::NotFound => Err(ApiError::not_found("simulation", id.as_str())),
+    }
+}
+
+/// Deletes a config and its runs.
+#[utoipa::path(delete, path = "/v1/admin/simulations/{id}", tag = "simulations",
+    params(("id" = String, Path, description = "sim_…")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn delete_simulation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    let client = state.db().await?;
+    if store::delete_simulation(&client, &id).await? {
+        tracing::info!(simulation = %id, "deleted simulation config");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("simulation", id.as_str()))
+    }
+}
+
+/// The agent types a slot may hold.
+#[utoipa::path(get, path = "/v1/admin/simulations/agent-types", tag = "simulations",
+    security(("bearer" = [])),
+    responses((status = 200, body = AgentTypeList)))]
+pub async fn agent_types() -> Json<AgentTypeList> {
+    Json(AgentTypeList {
+        items: AgentType::ALL
+            .into_iter()
+            .map(|t| AgentTypeView {
+                agent_type: t.as_str(),
+                requires_model: t.requires_model(),
+                description: t.description(),
+            })
+            .collect(),
+    })
+}

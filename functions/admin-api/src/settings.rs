@@ -1,0 +1,247 @@
+//! The admin API's settings, read once from the environment.
+
+use crate::auth::{JwtKey, JwtVerifier};
+use simrunner::secrets::{Keyring, MasterKey};
+use simrunner::settings::{EnvReader, Secret, SettingsError};
+use std::net::SocketAddr;
+
+/// Where the API runs: Lambda needs every secret given; the local stack makes up what is
+/// missing (an embedded database, a generated admin token and key-encryption key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Lambda,
+    Local,
+}
+
+/// Admin tokens shorter than this are refused: they would be guessable.
+pub const ADMIN_TOKEN_MIN_CHARS: usize = 16;
+
+#[derive(Debug)]
+pub struct ApiSettings {
+    pub database_url: Option<Secret<String>>,
+    pub pool_size: usize,
+    pub http_addr: SocketAddr,
+    pub admin_token: Option<Secret<String>>,
+    pub jwt: Option<JwtVerifier>,
+    pub keyring: Option<Keyring>,
+}
+
+fn master_key(env: &mut EnvReader<'_>, name: &str, text: &Secret<String>) -> Option<MasterKey> {
+    MasterKey::parse(text.expose())
+        .map_err(|e| env.problem(name, e.to_string()))
+        .ok()
+}
+
+impl ApiSettings {
+    pub fn from_env(env: &mut EnvReader<'_>, mode: Mode) -> Self {
+        let database_url = env.secret("DATABASE_URL");
+        if mode == Mode::Lambda {
+            env.require(
+                "DATABASE_URL",
+                database_url.as_ref(),
+                "the PostgreSQL connection URL",
+            );
+        }
+        let default_pool = if mode == Mode::Lambda { 2 } else { 16 };
+        let pool_size = env.integer_in("SIMRUNNER_DB_POOL_SIZE", 1..=100, default_pool) as usize;
+        let http_addr = env
+            .parsed("SIMRUNNER_HTTP_ADDR", "an address such as 127.0.0.1:8080")
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+
+        let admin_token = env.secret("SIMRUNNER_ADMIN_TOKEN");
+        if admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose().chars().count() < ADMIN_TOKEN_MIN_CHARS)
+        {
+            env.problem(
+                "SIMRUNNER_ADMIN_TOKEN",
+                format!("must be at least {ADMIN_TOKEN_MIN_CHARS} characters"),
+            );
+        }
+        let jwt = read_jwt(env);
+        if mode == Mode::Lambda && admin_token.is_none() && jwt.is_none() {
+            env.problem(
+                "SIMRUNNER_ADMIN_TOKEN",
+                "is required unless JWT sign-in is configured (SIMRUNNER_JWT_HS256_SECRET or \
+                 SIMRUNNER_JWT_RS256_PUBLIC_KEY, with SIMRUNNER_ADMIN_EMAILS)",
+            );
+        }
+
+        let current = env.secret("SIMRUNNER_KEY_ENCRYPTION_KEY");
+        if mode == Mode::Lambda {
+            env.require(
+                "SIMRUNNER_KEY_ENCRYPTION_KEY",
+                current.as_ref(),
+                "32 random bytes as hex or base64 (openssl rand -hex 32)",
+            );
+        }
+        let current = current.and_then(|k| master_key(env, "SIMRUNNER_KEY_ENCRYPTION_KEY", &k));
+        let retired: Vec<MasterKey> = env
+            .secret("SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED")
+            .map(|list| {
+                list.expose()
+                    .split(',')
+                    .filter(|k| !k.trim().is_empty())
+                    .map(|k| Secret::new(k.trim().to_owned()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|k| master_key(env, "SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED", k))
+            .collect();
+        Self {
+            database_url,
+            pool_size,
+            http_addr,
+            admin_token,
+            jwt,
+            keyring: current.map(|c| Keyring::new(c, retired)),
+        }
+    }
+}
+
+fn read_jwt(env: &mut EnvReader<'_>) -> Option<JwtVerifier> {
+    let hs256 = env.secret("SIMRUNNER_JWT_HS256_SECRET");
+    // PEM keys span lines; an environment variable may carry them with literal "\n".
+    let rs256 = env
+        .raw("SIMRUNNER_JWT_RS256_PUBLIC_KEY")
+        .map(|pem| pem.replace("\\n", "\n"));
+    let key = match (hs256, rs256) {
+        (None, None) => return None,
+        (Some(_), Some(_)) => {
+            env.problem(
+                "SIMRUNNER_JWT_RS256_PUBLIC_KEY",
+                "set either SIMRUNNER_JWT_HS256_SECRET or SIMRUNNER_JWT_RS256_PUBLIC_KEY, not both",
+            );
+            return None;
+        }
+        (Some(secret), None) => {
+            if secret.expose().len() < 32 {
+                env.problem(
+                    "SIMRUNNER_JWT_HS256_SECRET",
+                    "must be at least 32 characters",
+                );
+                return None;
+            }
+            JwtKey::Hs256(secret)
+        }
+        (None, Some(pem)) => JwtKey::Rs256PublicPem(pem),
+    };
+    let emails: Vec<String> = env
+        .raw("SIMRUNNER_ADMIN_EMAILS")
+        .map(|list| list.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
+    if emails.iter().all(|e| e.trim().is_empty()) {
+        env.problem(
+            "SIMRUNNER_ADMIN_EMAILS",
+            "is required with JWT sign-in: a comma-separated list of admin emails",
+        );
+        return None;
+    }
+    let issuer = env.raw("SIMRUNNER_JWT_ISSUER");
+    let audience = env.raw("SIMRUNNER_JWT_AUDIENCE");
+    JwtVerifier::new(&key, emails, issuer.as_deref(), audience.as_deref())
+        .map_err(|problem| env.problem("SIMRUNNER_JWT_RS256_PUBLIC_KEY", problem))
+        .ok()
+}
+
+/// Reads the settings and stops at once, listing every problem, when any is wrong.
+pub fn load(mode: Mode) -> Result<ApiSettings, SettingsError> {
+    let mut env = EnvReader::from_process();
+    let settings = ApiSettings::from_env(&mut env, mode);
+    env.finish().map(|()| settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(mode: Mode, vars: &[(&str, &str)]) -> Result<ApiSettings, SettingsError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let mut env = EnvReader::from_fn(move |name| map.get(name).cloned());
+        let settings = ApiSettings::from_env(&mut env, mode);
+        env.finish().map(|()| settings)
+    }
+
+    fn variables(error: &SettingsError) -> Vec<&str> {
+        error.problems.iter().map(|p| p.variable.as_str()).collect()
+    }
+
+    const KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+
+    #[test]
+    fn lambda_mode_names_every_missing_variable_at_once() {
+        let error = read(Mode::Lambda, &[]).unwrap_err();
+        assert_eq!(
+            variables(&error),
+            [
+                "DATABASE_URL",
+                "SIMRUNNER_ADMIN_TOKEN",
+                "SIMRUNNER_KEY_ENCRYPTION_KEY"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_local_stack_needs_nothing_and_defaults_the_address() {
+        let settings = read(Mode::Local, &[]).unwrap();
+        assert_eq!(settings.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.pool_size, 16);
+        assert!(settings.keyring.is_none() && settings.admin_token.is_none());
+    }
+
+    #[test]
+    fn malformed_values_are_named_without_echoing_secrets() {
+        let error = read(
+            Mode::Lambda,
+            &[
+                ("DATABASE_URL", "postgres://u:p@db/simrunner"),
+                ("SIMRUNNER_ADMIN_TOKEN", "short-secret"),
+                ("SIMRUNNER_KEY_ENCRYPTION_KEY", "not-a-key-at-all"),
+                ("SIMRUNNER_HTTP_ADDR", "localhost"),
+                ("SIMRUNNER_DB_POOL_SIZE", "0"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(
+            variables(&error),
+            [
+                "SIMRUNNER_DB_POOL_SIZE",
+                "SIMRUNNER_HTTP_ADDR",
+                "SIMRUNNER_ADMIN_TOKEN",
+                "SIMRUNNER_KEY_ENCRYPTION_KEY"
+            ]
+        );
+        let text = error.to_string();
+        assert!(
+            !text.contains("short-secret") && !text.contains("not-a-key-at-all"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn jwt_sign_in_can_replace_the_admin_token_but_needs_an_allowlist() {
+        let base = [
+            ("DATABASE_URL", "postgres://db/simrunner"),
+            ("SIMRUNNER_KEY_ENCRYPTION_KEY", KEY),
+            (
+                "SIMRUNNER_JWT_HS256_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
+        ];
+        let error = read(Mode::Lambda, &base).unwrap_err();
+        assert_eq!(
+            variables(&error),
+            ["SIMRUNNER_ADMIN_EMAILS", "SIMRUNNER_ADMIN_TOKEN"]
+        );
+        let mut vars = base.to_vec();
+        vars.push(("SIMRUNNER_ADMIN_EMAILS", "ops@example.com, cto@example.com"));
+        let settings = read(Mode::Lambda, &vars).unwrap();
+        assert!(settings.jwt.is_some() && settings.admin_token.is_none());
+        assert_eq!(settings.pool_size, 2, "Lambda pools stay small");
+    }
+}

@@ -1,0 +1,24 @@
+use crate::auth::Authenticator;
+use deadpool_postgres::Pool;
+use simrunner::secrets::Keyring;
+use std::sync::Arc;
+
+/// What every handler may use. Built once per process (per Lambda execution environment)
+/// and cloned cheaply into each request.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub keyring: Arc<Keyring>,
+    pub auth: Arc<Authenticator>,
+}
+
+impl AppState {
+    /// A pooled connection; an unreachable database is a 503, not a 500.
+    pub async fn db(&self) -> Result<deadpool_postgres::Client, crate::error::ApiError> {
+        Ok(self
+            .pool
+            .get()
+            .await
+            .map_err(simrunner::store::StoreError::from)?)
+    }
+}

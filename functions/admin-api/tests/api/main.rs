@@ -1,0 +1,8 @@
+//! Router tests: the real router, called with `oneshot`, against a fresh migrated database
+//! on a real PostgreSQL server per test.
+
+mod api_keys;
+mod auth;
+mod health;
+mod helpers;
+mod simulations;

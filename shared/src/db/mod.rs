@@ -1,0 +1,8 @@
+//! Postgres plumbing: the connection pool, the migrator and the local cluster.
+
+pub mod cluster;
+mod migrate;
+mod pool;
+
+pub use migrate::{MIGRATIONS, MigrateError, Migration, MigrationReport, migrate};
+pub use pool::{PoolError, build_pool, is_unavailable};

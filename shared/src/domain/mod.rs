@@ -1,0 +1,18 @@
+//! Domain types. Input is parsed once at the edge into these types (parse, don't validate);
+//! inside the system an invalid config cannot be represented. Domain types are not
+//! `Serialize`/`Deserialize`: serde lives in the HTTP layer and in the store.
+
+mod ids;
+mod provider;
+mod runs;
+mod simulation;
+mod validation;
+
+pub use ids::{ApiKeyId, RunId, SimulationId};
+pub use provider::{ApiKeyDraft, NewApiKey, Provider};
+pub use runs::{RunStatus, RunTrigger};
+pub use simulation::{
+    AgentSlot, AgentSlotDraft, AgentType, Blinds, ConfigStatus, Limits, ModelRef, Pace, Schedule,
+    ScheduleKind, SimulationDraft, SimulationSpec, TableConfig,
+};
+pub use validation::{FieldError, ValidationErrors};

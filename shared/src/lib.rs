@@ -1,0 +1,19 @@
+//! simrunner's shared library: everything the Lambda functions, the runner task and the local
+//! stack have in common.
+//!
+//! - [`domain`]: simulation configs, agent slots, providers — parsed once, valid by construction.
+//! - [`store`]: the Postgres store (configs, runs, provider keys).
+//! - [`db`]: connection pools, migrations and the local Postgres cluster.
+//! - [`secrets`]: AES-256-GCM encryption of provider API keys under a rotatable master key.
+//! - [`settings`]: typed reading of environment variables with errors that name the variable.
+//!
+//! Nothing here knows about HTTP or Lambda.
+
+pub mod db;
+pub mod domain;
+pub mod secrets;
+pub mod settings;
+pub mod store;
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,131 @@
+use super::{StoreError, execute, get, parse_column, query, query_opt};
+use crate::domain::{ApiKeyId, NewApiKey, Provider};
+use crate::secrets::{Keyring, OpenError, Sealed};
+use crate::settings::Secret;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+
+/// What may be shown of a stored key: never the key itself.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub id: ApiKeyId,
+    pub provider: Provider,
+    pub label: String,
+    pub last4: String,
+    /// The master key that sealed it: after a rotation, rows still on an old key show here.
+    pub key_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, provider, label, last4, key_id, created_at";
+
+fn from_row(row: &Row) -> Result<ApiKeyRecord, StoreError> {
+    let id: String = get(row, "id")?;
+    Ok(ApiKeyRecord {
+        id: ApiKeyId::parse(&id)
+            .ok_or_else(|| StoreError::Corrupt(format!("{id:?} is not a key id")))?,
+        provider: parse_column(row, "provider", Provider::parse)?,
+        label: get(row, "label")?,
+        last4: get(row, "last4")?,
+        key_id: get(row, "key_id")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+/// Seals the key under the keyring's current master key, bound to the new row's id, and
+/// stores it. The plaintext goes nowhere else.
+pub async fn insert_api_key(
+    client: &impl GenericClient,
+    keyring: &Keyring,
+    key: &NewApiKey,
+) -> Result<ApiKeyRecord, StoreError> {
+    let id = ApiKeyId::generate();
+    let sealed = keyring.seal(id.as_str().as_bytes(), key.key.expose().as_bytes());
+    let row = query_opt(
+        client,
+        &format!(
+            "INSERT INTO provider_api_keys (id, provider, label, ciphertext, nonce, key_id, last4)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+        ),
+        &[
+            &id.as_str(),
+            &key.provider.as_str(),
+            &key.label,
+            &sealed.ciphertext,
+            &sealed.nonce,
+            &sealed.key_id,
+            &key.last4(),
+        ],
+    )
+    .await?
+    .ok_or_else(|| StoreError::Corrupt("INSERT … RETURNING returned no row".into()))?;
+    from_row(&row)
+}
+
+/// Every stored key, newest first. Operators keep a handful, so there is no paging.
+pub async fn list_api_keys(client: &impl GenericClient) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    let rows = query(
+        client,
+        &format!("SELECT {COLUMNS} FROM provider_api_keys ORDER BY created_at DESC, id DESC"),
+        &[],
+    )
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn delete_api_key(
+    client: &impl GenericClient,
+    id: &ApiKeyId,
+) -> Result<bool, StoreError> {
+    Ok(execute(
+        client,
+        "DELETE FROM provider_api_keys WHERE id = $1",
+        &[&id.as_str()],
+    )
+    .await?
+        > 0)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RevealError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot decrypt provider key {id}: {source}")]
+    Open {
+        id: String,
+        #[source]
+        source: OpenError,
+    },
+}
+
+/// Decrypts a stored key for the agent that needs it. `None` when there is no such key.
+pub async fn reveal_api_key(
+    client: &impl GenericClient,
+    keyring: &Keyring,
+    id: &ApiKeyId,
+) -> Result<Option<Secret<String>>, RevealError> {
+    let Some(row) = query_opt(
+        client,
+        "SELECT ciphertext, nonce, key_id FROM provider_api_keys WHERE id = $1",
+        &[&id.as_str()],
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let sealed = Sealed {
+        ciphertext: get(&row, "ciphertext")?,
+        nonce: get(&row, "nonce")?,
+        key_id: get(&row, "key_id")?,
+    };
+    let open_error = |source| RevealError::Open {
+        id: id.to_string(),
+        source,
+    };
+    let plaintext = keyring
+        .open(id.as_str().as_bytes(), &sealed)
+        .map_err(open_error)?;
+    let text = String::from_utf8(plaintext).map_err(|_| open_error(OpenError::Corrupt))?;
+    Ok(Some(Secret::new(text)))
+}

@@ -1,0 +1,100 @@
+//! The Postgres store. Functions take any [`GenericClient`] (a pooled connection or a
+//! transaction), use cached prepared statements, and return domain records.
+
+mod api_keys;
+mod page;
+mod runs;
+mod simulations;
+
+pub use api_keys::{
+    ApiKeyRecord, RevealError, delete_api_key, insert_api_key, list_api_keys, reveal_api_key,
+};
+pub use page::{Cursor, Page, PageRequest};
+pub use runs::{RunRecord, list_runs};
+pub use simulations::{
+    SimulationRecord, Skip, UpdateOutcome, delete_simulation, get_simulation, insert_simulation,
+    list_simulations, update_simulation,
+};
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached, is overloaded or is shutting down: retry later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else the database refused: a bug, logged in full and answered with a 500.
+    #[error("database error: {0}")]
+    Database(#[source] tokio_postgres::Error),
+    /// A stored row no longer parses into a domain value.
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        if crate::db::is_unavailable(&error) {
+            StoreError::Unavailable(error.to_string())
+        } else {
+            StoreError::Database(error)
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        match error {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+async fn query(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, StoreError> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.query(&statement, params).await?)
+}
+
+async fn query_opt(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Row>, StoreError> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.query_opt(&statement, params).await?)
+}
+
+async fn execute(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.execute(&statement, params).await?)
+}
+
+/// Reads a text column that must parse into a domain enum.
+fn parse_column<T>(
+    row: &Row,
+    column: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    let text: String = row
+        .try_get(column)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    parse(&text).ok_or_else(|| StoreError::Corrupt(format!("{column} = {text:?}")))
+}
+
+fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    column: &str,
+) -> Result<T, StoreError> {
+    row.try_get(column)
+        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}

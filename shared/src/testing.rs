@@ -1,0 +1,87 @@
+//! The test harness's database: every test gets a fresh, migrated database on a real
+//! PostgreSQL server.
+//!
+//! With `DATABASE_URL` set, databases are created on that server. Otherwise the first test in
+//! a process starts a throwaway cluster from the system's PostgreSQL binaries (as the
+//! `postgres` user when running as root), which a watchdog stops and deletes once the test
+//! process exits.
+
+use crate::db::cluster::{ClusterOptions, LocalCluster};
+use crate::db::{build_pool, migrate};
+use deadpool_postgres::Pool;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+/// A fresh migrated database and a pool on it.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+    pub pool: Pool,
+}
+
+/// The server every test database of this process lives on: a URL to its admin database.
+fn server_url() -> &'static str {
+    static SERVER: OnceLock<String> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            return url;
+        }
+        let root = std::env::temp_dir().join(format!(
+            "simrunner-test-pg-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let cluster = LocalCluster::start(&ClusterOptions {
+            root: root.clone(),
+            port: 0,
+            durable: false,
+        })
+        .unwrap_or_else(|e| panic!("cannot start a test PostgreSQL cluster: {e}"));
+        cluster
+            .stop_when_this_process_exits(&root)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let url = cluster.url("postgres");
+        // The server outlives every test of this process; the watchdog stops it afterwards.
+        std::mem::forget(cluster);
+        url
+    })
+}
+
+/// Creates a new database, applies every migration and returns a pool on it.
+pub async fn fresh_database() -> TestDatabase {
+    let server = server_url();
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let (admin, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
+    tokio::spawn(connection);
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    let mut config = tokio_postgres::Config::from_str(server).expect("server URL parses");
+    config.dbname(&name);
+    let url = database_url(&config);
+    let pool = build_pool(&url, 8).expect("pool");
+    let mut client = pool.get().await.expect("connect to the test database");
+    migrate(&mut client).await.expect("migrations apply");
+    drop(client);
+    TestDatabase { name, url, pool }
+}
+
+fn database_url(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "127.0.0.1".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    let password = config
+        .get_password()
+        .map(|p| format!(":{}", String::from_utf8_lossy(p)))
+        .unwrap_or_default();
+    format!(
+        "postgres://{user}{password}@{host}:{port}/{}",
+        config.get_dbname().unwrap_or("postgres")
+    )
+}

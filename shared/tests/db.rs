@@ -1,0 +1,162 @@
+//! The migrations and the database's own invariants, against a real PostgreSQL.
+
+use simrunner::db::{MIGRATIONS, migrate};
+use simrunner::testing::fresh_database;
+
+#[tokio::test]
+async fn migrations_apply_once_and_a_second_run_is_a_no_op() {
+    let db = fresh_database().await;
+    let mut client = db.pool.get().await.unwrap();
+    let report = migrate(&mut client).await.unwrap();
+    assert!(report.applied.is_empty(), "{report:?}");
+    assert_eq!(report.already_applied, MIGRATIONS.len());
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, MIGRATIONS.len() as i64);
+}
+
+#[tokio::test]
+async fn concurrent_migrators_on_a_new_database_both_succeed() {
+    let db = fresh_database().await;
+    let client = db.pool.get().await.unwrap();
+    client
+        .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        .await
+        .unwrap();
+    drop(client);
+    let run = || {
+        let pool = db.pool.clone();
+        tokio::spawn(async move {
+            let mut client = pool.get().await.unwrap();
+            migrate(&mut client).await.map(|r| r.applied.len())
+        })
+    };
+    let (a, b) = (run(), run());
+    let applied = a.await.unwrap().unwrap() + b.await.unwrap().unwrap();
+    assert_eq!(
+        applied,
+        MIGRATIONS.len(),
+        "each migration is applied exactly once"
+    );
+}
+
+/// Inserts a config row with one column overridden; returns the database's verdict.
+async fn insert_config(
+    client: &tokio_postgres::Client,
+    column: &str,
+    value: &str,
+) -> Result<u64, String> {
+    let mut values = std::collections::BTreeMap::from([
+        ("id", "'sim_0123456789abcdef0123456789abcdef'"),
+        ("name", "'db test'"),
+        ("schedule_type", "'one_off'"),
+        ("agent_count", "2"),
+        ("agent_slots", r#"'[{"type":"random"},{"type":"tight"}]'"#),
+        ("small_blind", "1"),
+        ("big_blind", "2"),
+        ("initial_stack", "100"),
+        ("action_timeout_ms", "5000"),
+    ]);
+    values.insert(column, value);
+    let (cols, vals): (Vec<_>, Vec<_>) = values.into_iter().unzip();
+    client
+        .execute(
+            &format!(
+                "INSERT INTO simulation_configs ({}) VALUES ({})",
+                cols.join(", "),
+                vals.join(", ")
+            ),
+            &[],
+        )
+        .await
+        .map_err(|e| {
+            e.as_db_error()
+                .map(|d| d.message().to_owned())
+                .unwrap_or_default()
+        })
+}
+
+#[tokio::test]
+async fn the_database_itself_rejects_invalid_configs() {
+    let db = fresh_database().await;
+    let client = db.pool.get().await.unwrap();
+    for (column, value) in [
+        ("status", "'running'"),
+        ("agent_count", "1"),
+        ("agent_count", "3"),
+        ("agent_slots", r#"'{"type":"random"}'"#),
+        ("small_blind", "0"),
+        ("big_blind", "0"),
+        ("initial_stack", "3"),
+        ("action_timeout_ms", "999"),
+        ("interval_minutes", "5"),
+        ("schedule_type", "'periodic'"),
+        ("cooldown_minutes", "-1"),
+        ("max_hands", "10001"),
+        ("max_run_minutes", "0"),
+        ("pace", "'slow'"),
+        ("name", "' padded '"),
+        ("id", "'sim_x'"),
+    ] {
+        let verdict = insert_config(&client, column, value).await;
+        assert!(verdict.is_err(), "{column} = {value} was accepted");
+    }
+    assert_eq!(
+        insert_config(&client, "name", "'ok'").await,
+        Ok(1),
+        "the baseline row is valid"
+    );
+    let bucket: String = client
+        .query_one("SELECT bucket_key FROM simulation_configs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(bucket, "sb1_bb2_seats2_timeout5000");
+}
+
+#[tokio::test]
+async fn runs_have_one_row_per_trigger_and_vanish_with_their_config() {
+    let db = fresh_database().await;
+    let client = db.pool.get().await.unwrap();
+    assert_eq!(insert_config(&client, "name", "'ok'").await, Ok(1));
+    let insert_run = |id: &'static str, key: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .execute(
+                    "INSERT INTO simulation_runs (id, config_id, trigger, trigger_key)
+                     VALUES ($1, 'sim_0123456789abcdef0123456789abcdef', 'schedule', $2)",
+                    &[&id, &key],
+                )
+                .await
+        }
+    };
+    insert_run("run_00000000000000000000000000000001", "2026-11-22T10:00Z")
+        .await
+        .unwrap();
+    let duplicate = insert_run("run_00000000000000000000000000000002", "2026-11-22T10:00Z").await;
+    assert_eq!(
+        duplicate.unwrap_err().code(),
+        Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+    );
+    let failed_without_reason = client
+        .execute(
+            "UPDATE simulation_runs SET status = 'failed', completed_at = now()",
+            &[],
+        )
+        .await;
+    assert!(failed_without_reason.is_err());
+    client
+        .execute("DELETE FROM simulation_configs", &[])
+        .await
+        .unwrap();
+    let runs: i64 = client
+        .query_one("SELECT count(*) FROM simulation_runs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(runs, 0);
+}
