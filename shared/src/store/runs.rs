@@ -42,40 +42,82 @@ const COLUMNS: [&str; 14] = [
 ];
 
 /// `alias.id AS {prefix}id, …`: lets a run ride along in another query's rows.
-pub(super) fn select_list(alias: &str, prefix: &str) -> String {
+pub(super) fn select_list(alias: &str, prefix: Prefix) -> String {
     COLUMNS
         .iter()
-        .map(|c| format!("{alias}.{c} AS {prefix}{c}"))
+        .map(|c| format!("{alias}.{c} AS {}{c}", prefix.as_str()))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Reads a run from columns named `{prefix}id`, …; `None` when the run columns are NULL
-/// (a LEFT JOIN that found no run).
-pub(super) fn from_row(row: &Row, prefix: &str) -> Result<Option<RunRecord>, StoreError> {
-    let col = |c: &str| format!("{prefix}{c}");
-    let Some(id) = get::<Option<String>>(row, &col("id"))? else {
+/// The run columns under a name prefix: `Plain` as selected from `simulation_runs`, `Latest`
+/// as they ride along (prefixed `run_`) in the configs query.
+#[derive(Clone, Copy)]
+pub(super) enum Prefix {
+    Plain,
+    Latest,
+}
+
+impl Prefix {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Prefix::Plain => "",
+            Prefix::Latest => "run_",
+        }
+    }
+
+    /// Column names are built once, not per row.
+    fn names(self) -> &'static [String; 14] {
+        static PLAIN: LazyLock<[String; 14]> = LazyLock::new(|| COLUMNS.map(str::to_owned));
+        static LATEST: LazyLock<[String; 14]> =
+            LazyLock::new(|| COLUMNS.map(|c| format!("run_{c}")));
+        match self {
+            Prefix::Plain => &PLAIN,
+            Prefix::Latest => &LATEST,
+        }
+    }
+}
+
+/// Reads a run from its columns; `None` when they are NULL (a LEFT JOIN that found no run).
+pub(super) fn from_row(row: &Row, prefix: Prefix) -> Result<Option<RunRecord>, StoreError> {
+    let [
+        id,
+        config_id,
+        status,
+        trigger,
+        hands_played,
+        table_id,
+        results,
+        error_code,
+        error_message,
+        created_at,
+        started_at,
+        completed_at,
+        heartbeat_at,
+        stop_requested_at,
+    ] = prefix.names().each_ref().map(String::as_str);
+    let Some(id) = get::<Option<String>>(row, id)? else {
         return Ok(None);
     };
     let parse_id =
         |text: &str, what: &str| StoreError::Corrupt(format!("{what} {text:?} is not a valid id"));
-    let config_id: String = get(row, &col("config_id"))?;
+    let config_id: String = get(row, config_id)?;
     Ok(Some(RunRecord {
         id: RunId::parse(&id).ok_or_else(|| parse_id(&id, "run id"))?,
         config_id: SimulationId::parse(&config_id)
             .ok_or_else(|| parse_id(&config_id, "config id"))?,
-        status: parse_column(row, &col("status"), RunStatus::parse)?,
-        trigger: parse_column(row, &col("trigger"), RunTrigger::parse)?,
-        hands_played: get(row, &col("hands_played"))?,
-        table_id: get(row, &col("table_id"))?,
-        results: get(row, &col("results"))?,
-        error_code: get(row, &col("error_code"))?,
-        error_message: get(row, &col("error_message"))?,
-        created_at: get(row, &col("created_at"))?,
-        started_at: get(row, &col("started_at"))?,
-        completed_at: get(row, &col("completed_at"))?,
-        heartbeat_at: get(row, &col("heartbeat_at"))?,
-        stop_requested_at: get(row, &col("stop_requested_at"))?,
+        status: parse_column(row, status, RunStatus::parse)?,
+        trigger: parse_column(row, trigger, RunTrigger::parse)?,
+        hands_played: get(row, hands_played)?,
+        table_id: get(row, table_id)?,
+        results: get(row, results)?,
+        error_code: get(row, error_code)?,
+        error_message: get(row, error_message)?,
+        created_at: get(row, created_at)?,
+        started_at: get(row, started_at)?,
+        completed_at: get(row, completed_at)?,
+        heartbeat_at: get(row, heartbeat_at)?,
+        stop_requested_at: get(row, stop_requested_at)?,
     }))
 }
 
@@ -86,7 +128,7 @@ static LIST_RUNS: LazyLock<String> = LazyLock::new(|| {
            AND ($2::timestamptz IS NULL OR (r.created_at, r.id) < ($2, $3))
          ORDER BY r.created_at DESC, r.id DESC
          LIMIT $4",
-        select_list("r", "")
+        select_list("r", Prefix::Plain)
     )
 });
 
@@ -109,7 +151,7 @@ pub async fn list_runs(
     .await?;
     let runs = rows
         .iter()
-        .filter_map(|row| from_row(row, "").transpose())
+        .filter_map(|row| from_row(row, Prefix::Plain).transpose())
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(runs, page.limit, |r| Cursor {
         created_at: r.created_at,

@@ -8,6 +8,7 @@ use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 use tokio_postgres::Row;
+use tokio_postgres::types::Json;
 
 /// A stored config with what the admin list shows beside it.
 #[derive(Debug, Clone)]
@@ -58,7 +59,7 @@ static SELECT_RECORDS: LazyLock<String> = LazyLock::new(|| {
              WHERE r.config_id = c.id
              ORDER BY r.created_at DESC, r.id DESC
              LIMIT 1) latest ON true",
-        runs::select_list("r", "run_")
+        runs::select_list("r", runs::Prefix::Latest)
     )
 });
 
@@ -74,9 +75,7 @@ static GET: LazyLock<String> = LazyLock::new(|| format!("{} WHERE c.id = $1", *S
 
 fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
     let id: String = get(row, "id")?;
-    let slots: serde_json::Value = get(row, "agent_slots")?;
-    let slots: Vec<StoredSlot> = serde_json::from_value(slots)
-        .map_err(|e| StoreError::Corrupt(format!("{id}: agent_slots: {e}")))?;
+    let Json(slots): Json<Vec<StoredSlot>> = get(row, "agent_slots")?;
     let draft = SimulationDraft {
         name: Some(get(row, "name")?),
         status: Some(get(row, "status")?),
@@ -123,7 +122,7 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         is_running: get(row, "is_running")?,
-        latest_run: runs::from_row(row, "run_")?,
+        latest_run: runs::from_row(row, runs::Prefix::Latest)?,
         last_skip,
     })
 }

@@ -1,6 +1,10 @@
 //! The admin API as an AWS Lambda function (API Gateway HTTP API), also what
 //! `cargo lambda watch` runs.
 
+/// mimalloc: fewer cycles per request than the system allocator (see ARCHITECTURE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use admin_api::auth::Authenticator;
 use admin_api::settings::{self, Mode};
 use admin_api::state::AppState;

@@ -4,6 +4,10 @@
 //! - `simrunner migrate`: applies pending migrations to `DATABASE_URL` (or the embedded
 //!   database) and exits.
 
+/// mimalloc: fewer cycles per request than the system allocator (see ARCHITECTURE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: simrunner [up | migrate | help]

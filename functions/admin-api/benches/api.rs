@@ -1,0 +1,244 @@
+//! Admin API benchmark: `cargo bench -p admin-api --bench api`.
+//!
+//! Runs the real `simrunner` binary against a fresh database holding 100 configs and prints:
+//! - start-up: time from exec to the first 200 on `/healthz` (database already migrated);
+//! - load: `GET /v1/admin/simulations` (first page, 50 configs with their latest run) over
+//!   50 keep-alive connections on loopback for `BENCH_SECONDS` (default 10): p50, p99, max
+//!   latency and requests per second;
+//! - the size of the release binaries.
+//!
+//! Targets from the issue: p99 <= 5 ms, >= 5,000 requests/s on 2 cores, ready <= 50 ms.
+//! Figures are printed, never asserted: speed is not a pass/fail test.
+
+use http_body_util::{BodyExt as _, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use simrunner::domain::{AgentSlotDraft, SimulationDraft};
+use simrunner::secrets::MasterKey;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "bench-admin-token-0123456789";
+const CONNECTIONS: usize = 50;
+
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+async fn seed(db: &simrunner::testing::TestDatabase, configs: usize) {
+    let client = db.pool.get().await.unwrap();
+    for i in 0..configs {
+        let spec = SimulationDraft {
+            name: Some(format!("bench {i}")),
+            schedule_type: Some("periodic".into()),
+            interval_minutes: Some(30),
+            agent_slots: Some(
+                [
+                    "random",
+                    "tight",
+                    "callstation",
+                    "random",
+                    "tight",
+                    "random",
+                ]
+                .iter()
+                .map(|t| AgentSlotDraft {
+                    agent_type: Some((*t).into()),
+                    model: None,
+                })
+                .collect(),
+            ),
+            small_blind: Some(5),
+            big_blind: Some(10),
+            initial_stack: Some(1000),
+            action_timeout_ms: Some(10_000),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let record = simrunner::store::insert_simulation(&client, &spec)
+            .await
+            .unwrap();
+        // Half the configs have a finished run, so the latest-run join has work to do.
+        if i % 2 == 0 {
+            client
+                .execute(
+                    "INSERT INTO simulation_runs (id, config_id, status, trigger, trigger_key,
+                         started_at, completed_at, hands_played)
+                     VALUES ($1, $2, 'completed', 'manual', $1, now(), now(), 20)",
+                    &[
+                        &simrunner::domain::RunId::generate().to_string(),
+                        &record.id.to_string(),
+                    ],
+                )
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn spawn_server(database_url: &str, addr: SocketAddr, data_dir: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_simrunner"))
+        .arg("up")
+        .env("DATABASE_URL", database_url)
+        .env("SIMRUNNER_HTTP_ADDR", addr.to_string())
+        .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
+        .env("SIMRUNNER_KEY_ENCRYPTION_KEY", MasterKey::generate_hex())
+        .env("SIMRUNNER_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+async fn get(
+    sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+    addr: SocketAddr,
+    path: &str,
+) -> hyper::StatusCode {
+    let request = hyper::Request::get(path)
+        .header("host", addr.to_string())
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Empty::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status();
+    response.into_body().collect().await.unwrap();
+    status
+}
+
+async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Empty<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+/// Exec to first 200 on /healthz, polling as fast as the OS answers.
+async fn time_to_ready(database_url: &str, data_dir: &std::path::Path) -> Duration {
+    let addr = free_addr();
+    let started = Instant::now();
+    let mut child = spawn_server(database_url, addr, data_dir);
+    let ready = loop {
+        if let Ok(stream) = tokio::net::TcpStream::connect(addr).await {
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .unwrap();
+            tokio::spawn(connection);
+            if get(&mut sender, addr, "/healthz").await == hyper::StatusCode::OK {
+                break started.elapsed();
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server never became ready"
+        );
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    ready
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let db = simrunner::testing::fresh_database().await;
+    seed(&db, 100).await;
+    let data_dir = std::env::temp_dir().join(format!("simrunner-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+
+    let mut ready: Vec<Duration> = Vec::new();
+    for _ in 0..7 {
+        ready.push(time_to_ready(&db.url, &data_dir).await);
+    }
+    ready.sort();
+
+    let addr = free_addr();
+    let mut server = spawn_server(&db.url, addr, &data_dir);
+    let mut probe = loop {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break connect(addr).await;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(get(&mut probe, addr, "/v1/admin/simulations").await, 200);
+
+    let warmup = Instant::now() + Duration::from_secs(2);
+    let end = warmup + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut sender = connect(addr).await;
+                let mut latencies = Vec::new();
+                loop {
+                    let started = Instant::now();
+                    if started >= end {
+                        break latencies;
+                    }
+                    let status = get(&mut sender, addr, "/v1/admin/simulations").await;
+                    assert_eq!(status, 200);
+                    if started >= warmup {
+                        latencies.push(started.elapsed());
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    latencies.sort();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&data_dir);
+
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let size = |path: &str| {
+        std::fs::metadata(path)
+            .map(|m| format!("{:.1} MiB", m.len() as f64 / 1048576.0))
+            .unwrap_or_else(|_| "not built".into())
+    };
+    let simrunner_bin = env!("CARGO_BIN_EXE_simrunner");
+    let admin_bin = env!("CARGO_BIN_EXE_admin-api");
+    println!("\nadmin API benchmark (2 cores shared by PostgreSQL, server and load generator)");
+    println!(
+        "  ready (exec -> first /healthz 200, 7 starts): min {:.1} ms, median {:.1} ms, max {:.1} ms",
+        ms(ready[0]),
+        ms(ready[3]),
+        ms(ready[6])
+    );
+    println!(
+        "  GET /v1/admin/simulations, 100 configs stored, 50 per page, {CONNECTIONS} connections, {seconds} s:"
+    );
+    println!(
+        "    {} requests, {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        latencies.len(),
+        latencies.len() as f64 / seconds as f64,
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+        ms(*latencies.last().unwrap())
+    );
+    println!(
+        "  binaries (bench profile = release): simrunner {}, admin-api {}",
+        size(simrunner_bin),
+        size(admin_bin)
+    );
+}

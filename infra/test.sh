@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: ./infra/test.sh
+#
+# Tests talk to a real PostgreSQL: DATABASE_URL when set (each test creates its own database
+# there), otherwise a throwaway cluster the harness starts from the system's PostgreSQL
+# server binaries. This script makes sure those binaries exist, installing them with apt when
+# it can, then runs cargo test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have_pg_server() {
+  [ -n "${SIMRUNNER_PG_BIN_DIR:-}" ] && [ -x "$SIMRUNNER_PG_BIN_DIR/initdb" ] && return 0
+  command -v initdb >/dev/null 2>&1 && return 0
+  command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ] && return 0
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && return 0
+  compgen -G "/opt/homebrew/opt/postgresql*/bin/initdb" >/dev/null && return 0
+  compgen -G "/usr/local/opt/postgresql*/bin/initdb" >/dev/null && return 0
+  return 1
+}
+
+if [ -z "${DATABASE_URL:-}" ] && ! have_pg_server; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing PostgreSQL server binaries with apt-get" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "test.sh: the tests need PostgreSQL server binaries (initdb, postgres, pg_ctl)." >&2
+    echo "  Install PostgreSQL (apt-get install postgresql / brew install postgresql@16)," >&2
+    echo "  or set DATABASE_URL to a server where tests may create databases." >&2
+    exit 1
+  fi
+fi
+
+exec cargo test --workspace "$@"
