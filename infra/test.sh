@@ -31,4 +31,4 @@ if [ -z "${DATABASE_URL:-}" ] && ! have_pg_server; then
   fi
 fi
 
-exec cargo test --workspace "$@"
+exec cargo test --workspace --features simrunner-shared/testing "$@"

@@ -11,6 +11,7 @@
 
 pub mod db;
 pub mod domain;
+pub mod poker;
 pub mod secrets;
 pub mod settings;
 pub mod store;

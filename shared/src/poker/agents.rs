@@ -1,0 +1,296 @@
+//! Agents: whatever decides for a seat. The built-in bots are documented decision rules;
+//! LLM and external-process agents implement the same trait.
+
+use super::cards::Card;
+use super::engine::{Action, Hand, Legal, Street};
+use super::eval::{Category, evaluate};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// What a seat sees when it must act.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision<'a> {
+    pub seat: usize,
+    pub hole: [Card; 2],
+    pub board: &'a [Card],
+    pub street: Street,
+    /// All chips put in this hand so far, this street's bets included.
+    pub pot: i64,
+    pub stack: i64,
+    pub big_blind: i64,
+    /// Players still holding cards, this one included.
+    pub players_in_hand: usize,
+    pub legal: Legal,
+}
+
+impl<'a> Decision<'a> {
+    /// The decision facing the seat to act, if any.
+    pub fn of(hand: &'a Hand) -> Option<Self> {
+        let seat = hand.to_act()?;
+        Some(Self {
+            seat,
+            hole: hand.hole(seat),
+            board: hand.board(),
+            street: hand.street(),
+            pot: hand.pot(),
+            stack: hand.stack(seat),
+            big_blind: hand.big_blind(),
+            players_in_hand: hand.players_in_hand(),
+            legal: hand.legal()?,
+        })
+    }
+}
+
+/// Decides for one seat.
+pub trait Agent: Send {
+    fn decide(&mut self, decision: &Decision<'_>) -> Action;
+}
+
+/// Uniform over the legal kinds of action (fold, check, call, raise); a raise is uniform
+/// over the legal amounts.
+pub struct RandomBot {
+    rng: ChaCha8Rng,
+}
+
+impl RandomBot {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
+    }
+}
+
+impl Agent for RandomBot {
+    fn decide(&mut self, d: &Decision<'_>) -> Action {
+        let mut options = [Action::Check; 3];
+        let mut n = 0;
+        let mut push = |a| {
+            options[n] = a;
+            n += 1;
+        };
+        if d.legal.can_check() {
+            push(Action::Check);
+        } else {
+            push(Action::Fold);
+            push(Action::Call);
+        }
+        if let Some((min, _)) = d.legal.raise {
+            push(Action::RaiseTo(min));
+        }
+        match options[self.rng.random_range(0..n)] {
+            Action::RaiseTo(_) => {
+                let (min, max) = d.legal.raise.expect("offered");
+                Action::RaiseTo(self.rng.random_range(min..=max))
+            }
+            other => other,
+        }
+    }
+}
+
+/// What a seat does when its agent fails to answer in time or answers with an illegal
+/// action: check if that is legal, otherwise fold.
+pub fn fallback(legal: &Legal) -> Action {
+    if legal.can_check() {
+        Action::Check
+    } else {
+        Action::Fold
+    }
+}
+
+/// Plays a hand to its end with one agent per seat and no pauses; an illegal answer counts
+/// as [`fallback`].
+pub fn play_out(hand: &mut Hand, agents: &mut [Box<dyn Agent>]) {
+    while let Some(decision) = Decision::of(hand) {
+        let chosen = agents[decision.seat].decide(&decision);
+        let action = if decision.legal.allows(chosen) {
+            chosen
+        } else {
+            fallback(&decision.legal)
+        };
+        hand.apply(action)
+            .expect("the action was checked against the legal ones");
+    }
+}
+
+/// Checks when it can, otherwise calls; never raises, never folds.
+pub struct CallStation;
+
+impl Agent for CallStation {
+    fn decide(&mut self, d: &Decision<'_>) -> Action {
+        if d.legal.can_check() {
+            Action::Check
+        } else {
+            Action::Call
+        }
+    }
+}
+
+/// Plays few hands, and those hard.
+///
+/// Before the flop it scores its two cards (pairs and high, suited, connected cards score
+/// high): it raises with the best, calls a small bet with playable ones, otherwise checks or
+/// folds. After the flop it estimates its chance from its made hand and calls when that beats
+/// the pot odds (call / (pot + call)); with a strong hand it bets or raises about the pot.
+pub struct TightBot;
+
+/// A preflop score from 0 to about 20, after Bill Chen's formula.
+pub fn starting_hand_score(hole: [Card; 2]) -> f64 {
+    let (hi, lo) = if hole[0].rank() >= hole[1].rank() {
+        (hole[0], hole[1])
+    } else {
+        (hole[1], hole[0])
+    };
+    let high = match hi.rank() {
+        12 => 10.0,
+        11 => 8.0,
+        10 => 7.0,
+        9 => 6.0,
+        r => f64::from(r + 2) / 2.0,
+    };
+    if hi.rank() == lo.rank() {
+        return (high * 2.0).max(5.0);
+    }
+    let mut score = high;
+    if hi.suit() == lo.suit() {
+        score += 2.0;
+    }
+    let gap = hi.rank() - lo.rank() - 1;
+    score -= match gap {
+        0 => 0.0,
+        1 => 1.0,
+        2 => 2.0,
+        3 => 4.0,
+        _ => 5.0,
+    };
+    if gap <= 1 && hi.rank() < 10 {
+        score += 1.0;
+    }
+    score
+}
+
+/// A rough chance of winning from the made hand and the number of opponents.
+fn made_hand_strength(hole: [Card; 2], board: &[Card], opponents: usize) -> f64 {
+    let mut cards = [hole[0]; 7];
+    cards[1] = hole[1];
+    cards[2..2 + board.len()].copy_from_slice(board);
+    let base: f64 = match evaluate(&cards[..2 + board.len()]).category() {
+        Category::HighCard => 0.12,
+        Category::Pair => 0.40,
+        Category::TwoPair => 0.65,
+        Category::Trips => 0.78,
+        Category::Straight => 0.85,
+        Category::Flush => 0.88,
+        Category::FullHouse => 0.95,
+        Category::Quads | Category::StraightFlush => 0.99,
+    };
+    base.powf(opponents.max(1) as f64 * 0.5)
+}
+
+fn raise_about_pot(d: &Decision<'_>) -> Option<Action> {
+    let (min, max) = d.legal.raise?;
+    let target = d.pot + d.legal.to_call * 2;
+    Some(Action::RaiseTo(target.clamp(min, max)))
+}
+
+impl Agent for TightBot {
+    fn decide(&mut self, d: &Decision<'_>) -> Action {
+        let passive = if d.legal.can_check() {
+            Action::Check
+        } else {
+            Action::Fold
+        };
+        if d.street == Street::Preflop {
+            let score = starting_hand_score(d.hole);
+            let cheap = d.legal.to_call <= 3 * d.big_blind;
+            return if score >= 10.0 {
+                raise_about_pot(d).unwrap_or(Action::Call)
+            } else if score >= 7.0 && cheap && !d.legal.can_check() {
+                Action::Call
+            } else {
+                passive
+            };
+        }
+        let strength = made_hand_strength(d.hole, d.board, d.players_in_hand - 1);
+        if strength >= 0.6
+            && let Some(raise) = raise_about_pot(d)
+        {
+            return raise;
+        }
+        let to_call = d.legal.to_call as f64;
+        if to_call > 0.0 && strength >= to_call / (d.pot as f64 + to_call) {
+            Action::Call
+        } else {
+            passive
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::poker::engine::HandSetup;
+
+    fn decision_hand(stacks: [i64; 3]) -> Hand {
+        let mut all = [0; crate::poker::MAX_SEATS];
+        all[..3].copy_from_slice(&stacks);
+        let deck = Card::deck();
+        Hand::start(&HandSetup {
+            stacks: all,
+            button: 0,
+            small_blind: 5,
+            big_blind: 10,
+            holes: std::array::from_fn(|i| [deck[2 * i], deck[2 * i + 1]]),
+            board: [deck[40], deck[41], deck[42], deck[43], deck[44]],
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_random_bot_only_chooses_legal_actions_and_uses_the_whole_raise_range() {
+        let hand = decision_hand([1000, 1000, 1000]);
+        let decision = Decision::of(&hand).unwrap();
+        let mut bot = RandomBot::new(1);
+        let mut kinds = std::collections::HashSet::new();
+        let (mut low, mut high) = (i64::MAX, 0);
+        for _ in 0..3_000 {
+            let action = bot.decide(&decision);
+            assert!(decision.legal.allows(action), "{action:?}");
+            if let Action::RaiseTo(to) = action {
+                low = low.min(to);
+                high = high.max(to);
+            }
+            kinds.insert(std::mem::discriminant(&action));
+        }
+        assert_eq!(kinds.len(), 3, "fold, call and raise all occur");
+        assert!(low <= 40 && high >= 950, "raises spanned {low}..{high}");
+    }
+
+    #[test]
+    fn the_callstation_calls_bets_and_checks_when_it_is_free() {
+        let mut hand = decision_hand([1000, 1000, 1000]);
+        let decision = Decision::of(&hand).unwrap();
+        assert_eq!(CallStation.decide(&decision), Action::Call);
+        hand.apply(Action::Call).unwrap();
+        hand.apply(Action::Call).unwrap();
+        let decision = Decision::of(&hand).unwrap();
+        assert_eq!(CallStation.decide(&decision), Action::Check);
+    }
+
+    #[test]
+    fn the_tight_bot_ranks_starting_hands_like_a_player_would() {
+        let score = |a: &str, b: &str| {
+            starting_hand_score([Card::parse(a).unwrap(), Card::parse(b).unwrap()])
+        };
+        assert!(score("As", "Ah") > score("Ks", "Kh"));
+        assert!(
+            score("As", "Ks") > score("Ad", "Kh"),
+            "suited beats offsuit"
+        );
+        assert!(
+            score("Js", "Ts") > score("Js", "6s"),
+            "connected beats gapped"
+        );
+        assert!(score("7c", "2d") < 7.0, "seven-deuce is folded");
+        assert!(score("Ac", "Kd") >= 10.0, "ace-king is raised");
+    }
+}

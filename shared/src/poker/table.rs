@@ -1,0 +1,130 @@
+//! A table across hands: stacks carry over, the button moves to the next seat with chips,
+//! and each hand's cards come from the run's seed, so a run replays exactly.
+//!
+//! Hand *n* is dealt from ChaCha12 (the CSPRNG behind `rand`'s `StdRng`) keyed by the run
+//! seed on stream *n*: hands are independent of each other and of how many random numbers
+//! agents drew.
+
+use super::cards::Card;
+use super::engine::{Event, Hand, HandSetup, MAX_SEATS};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha12Rng;
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    stacks: [i64; MAX_SEATS],
+    seats: usize,
+    small_blind: i64,
+    big_blind: i64,
+    button: Option<usize>,
+    hands_dealt: u64,
+    seed: [u8; 32],
+}
+
+/// A hand's cards and position, for the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deal {
+    pub number: u64,
+    pub button: usize,
+}
+
+impl Table {
+    /// `seats` players with `stack` chips each.
+    pub fn new(seats: usize, stack: i64, small_blind: i64, big_blind: i64, seed: [u8; 32]) -> Self {
+        assert!((2..=MAX_SEATS).contains(&seats));
+        let mut stacks = [0; MAX_SEATS];
+        stacks[..seats].fill(stack);
+        Self {
+            stacks,
+            seats,
+            small_blind,
+            big_blind,
+            button: None,
+            hands_dealt: 0,
+            seed,
+        }
+    }
+
+    pub fn stacks(&self) -> &[i64] {
+        &self.stacks[..self.seats]
+    }
+
+    pub fn hands_dealt(&self) -> u64 {
+        self.hands_dealt
+    }
+
+    /// Seats that still have chips.
+    pub fn players_left(&self) -> usize {
+        self.stacks.iter().filter(|&&s| s > 0).count()
+    }
+
+    /// Deals the next hand, or `None` when fewer than two seats have chips.
+    pub fn deal(&mut self, events: Vec<Event>) -> Option<(Deal, Hand)> {
+        if self.players_left() < 2 {
+            return None;
+        }
+        let mut rng = ChaCha12Rng::from_seed(self.seed);
+        rng.set_stream(self.hands_dealt);
+        let start = match self.button {
+            Some(b) => b + 1,
+            None => rng.random_range(0..self.seats),
+        };
+        let button = (0..self.seats)
+            .map(|i| (start + i) % self.seats)
+            .find(|&s| self.stacks[s] > 0)
+            .expect("two seats have chips");
+        self.button = Some(button);
+
+        // A partial Fisher-Yates shuffle: only the cards that are dealt.
+        let mut deck = Card::deck();
+        let players = self.players_left();
+        let needed = 2 * players + 5;
+        for i in 0..needed {
+            let j = rng.random_range(i..52);
+            deck.swap(i, j);
+        }
+        let mut holes = [[deck[0]; 2]; MAX_SEATS];
+        let mut next = 0;
+        for i in 1..=self.seats {
+            let seat = (button + i) % self.seats;
+            if self.stacks[seat] > 0 {
+                holes[seat] = [deck[next], deck[next + players]];
+                next += 1;
+            }
+        }
+        let board = [
+            deck[2 * players],
+            deck[2 * players + 1],
+            deck[2 * players + 2],
+            deck[2 * players + 3],
+            deck[2 * players + 4],
+        ];
+        let setup = HandSetup {
+            stacks: self.stacks,
+            button,
+            small_blind: self.small_blind,
+            big_blind: self.big_blind,
+            holes,
+            board,
+        };
+        self.hands_dealt += 1;
+        let hand = Hand::start_reusing(&setup, events).expect("a table deals valid hands");
+        Some((
+            Deal {
+                number: self.hands_dealt,
+                button,
+            },
+            hand,
+        ))
+    }
+
+    /// Takes the stacks a finished hand left.
+    pub fn settle(&mut self, hand: &Hand) {
+        debug_assert!(hand.is_finished());
+        for seat in 0..self.seats {
+            if hand.is_dealt(seat) {
+                self.stacks[seat] = hand.stack(seat);
+            }
+        }
+    }
+}
