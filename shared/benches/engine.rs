@@ -19,9 +19,7 @@ fn main() {
     let mut events = Vec::with_capacity(64);
     while played < hands {
         tables += 1;
-        let mut seed = [0u8; 32];
-        seed[..8].copy_from_slice(&tables.to_le_bytes());
-        let mut table = Table::new(6, 1_000, 5, 10, seed);
+        let mut table = Table::new(6, 1_000, 5, 10, tables);
         let mut agents: Vec<Box<dyn Agent>> = (0..6)
             .map(|s| Box::new(RandomBot::new(tables * 10 + s)) as Box<dyn Agent>)
             .collect();

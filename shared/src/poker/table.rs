@@ -18,7 +18,7 @@ pub struct Table {
     big_blind: i64,
     button: Option<usize>,
     hands_dealt: u64,
-    seed: [u8; 32],
+    seed: u64,
 }
 
 /// A hand's cards and position, for the record.
@@ -30,7 +30,7 @@ pub struct Deal {
 
 impl Table {
     /// `seats` players with `stack` chips each.
-    pub fn new(seats: usize, stack: i64, small_blind: i64, big_blind: i64, seed: [u8; 32]) -> Self {
+    pub fn new(seats: usize, stack: i64, small_blind: i64, big_blind: i64, seed: u64) -> Self {
         assert!((2..=MAX_SEATS).contains(&seats));
         let mut stacks = [0; MAX_SEATS];
         stacks[..seats].fill(stack);
@@ -49,6 +49,11 @@ impl Table {
         &self.stacks[..self.seats]
     }
 
+    /// Identifies hand `number`'s deck: the run seed and the stream it was dealt from.
+    pub fn deck_id(&self, number: u64) -> String {
+        format!("{:016x}/{}", self.seed, number - 1)
+    }
+
     pub fn hands_dealt(&self) -> u64 {
         self.hands_dealt
     }
@@ -63,7 +68,7 @@ impl Table {
         if self.players_left() < 2 {
             return None;
         }
-        let mut rng = ChaCha12Rng::from_seed(self.seed);
+        let mut rng = ChaCha12Rng::seed_from_u64(self.seed);
         rng.set_stream(self.hands_dealt);
         let start = match self.button {
             Some(b) => b + 1,

@@ -1,0 +1,566 @@
+//! Plays one run: claim it, open a table, play hands until the config's limit (or until one
+//! seat holds every chip), record everything, close the run.
+//!
+//! While it plays, a heartbeat task refreshes the run row every few seconds and reads the
+//! stop request. A stop request, SIGTERM or the safety timeout makes the current hand finish
+//! at once (no more think time) and then ends the run: `cancelled`, or `failed` with
+//! `safety_timeout`.
+
+use crate::record::{Recorder, SeatInfo, agent_results};
+use crate::settings::RunnerSettings;
+use chrono::Utc;
+use deadpool_postgres::Pool;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+use simrunner::domain::{AgentType, Pace, RunId, RunStatus, SimulationSpec};
+use simrunner::poker::{Agent, CallStation, Decision, Hand, RandomBot, Table, TightBot, fallback};
+use simrunner::store::recording::{self, Claim, NewTable, RunEnd};
+use simrunner::store::{self, StoreError};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// How a run ended, for the exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    Cancelled,
+    Failed {
+        code: String,
+        message: String,
+    },
+    /// The run was not queued: nothing was played.
+    NotClaimed(String),
+    /// There is no such run: a misconfigured launch.
+    UnknownRun,
+}
+
+/// Why play stopped early.
+#[derive(Debug, Default)]
+pub struct Signals {
+    stop_requested: AtomicBool,
+    terminating: AtomicBool,
+    lost: AtomicBool,
+    wake: Notify,
+}
+
+impl Signals {
+    /// SIGTERM (ECS StopTask) or Ctrl-C.
+    pub fn terminate(&self) {
+        self.terminating.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    fn request_stop(&self) {
+        self.stop_requested.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop_requested.load(Ordering::SeqCst)
+            || self.terminating.load(Ordering::SeqCst)
+            || self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps unless or until a stop arrives.
+    async fn pause(&self, duration: Duration) {
+        if self.stopping() || duration.is_zero() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => {}
+            _ = self.wake.notified() => {}
+        }
+    }
+}
+
+/// How long a database outage is ridden out before the run fails.
+const OUTAGE_TOLERANCE: Duration = Duration::from_secs(15);
+
+/// Runs `op` until it succeeds, retrying while the database is unavailable, for up to
+/// [`OUTAGE_TOLERANCE`].
+async fn with_retry<T, F, Fut>(what: &str, mut op: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match op().await {
+            Err(StoreError::Unavailable(cause)) if started.elapsed() < OUTAGE_TOLERANCE => {
+                tracing::warn!(%cause, what, "database unavailable; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A seat's agent: the built-in bots. LLM and external agents come with a later issue.
+fn agent_for(agent_type: AgentType, seed: u64, seat: usize) -> Option<Box<dyn Agent>> {
+    match agent_type {
+        AgentType::Random => Some(Box::new(RandomBot::new(seed ^ (seat as u64 + 1) << 32))),
+        AgentType::Tight => Some(Box::new(TightBot)),
+        AgentType::Callstation => Some(Box::new(CallStation)),
+        AgentType::Autonomous | AgentType::Protocol => None,
+    }
+}
+
+/// The think time before an action at live pace: 0.5 to 3 s, always under the timeout.
+fn think_time(rng: &mut ChaCha8Rng, action_timeout_ms: i64) -> Duration {
+    let cap = (action_timeout_ms - 250).max(100) as u64;
+    Duration::from_millis(rng.random_range(500..=3_000).min(cap))
+}
+
+/// The pause between hands at live pace.
+const BETWEEN_HANDS: Duration = Duration::from_secs(2);
+
+/// Batches at fast pace are written when they reach this many hands or this age.
+const BATCH_HANDS: usize = 256;
+const BATCH_AGE: Duration = Duration::from_millis(250);
+
+pub struct Runner {
+    pub pool: Pool,
+    pub settings: RunnerSettings,
+    pub signals: Arc<Signals>,
+}
+
+struct Context {
+    run: RunId,
+    spec: SimulationSpec,
+    bucket_key: String,
+    seed: i64,
+    table_id: String,
+    seats: Vec<SeatInfo>,
+}
+
+impl Runner {
+    /// Claims and plays the run. Errors are database failures that could not even be
+    /// recorded on the run row.
+    pub async fn execute(&self) -> Result<Outcome, StoreError> {
+        let run = &self.settings.run_id;
+        let seed = rand::rng().random::<i64>();
+        let claim = with_retry("claiming the run", || async {
+            let client = self.pool.get().await?;
+            recording::claim_run(&client, run, &self.settings.runner_id, seed).await
+        })
+        .await?;
+        let (config_id, seed) = match claim {
+            Claim::Claimed { config_id, seed } => (config_id, seed),
+            Claim::NotQueued(status) => {
+                return Ok(Outcome::NotClaimed(format!(
+                    "run {run} is {}, not queued; another runner has it or it is over",
+                    status.as_str()
+                )));
+            }
+            Claim::Unknown => return Ok(Outcome::UnknownRun),
+        };
+        tracing::info!(%run, config = %config_id, seed, "claimed run");
+
+        let record = with_retry("loading the config", || async {
+            let client = self.pool.get().await?;
+            store::get_simulation(&client, &config_id).await
+        })
+        .await;
+        let record = match record {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                return self
+                    .fail(
+                        run,
+                        0,
+                        "config_deleted",
+                        "the run's config was deleted".into(),
+                        None,
+                    )
+                    .await;
+            }
+            Err(e) => {
+                return self
+                    .fail(run, 0, "database_error", e.to_string(), None)
+                    .await;
+            }
+        };
+        let seats: Vec<SeatInfo> = record
+            .spec
+            .agent_slots()
+            .iter()
+            .enumerate()
+            .map(|(seat, slot)| SeatInfo {
+                seat,
+                name: format!("sim-{}-{seat}", slot.agent_type().as_str()),
+                agent_type: slot.agent_type().as_str(),
+                model: slot.model().map(|m| m.to_text()),
+            })
+            .collect();
+        let context = Context {
+            run: run.clone(),
+            bucket_key: record.bucket_key.clone(),
+            spec: record.spec,
+            seed,
+            table_id: format!("tbl_{}", uuid::Uuid::now_v7().simple()),
+            seats,
+        };
+        self.play(&context).await
+    }
+
+    async fn fail(
+        &self,
+        run: &RunId,
+        hands: i64,
+        code: &str,
+        message: String,
+        results: Option<&serde_json::Value>,
+    ) -> Result<Outcome, StoreError> {
+        tracing::error!(%run, code, %message, "run failed");
+        let end = RunEnd {
+            status: RunStatus::Failed,
+            hands_played: hands,
+            results,
+            error_code: Some(code),
+            error_message: Some(&message),
+        };
+        with_retry("closing the run", || async {
+            let client = self.pool.get().await?;
+            recording::finish_run(&client, run, &end).await
+        })
+        .await?;
+        Ok(Outcome::Failed {
+            code: code.to_owned(),
+            message,
+        })
+    }
+
+    async fn play(&self, cx: &Context) -> Result<Outcome, StoreError> {
+        let spec = &cx.spec;
+        let table_config = spec.table();
+        let mut agents = Vec::new();
+        for (slot, info) in spec.agent_slots().iter().zip(&cx.seats) {
+            match agent_for(slot.agent_type(), cx.seed as u64, info.seat) {
+                Some(agent) => agents.push(agent),
+                None => {
+                    let message = format!(
+                        "seat {} is a {} agent; this runner plays the built-in bots only",
+                        info.seat, info.agent_type
+                    );
+                    return self
+                        .fail(&cx.run, 0, "unsupported_agent", message, None)
+                        .await;
+                }
+            }
+        }
+        let started = Instant::now();
+        let mut recorder = Recorder::new(
+            cx.seats.clone(),
+            (table_config.blinds.small, table_config.blinds.big),
+        );
+
+        // Retention first, so this run's logs are never the ones rotated away.
+        let rotated = with_retry("rotating logs", || async {
+            let client = self.pool.get().await?;
+            recording::rotate_logs(&client, self.settings.log_retention).await
+        })
+        .await;
+        if let Ok(count) = rotated
+            && count > 0
+        {
+            tracing::info!(count, "deleted the logs of older runs");
+        }
+        recorder.log(
+            "simulation-summary",
+            json!({
+                "event": "simulation_start", "run_id": cx.run.as_str(), "at": Utc::now(),
+                "seed": cx.seed, "table_id": cx.table_id,
+                "config": {
+                    "name": spec.name(), "max_hands": spec.max_hands(), "pace": spec.pace().as_str(),
+                    "max_run_minutes": spec.max_run_minutes(), "bucket_key": cx.bucket_key,
+                    "table_config": {
+                        "blinds": {"small": table_config.blinds.small, "big": table_config.blinds.big},
+                        "initialStack": table_config.initial_stack,
+                        "actionTimeoutMs": table_config.action_timeout_ms,
+                    },
+                },
+                "agents": cx.seats.iter().map(SeatInfo::to_json).collect::<Vec<_>>(),
+            }),
+        );
+        let seats_json = serde_json::Value::Array(cx.seats.iter().map(SeatInfo::to_json).collect());
+        let new_table = NewTable {
+            id: &cx.table_id,
+            run: &cx.run,
+            bucket_key: &cx.bucket_key,
+            small_blind: table_config.blinds.small,
+            big_blind: table_config.blinds.big,
+            initial_stack: table_config.initial_stack,
+            action_timeout_ms: table_config.action_timeout_ms,
+            seats: seats_json.clone(),
+        };
+        if let Err(e) = with_retry("opening the table", || async {
+            let mut client = self.pool.get().await?;
+            recording::open_table(&mut client, &new_table).await
+        })
+        .await
+        {
+            return self
+                .fail(&cx.run, 0, "database_error", e.to_string(), None)
+                .await;
+        }
+        recorder.event(
+            None,
+            "table_opened",
+            json!({"seats": seats_json, "bucket_key": cx.bucket_key}),
+        );
+
+        let hands_recorded = Arc::new(AtomicI64::new(0));
+        let heartbeat = self.spawn_heartbeat(hands_recorded.clone());
+
+        let mut table = Table::new(
+            cx.seats.len(),
+            table_config.initial_stack,
+            table_config.blinds.small,
+            table_config.blinds.big,
+            cx.seed as u64,
+        );
+        let deadline = started + Duration::from_secs(spec.max_run_minutes() as u64 * 60);
+        let live = spec.pace() == Pace::Live;
+        let mut pace_rng = ChaCha8Rng::seed_from_u64(cx.seed as u64 ^ 0x5eed);
+        let mut events = Vec::with_capacity(64);
+        let mut last_write = Instant::now();
+        let mut played: i64 = 0;
+        let mut write_error = None;
+
+        while played < spec.max_hands() && !self.signals.stopping() && Instant::now() < deadline {
+            let start_stacks = table.stacks().to_vec();
+            let Some((deal, mut hand)) = table.deal(std::mem::take(&mut events)) else {
+                break; // one seat holds every chip
+            };
+            let started_at = Utc::now();
+            self.play_hand(
+                &mut hand,
+                &mut agents,
+                live,
+                deadline,
+                table_config.action_timeout_ms,
+                &mut pace_rng,
+            )
+            .await;
+            table.settle(&hand);
+            played += 1;
+            recorder.hand(
+                played,
+                table.deck_id(deal.number),
+                &hand,
+                &start_stacks,
+                started_at,
+            );
+            events = hand.into_events();
+            let due = live
+                || recorder.batch.hands.len() >= BATCH_HANDS
+                || last_write.elapsed() >= BATCH_AGE;
+            if due {
+                if let Err(e) = self.write(cx, &mut recorder, played, &hands_recorded).await {
+                    write_error = Some(e);
+                    break;
+                }
+                last_write = Instant::now();
+            }
+            if live {
+                self.signals.pause(BETWEEN_HANDS).await;
+            }
+        }
+        heartbeat.abort();
+
+        if let Some(e) = write_error {
+            return self
+                .fail(
+                    &cx.run,
+                    hands_recorded.load(Ordering::SeqCst),
+                    "database_error",
+                    e.to_string(),
+                    None,
+                )
+                .await;
+        }
+        if self.signals.lost.load(Ordering::SeqCst) {
+            return Ok(Outcome::Failed {
+                code: "run_lost".into(),
+                message: "the run was closed by someone else (reaped?) while it played".into(),
+            });
+        }
+
+        let timed_out = played < spec.max_hands()
+            && table.players_left() >= 2
+            && Instant::now() >= deadline
+            && !self.signals.stopping();
+        let results = agent_results(
+            &cx.seats,
+            table.stacks(),
+            table_config.initial_stack,
+            table_config.blinds.big,
+            played,
+            &recorder.tally,
+        );
+        let (status, error): (RunStatus, Option<(&str, String)>) = if timed_out {
+            (
+                RunStatus::Failed,
+                Some((
+                    "safety_timeout",
+                    format!("still playing after {} minutes", spec.max_run_minutes()),
+                )),
+            )
+        } else if self.signals.stopping() && played < spec.max_hands() && table.players_left() >= 2
+        {
+            (RunStatus::Cancelled, None)
+        } else {
+            (RunStatus::Completed, None)
+        };
+        let summary = match &error {
+            None => json!({
+                "event": "simulation_complete", "at": Utc::now(), "status": status.as_str(),
+                "hands_played": played, "table_id": cx.table_id,
+                "duration_ms": started.elapsed().as_millis() as u64, "agents": results,
+            }),
+            Some((code, message)) => json!({
+                "event": "simulation_error", "at": Utc::now(), "code": code, "message": message,
+                "hands_played": played, "table_id": cx.table_id,
+            }),
+        };
+        recorder.log("simulation-summary", summary);
+        recorder.event(
+            None,
+            "table_ended",
+            json!({"hands_played": played, "stacks": table.stacks()}),
+        );
+        if let Err(e) = self.write(cx, &mut recorder, played, &hands_recorded).await {
+            return self
+                .fail(
+                    &cx.run,
+                    hands_recorded.load(Ordering::SeqCst),
+                    "database_error",
+                    e.to_string(),
+                    None,
+                )
+                .await;
+        }
+        let closed = with_retry("closing the table", || async {
+            let client = self.pool.get().await?;
+            recording::close_table(&client, &cx.table_id).await
+        })
+        .await;
+        if let Err(e) = closed {
+            return self
+                .fail(&cx.run, played, "database_error", e.to_string(), None)
+                .await;
+        }
+        let run_results = json!({"table_id": cx.table_id, "agents": results});
+        let (code, message) = match &error {
+            Some((code, message)) => (Some(*code), Some(message.as_str())),
+            None => (None, None),
+        };
+        let end = RunEnd {
+            status,
+            hands_played: played,
+            results: Some(&run_results),
+            error_code: code,
+            error_message: message,
+        };
+        with_retry("closing the run", || async {
+            let client = self.pool.get().await?;
+            recording::finish_run(&client, &cx.run, &end).await
+        })
+        .await?;
+        tracing::info!(run = %cx.run, status = status.as_str(), hands = played, "run finished");
+        Ok(match (status, error) {
+            (RunStatus::Failed, Some((code, message))) => Outcome::Failed {
+                code: code.to_owned(),
+                message,
+            },
+            (RunStatus::Cancelled, _) => Outcome::Cancelled,
+            _ => Outcome::Completed,
+        })
+    }
+
+    /// Plays one hand; at live pace each decision takes a believable think time, unless a
+    /// stop or the deadline asks to finish quickly.
+    async fn play_hand(
+        &self,
+        hand: &mut Hand,
+        agents: &mut [Box<dyn Agent>],
+        live: bool,
+        deadline: Instant,
+        action_timeout_ms: i64,
+        rng: &mut ChaCha8Rng,
+    ) {
+        while let Some(decision) = Decision::of(hand) {
+            if live && Instant::now() < deadline {
+                self.signals.pause(think_time(rng, action_timeout_ms)).await;
+            }
+            let chosen = agents[decision.seat].decide(&decision);
+            let action = if decision.legal.allows(chosen) {
+                chosen
+            } else {
+                fallback(&decision.legal)
+            };
+            hand.apply(action)
+                .expect("checked against the legal actions");
+        }
+    }
+
+    async fn write(
+        &self,
+        cx: &Context,
+        recorder: &mut Recorder,
+        played: i64,
+        hands_recorded: &AtomicI64,
+    ) -> Result<(), StoreError> {
+        if recorder.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = &recorder.batch;
+        with_retry("recording hands", || async {
+            let mut client = self.pool.get().await?;
+            recording::write_batch(&mut client, &cx.run, Some(&cx.table_id), batch, played).await
+        })
+        .await?;
+        recorder.batch.clear();
+        hands_recorded.store(played, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn spawn_heartbeat(&self, hands: Arc<AtomicI64>) -> tokio::task::JoinHandle<()> {
+        let pool = self.pool.clone();
+        let run = self.settings.run_id.clone();
+        let every = self.settings.heartbeat_every;
+        let signals = self.signals.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let beat = async {
+                    let client = pool.get().await?;
+                    recording::heartbeat(&client, &run, hands.load(Ordering::SeqCst)).await
+                };
+                match beat.await {
+                    Ok(Some(true)) => {
+                        tracing::info!(%run, "stop requested");
+                        signals.request_stop();
+                    }
+                    Ok(Some(false)) => {}
+                    Ok(None) => {
+                        tracing::error!(%run, "the run is no longer running; stopping");
+                        signals.lost.store(true, Ordering::SeqCst);
+                        signals.wake.notify_waiters();
+                        return;
+                    }
+                    // A missed beat is not fatal: the lease is several beats long.
+                    Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                }
+            }
+        })
+    }
+}

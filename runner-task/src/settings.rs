@@ -1,0 +1,57 @@
+//! The runner's settings, read once from the environment.
+
+use simrunner::domain::RunId;
+use simrunner::settings::{EnvReader, Secret, SettingsError};
+use std::time::Duration;
+
+#[derive(Debug)]
+pub struct RunnerSettings {
+    pub run_id: RunId,
+    pub database_url: Secret<String>,
+    /// Who claimed the run, for operators: `SIMRUNNER_RUNNER_ID`, else host and pid.
+    pub runner_id: String,
+    /// Logs of this many most recent runs are kept (`SIMRUNNER_LOG_RETENTION_RUNS`, 5).
+    pub log_retention: i64,
+    /// `SIMRUNNER_HEARTBEAT_SECONDS` (5): how often the run row is refreshed.
+    pub heartbeat_every: Duration,
+}
+
+impl RunnerSettings {
+    pub fn from_env(env: &mut EnvReader<'_>) -> Option<Self> {
+        let run_id = env.raw("RUN_ID");
+        let run_id = match run_id {
+            Some(text) => RunId::parse(text.trim()).or_else(|| {
+                env.problem("RUN_ID", format!("{text:?} is not a run id (run_…)"));
+                None
+            }),
+            None => env.require("RUN_ID", None, "the id of the run to play (run_…)"),
+        };
+        let database_url = env.secret("DATABASE_URL");
+        let database_url = env.require("DATABASE_URL", database_url, "the PostgreSQL URL");
+        let runner_id = env.raw("SIMRUNNER_RUNNER_ID").unwrap_or_else(|| {
+            let host = std::env::var("HOSTNAME")
+                .ok()
+                .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "runner".into());
+            format!("{host}-{}", std::process::id())
+        });
+        let log_retention = env.integer_in("SIMRUNNER_LOG_RETENTION_RUNS", 1..=10_000, 5);
+        let heartbeat = env.integer_in("SIMRUNNER_HEARTBEAT_SECONDS", 1..=60, 5);
+        Some(Self {
+            run_id: run_id?,
+            database_url: database_url?,
+            runner_id,
+            log_retention,
+            heartbeat_every: Duration::from_secs(heartbeat as u64),
+        })
+    }
+
+    pub fn load() -> Result<Self, SettingsError> {
+        let mut env = EnvReader::from_process();
+        let settings = Self::from_env(&mut env);
+        env.finish()?;
+        Ok(settings.expect("no problems means every setting was read"))
+    }
+}

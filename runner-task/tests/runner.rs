@@ -1,0 +1,428 @@
+//! The real runner binary against a real PostgreSQL.
+
+use serde_json::Value;
+use simrunner::domain::{AgentSlotDraft, RunId, SimulationDraft};
+use simrunner::testing::{TestDatabase, fresh_database};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+async fn config(db: &TestDatabase, slots: &[&str], pace: &str, max_hands: i64) -> String {
+    let spec = SimulationDraft {
+        name: Some("runner test".into()),
+        pace: Some(pace.into()),
+        max_hands: Some(max_hands),
+        agent_slots: Some(
+            slots
+                .iter()
+                .map(|t| AgentSlotDraft {
+                    agent_type: Some((*t).into()),
+                    model: None,
+                })
+                .collect(),
+        ),
+        small_blind: Some(5),
+        big_blind: Some(10),
+        initial_stack: Some(1_000),
+        action_timeout_ms: Some(1_000),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
+    let client = db.pool.get().await.unwrap();
+    simrunner::store::insert_simulation(&client, &spec)
+        .await
+        .unwrap()
+        .id
+        .to_string()
+}
+
+async fn queued_run(db: &TestDatabase, config_id: &str) -> String {
+    let id = RunId::generate().to_string();
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute(
+            "INSERT INTO simulation_runs (id, config_id, trigger, trigger_key) VALUES ($1, $2, 'manual', $1)",
+            &[&id, &config_id],
+        )
+        .await
+        .unwrap();
+    id
+}
+
+fn runner(db: &TestDatabase, run_id: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_runner-task"));
+    command
+        .env("RUN_ID", run_id)
+        .env("DATABASE_URL", &db.url)
+        .env("SIMRUNNER_HEARTBEAT_SECONDS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+async fn one(db: &TestDatabase, sql: &str, run_id: &str) -> tokio_postgres::Row {
+    let client = db.pool.get().await.unwrap();
+    client.query_one(sql, &[&run_id]).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_run_plays_its_hands_and_records_everything() {
+    let db = fresh_database().await;
+    let config = config(
+        &db,
+        &["random", "tight", "callstation", "random"],
+        "fast",
+        200,
+    )
+    .await;
+    let run = queued_run(&db, &config).await;
+    let output = runner(&db, &run).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let row = one(&db, "SELECT status, hands_played, table_id, results, started_at IS NOT NULL, runner_id FROM simulation_runs WHERE id = $1", &run).await;
+    assert_eq!(row.get::<_, String>(0), "completed");
+    let played: i64 = row.get(1);
+    let table_id: String = row.get(2);
+    let results: Value = row.get(3);
+    assert!(row.get::<_, bool>(4));
+    assert!(!row.get::<_, String>(5).is_empty());
+
+    let agents = results["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 4);
+    let chips: i64 = agents
+        .iter()
+        .map(|a| a["final_stack"].as_i64().unwrap())
+        .sum();
+    assert_eq!(chips, 4_000, "chips are conserved across the run");
+    assert_eq!(agents[0]["name"], "sim-random-0");
+    let busted_out = agents
+        .iter()
+        .filter(|a| a["final_stack"].as_i64().unwrap() > 0)
+        .count()
+        == 1;
+    assert!(
+        played == 200 || busted_out,
+        "stopped at {played} hands without a winner"
+    );
+
+    let client = db.pool.get().await.unwrap();
+    let hands: i64 = client
+        .query_one(
+            "SELECT count(*) FROM hands WHERE table_id = $1",
+            &[&table_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(hands, played);
+    let status: String = client
+        .query_one("SELECT status FROM tables WHERE id = $1", &[&table_id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(status, "ended");
+
+    // The public feed: contiguous sequence numbers, opened and ended, one start and one end
+    // per hand, and hole cards only in showdown events.
+    let events = client
+        .query(
+            "SELECT seq, kind, payload FROM table_events WHERE table_id = $1 ORDER BY seq",
+            &[&table_id],
+        )
+        .await
+        .unwrap();
+    let seqs: Vec<i64> = events.iter().map(|r| r.get(0)).collect();
+    assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>());
+    let kinds: Vec<String> = events.iter().map(|r| r.get(1)).collect();
+    assert_eq!(kinds.first().unwrap(), "table_opened");
+    assert_eq!(kinds.last().unwrap(), "table_ended");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "hand_started").count() as i64,
+        played
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "hand_complete").count() as i64,
+        played
+    );
+    for row in &events {
+        let kind: String = row.get(1);
+        let payload: Value = row.get(2);
+        if kind != "showdown" {
+            assert!(
+                payload.get("cards").is_none() && payload.get("hole").is_none(),
+                "{kind}: {payload}"
+            );
+        }
+    }
+
+    // Logs: the summary stream and sparse bot streams.
+    let logs = client
+        .query(
+            "SELECT stream, entry FROM run_log_entries WHERE run_id = $1 ORDER BY stream, seq",
+            &[&run],
+        )
+        .await
+        .unwrap();
+    let summary: Vec<Value> = logs
+        .iter()
+        .filter(|r| r.get::<_, String>(0) == "simulation-summary")
+        .map(|r| r.get(1))
+        .collect();
+    assert_eq!(summary[0]["event"], "simulation_start");
+    assert_eq!(summary[1]["event"], "simulation_complete");
+    assert_eq!(summary[1]["hands_played"], played);
+    assert!(
+        logs.iter()
+            .any(|r| r.get::<_, String>(0) == "agent-0-random")
+    );
+
+    // A second runner for the same run plays nothing.
+    let again = runner(&db, &run).output().unwrap();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not queued"));
+    let hands_after: i64 = client
+        .query_one(
+            "SELECT count(*) FROM hands WHERE table_id = $1",
+            &[&table_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(hands_after, hands);
+}
+
+#[tokio::test]
+async fn a_run_replays_exactly_from_its_seed() {
+    let db = fresh_database().await;
+    let config = config(&db, &["random", "random", "tight"], "fast", 60).await;
+    let first = queued_run(&db, &config).await;
+    let second = queued_run(&db, &config).await;
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute("UPDATE simulation_runs SET seed = 424242", &[])
+        .await
+        .unwrap();
+    for run in [&first, &second] {
+        assert!(runner(&db, run).status().unwrap().success());
+    }
+    let hands = |run: String| {
+        let client = &client;
+        async move {
+            client
+                .query(
+                    "SELECT h.number, h.board, h.pots::text, h.results::text FROM hands h
+                       JOIN simulation_runs r ON r.table_id = h.table_id
+                      WHERE r.id = $1 ORDER BY h.number",
+                    &[&run],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<_, i64>(0),
+                        r.get::<_, Vec<String>>(1),
+                        r.get::<_, String>(2),
+                        r.get::<_, String>(3),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let (a, b) = (hands(first).await, hands(second).await);
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}
+
+#[tokio::test]
+async fn runs_that_cannot_be_played_say_why() {
+    let db = fresh_database().await;
+    let unknown = runner(&db, &RunId::generate().to_string())
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    let bad = runner(&db, "not-a-run").output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RUN_ID"));
+
+    let config = config(&db, &["random", "tight"], "fast", 10).await;
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE simulation_configs SET agent_slots = '[{\"type\":\"random\"},{\"type\":\"protocol\",\"model\":\"openai:gpt-4o\"}]'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let run = queued_run(&db, &config).await;
+    let output = runner(&db, &run).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let row = one(
+        &db,
+        "SELECT status, error_code FROM simulation_runs WHERE id = $1",
+        &run,
+    )
+    .await;
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1)),
+        ("failed".into(), "unsupported_agent".into())
+    );
+}
+
+fn wait(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+async fn wait_for_hands(db: &TestDatabase, run: &str, at_least: i64) {
+    let started = Instant::now();
+    loop {
+        let hands: i64 = one(db, "SELECT count(*) FROM hands h JOIN simulation_runs r ON r.table_id = h.table_id WHERE r.id = $1", run).await.get(0);
+        if hands >= at_least {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no hands recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_killed_runner_never_leaves_half_a_hand() {
+    let db = fresh_database().await;
+    let config = config(
+        &db,
+        &["callstation", "callstation", "callstation", "callstation"],
+        "fast",
+        10_000,
+    )
+    .await;
+    // Tiny blinds: nobody goes broke, so the runner is still playing when it is killed.
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE simulation_configs SET small_blind = 1, big_blind = 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    let run = queued_run(&db, &config).await;
+    let mut child = runner(&db, &run).spawn().unwrap();
+    wait_for_hands(&db, &run, 1).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let client = db.pool.get().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT r.status, r.table_id,
+                    (SELECT count(*) FROM hands h WHERE h.table_id = r.table_id),
+                    (SELECT count(DISTINCT hand_number) FROM table_events e WHERE e.table_id = r.table_id AND e.hand_number IS NOT NULL),
+                    (SELECT count(*) FROM table_events e WHERE e.table_id = r.table_id AND e.kind = 'hand_complete')
+               FROM simulation_runs r WHERE r.id = $1",
+            &[&run],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, String>(0),
+        "running",
+        "the reaper closes it later"
+    );
+    let (hands, with_events, completed): (i64, i64, i64) = (row.get(2), row.get(3), row.get(4));
+    assert!(hands > 0);
+    assert_eq!(
+        hands, with_events,
+        "every hand row has its events and no events lack a row"
+    );
+    assert_eq!(hands, completed, "every recorded hand is complete");
+}
+
+#[tokio::test]
+async fn a_stop_request_and_sigterm_close_the_run_cancelled() {
+    let db = fresh_database().await;
+    let config = config(&db, &["tight", "callstation", "random"], "live", 10_000).await;
+
+    // A stop request on the row is seen within a heartbeat (1 s here).
+    let run = queued_run(&db, &config).await;
+    let mut child = runner(&db, &run).spawn().unwrap();
+    wait_for_status(&db, &run, "running").await;
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE simulation_runs SET stop_requested_at = now() WHERE id = $1",
+            &[&run],
+        )
+        .await
+        .unwrap();
+    let requested = Instant::now();
+    let status = wait(&mut child, Duration::from_secs(15)).expect("the runner stops");
+    assert!(status.success());
+    assert!(
+        requested.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        requested.elapsed()
+    );
+    let row = one(
+        &db,
+        "SELECT status FROM simulation_runs WHERE id = $1",
+        &run,
+    )
+    .await;
+    assert_eq!(row.get::<_, String>(0), "cancelled");
+
+    // SIGTERM, as ECS StopTask sends it.
+    let run = queued_run(&db, &config).await;
+    let mut child = runner(&db, &run).spawn().unwrap();
+    wait_for_status(&db, &run, "running").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let signalled = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = wait(&mut child, Duration::from_secs(20)).expect("exits within 20 s of SIGTERM");
+    assert!(status.success());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        signalled.elapsed()
+    );
+    let row = one(
+        &db,
+        "SELECT status, completed_at IS NOT NULL FROM simulation_runs WHERE id = $1",
+        &run,
+    )
+    .await;
+    assert_eq!(row.get::<_, String>(0), "cancelled");
+    assert!(row.get::<_, bool>(1));
+}
+
+async fn wait_for_status(db: &TestDatabase, run: &str, status: &str) {
+    let started = Instant::now();
+    while one(db, "SELECT status FROM simulation_runs WHERE id = $1", run)
+        .await
+        .get::<_, String>(0)
+        != status
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "never became {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
