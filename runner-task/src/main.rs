@@ -4,10 +4,6 @@
 //! Exit codes: 0 completed or cancelled (or nothing to do: the run was not queued),
 //! 1 failed, 2 bad settings or input, or no such run.
 
-/// mimalloc: fewer cycles and a smaller peak than the system allocator for many small rows.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use runner_task::run::{Outcome, Runner, Signals};
 use runner_task::settings::RunnerSettings;
 use std::io::Read as _;
@@ -33,9 +29,9 @@ fn main() -> ExitCode {
         .with_target(false)
         .with_writer(std::io::stderr)
         .init();
-    // Two threads at most: the table plays on one, the heartbeat and I/O share the rest.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the runner is sequential, and a single thread keeps memory small. Play
+    // yields at every database write, so the heartbeat and signal tasks still run.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a Tokio runtime");

@@ -121,7 +121,7 @@ fn think_time(rng: &mut ChaCha8Rng, action_timeout_ms: i64) -> Duration {
 const BETWEEN_HANDS: Duration = Duration::from_secs(2);
 
 /// Batches at fast pace are written when they reach this many hands or this age.
-const BATCH_HANDS: usize = 256;
+const BATCH_HANDS: usize = 128;
 const BATCH_AGE: Duration = Duration::from_millis(250);
 
 pub struct Runner {

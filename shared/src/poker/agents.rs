@@ -17,6 +17,8 @@ pub struct Decision<'a> {
     /// All chips put in this hand so far, this street's bets included.
     pub pot: i64,
     pub stack: i64,
+    /// This seat's chips in front on this street (a posted blind counts).
+    pub in_front: i64,
     pub big_blind: i64,
     /// Players still holding cards, this one included.
     pub players_in_hand: usize,
@@ -34,6 +36,7 @@ impl<'a> Decision<'a> {
             street: hand.street(),
             pot: hand.pot(),
             stack: hand.stack(seat),
+            in_front: hand.in_front(seat),
             big_blind: hand.big_blind(),
             players_in_hand: hand.players_in_hand(),
             legal: hand.legal()?,
@@ -127,10 +130,14 @@ impl Agent for CallStation {
 
 /// Plays few hands, and those hard.
 ///
-/// Before the flop it scores its two cards (pairs and high, suited, connected cards score
-/// high): it raises with the best, calls a small bet with playable ones, otherwise checks or
-/// folds. After the flop it estimates its chance from its made hand and calls when that beats
-/// the pot odds (call / (pot + call)); with a strong hand it bets or raises about the pot.
+/// Before the flop it scores its two cards (Chen's formula: pairs and high, suited,
+/// connected cards score high). It raises about the pot with 10+ when the bet is at most
+/// three big blinds, re-raises anything with 16+ (aces, kings), calls bigger bets with 10+
+/// and small ones with 7+, and otherwise checks or folds. After the flop it estimates its
+/// chance from its made hand: it bets or raises about the pot when that is 0.6+ and it faces
+/// at most half the pot (with 0.9+, any bet under a quarter of its stack), calls when the
+/// chance beats the pot odds
+/// (call / (pot + call)), and otherwise checks or folds.
 pub struct TightBot;
 
 /// A preflop score from 0 to about 20, after Bill Chen's formula.
@@ -199,19 +206,34 @@ impl Agent for TightBot {
         } else {
             Action::Fold
         };
+        let call = if d.legal.can_check() {
+            Action::Check
+        } else {
+            Action::Call
+        };
+        // One raise per street: after betting or raising, it calls a re-raise unless the
+        // hand is premium and the call is still small against its stack.
+        let first_raise = d.in_front == 0;
+        let affordable = d.legal.to_call * 4 <= d.stack;
         if d.street == Street::Preflop {
             let score = starting_hand_score(d.hole);
             let cheap = d.legal.to_call <= 3 * d.big_blind;
-            return if score >= 10.0 {
-                raise_about_pot(d).unwrap_or(Action::Call)
-            } else if score >= 7.0 && cheap && !d.legal.can_check() {
-                Action::Call
+            let first_raise = d.in_front <= d.big_blind;
+            let raise = if (score >= 16.0 && affordable) || (score >= 10.0 && cheap && first_raise)
+            {
+                raise_about_pot(d)
             } else {
-                passive
+                None
+            };
+            return match raise {
+                Some(raise) => raise,
+                None if score >= 10.0 || (score >= 7.0 && cheap) => call,
+                None => passive,
             };
         }
         let strength = made_hand_strength(d.hole, d.board, d.players_in_hand - 1);
-        if strength >= 0.6
+        let small_bet = d.legal.to_call * 2 <= d.pot;
+        if ((strength >= 0.9 && affordable) || (strength >= 0.6 && small_bet && first_raise))
             && let Some(raise) = raise_about_pot(d)
         {
             return raise;

@@ -672,6 +672,11 @@ impl Hand {
         self.seats[seat].stack
     }
 
+    /// The seat's chips in front on the current street.
+    pub fn in_front(&self, seat: usize) -> i64 {
+        self.seats[seat].street
+    }
+
     /// Chips in the middle, including this street's bets.
     pub fn pot(&self) -> i64 {
         self.seats.iter().map(|s| s.total).sum()

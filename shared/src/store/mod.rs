@@ -11,7 +11,7 @@ pub use api_keys::{
     ApiKeyRecord, RevealError, delete_api_key, insert_api_key, list_api_keys, reveal_api_key,
 };
 pub use page::{Cursor, Page, PageRequest};
-pub use runs::{RunRecord, list_runs};
+pub use runs::{RunRecord, get_run, list_runs};
 pub use simulations::{
     SimulationRecord, Skip, UpdateOutcome, delete_simulation, get_simulation, insert_simulation,
     list_simulations, update_simulation,
@@ -27,11 +27,20 @@ pub enum StoreError {
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
     /// Anything else the database refused: a bug, logged in full and answered with a 500.
-    #[error("database error: {0}")]
+    #[error("database error: {}", describe(.0))]
     Database(#[source] tokio_postgres::Error),
     /// A stored row no longer parses into a domain value.
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+}
+
+/// The server's own message and SQLSTATE when there is one (tokio-postgres's `Display` only
+/// says "db error").
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
 }
 
 impl From<tokio_postgres::Error> for StoreError {

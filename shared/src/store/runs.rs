@@ -158,3 +158,21 @@ pub async fn list_runs(
         id: r.id.to_string(),
     }))
 }
+
+static GET_RUN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM simulation_runs r WHERE r.id = $1",
+        select_list("r", Prefix::Plain)
+    )
+});
+
+/// One run by id.
+pub async fn get_run(
+    client: &impl GenericClient,
+    id: &RunId,
+) -> Result<Option<RunRecord>, StoreError> {
+    match super::query_opt(client, &GET_RUN, &[&id.as_str()]).await? {
+        Some(row) => from_row(&row, Prefix::Plain),
+        None => Ok(None),
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod health;
+pub mod runs;
 pub mod simulations;
 
 use crate::error::ApiError;

@@ -5,4 +5,5 @@ mod api_keys;
 mod auth;
 mod health;
 mod helpers;
+mod runs;
 mod simulations;
