@@ -426,3 +426,135 @@ async fn wait_for_status(db: &TestDatabase, run: &str, status: &str) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_database_blip_of_a_few_seconds_is_ridden_out() {
+    use simrunner::db::cluster::{ClusterOptions, LocalCluster};
+    // A cluster of this test's own, stopped and restarted on the same port mid-run.
+    let root =
+        std::env::temp_dir().join(format!("simrunner-blip-{}", uuid::Uuid::new_v4().simple()));
+    let start = |port: u16| {
+        let root = root.clone();
+        tokio::task::spawn_blocking(move || {
+            LocalCluster::start(&ClusterOptions {
+                root,
+                port,
+                durable: false,
+            })
+            .unwrap()
+        })
+    };
+    let cluster = start(0).await.unwrap();
+    let port = cluster.port();
+    let url = cluster.url("postgres");
+    let pool = simrunner::db::build_pool(&url, 2).unwrap();
+    simrunner::db::migrate(&mut pool.get().await.unwrap())
+        .await
+        .unwrap();
+    let db = TestDatabase {
+        name: "postgres".into(),
+        url,
+        pool,
+    };
+    let config = config(
+        &db,
+        &["callstation", "callstation", "callstation"],
+        "fast",
+        3_000,
+    )
+    .await;
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE simulation_configs SET small_blind = 1, big_blind = 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    drop(client);
+    let run = queued_run(&db, &config).await;
+    let mut child = runner(&db, &run).spawn().unwrap();
+    wait_for_hands(&db, &run, 1).await;
+
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let cluster = start(port).await.unwrap();
+
+    let status = wait(&mut child, Duration::from_secs(60)).expect("the runner finishes");
+    let stderr = {
+        use std::io::Read as _;
+        let mut text = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    };
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("retrying"),
+        "the outage was noticed: {stderr}"
+    );
+    let row = one(
+        &db,
+        "SELECT status, hands_played, table_id FROM simulation_runs WHERE id = $1",
+        &run,
+    )
+    .await;
+    assert_eq!(row.get::<_, String>(0), "completed");
+    let played: i64 = row.get(1);
+    let table: String = row.get(2);
+    let client = db.pool.get().await.unwrap();
+    let numbers: Vec<i64> = client
+        .query(
+            "SELECT number FROM hands WHERE table_id = $1 ORDER BY number",
+            &[&table],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        numbers,
+        (1..=played).collect::<Vec<_>>(),
+        "every hand exactly once"
+    );
+    drop(client);
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(root);
+}
+
+/// Takes a minute: the shortest safety timeout a config can have.
+#[tokio::test]
+async fn a_run_past_its_safety_timeout_fails_with_safety_timeout() {
+    let db = fresh_database().await;
+    let config = config(&db, &["tight", "callstation"], "live", 10_000).await;
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute("UPDATE simulation_configs SET max_run_minutes = 1", &[])
+        .await
+        .unwrap();
+    let run = queued_run(&db, &config).await;
+    let started = Instant::now();
+    let mut child = runner(&db, &run).spawn().unwrap();
+    let status = wait(&mut child, Duration::from_secs(90)).expect("the runner gives up");
+    assert_eq!(status.code(), Some(1), "a failed run exits non-zero");
+    assert!(started.elapsed() >= Duration::from_secs(60));
+    let row = one(&db, "SELECT status, error_code, hands_played, results IS NOT NULL FROM simulation_runs WHERE id = $1", &run).await;
+    assert_eq!(row.get::<_, String>(0), "failed");
+    assert_eq!(row.get::<_, String>(1), "safety_timeout");
+    assert!(
+        row.get::<_, i64>(2) > 0,
+        "hands played before the timeout are kept"
+    );
+    assert!(row.get::<_, bool>(3));
+}
