@@ -35,9 +35,9 @@ CREATE TABLE hands (
     big_blind    BIGINT NOT NULL,
     board        TEXT[] NOT NULL,
     -- [{"amount", "eligible": [seats], "winners": [seats]}], main pot first
-    pots         JSONB NOT NULL,
+    pots         JSON NOT NULL,
     -- [{"seat", "hole": [..], "start_stack", "end_stack", "net", "rank"?}]
-    results      JSONB NOT NULL,
+    results      JSON NOT NULL,
     started_at   TIMESTAMPTZ NOT NULL,
     completed_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (table_id, number)
@@ -51,7 +51,7 @@ CREATE TABLE table_events (
     kind        TEXT NOT NULL CHECK (kind IN ('table_opened', 'hand_started', 'blind_posted',
                     'action', 'street_dealt', 'uncalled_bet_returned', 'showdown',
                     'pot_awarded', 'hand_complete', 'table_ended')),
-    payload     JSONB NOT NULL,
+    payload     JSON NOT NULL,
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (table_id, seq)
 );
@@ -61,7 +61,7 @@ CREATE TABLE run_log_entries (
     -- 'simulation-summary' or 'agent-<seat>-<type>'
     stream     TEXT NOT NULL CHECK (stream ~ '^(simulation-summary|agent-[0-8]-[a-z]+)$'),
     seq        BIGINT NOT NULL CHECK (seq >= 1),
-    entry      JSONB NOT NULL,
+    entry      JSON NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (run_id, stream, seq)
 );

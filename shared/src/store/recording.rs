@@ -213,8 +213,8 @@ pub async fn write_batch(
                 Type::INT8,
                 Type::INT8,
                 Type::TEXT_ARRAY,
-                Type::JSONB,
-                Type::JSONB,
+                Type::JSON,
+                Type::JSON,
                 Type::TIMESTAMPTZ,
                 Type::TIMESTAMPTZ,
             ];
@@ -246,7 +246,7 @@ pub async fn write_batch(
                     "COPY table_events (table_id, seq, hand_number, kind, payload) FROM STDIN BINARY",
                 )
                 .await?;
-            let types = [Type::TEXT, Type::INT8, Type::INT8, Type::TEXT, Type::JSONB];
+            let types = [Type::TEXT, Type::INT8, Type::INT8, Type::TEXT, Type::JSON];
             let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
             for e in &batch.events {
                 writer
@@ -261,7 +261,7 @@ pub async fn write_batch(
         let sink = tx
             .copy_in("COPY run_log_entries (run_id, stream, seq, entry) FROM STDIN BINARY")
             .await?;
-        let types = [Type::TEXT, Type::TEXT, Type::INT8, Type::JSONB];
+        let types = [Type::TEXT, Type::TEXT, Type::INT8, Type::JSON];
         let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
         for l in &batch.logs {
             writer
