@@ -8,48 +8,16 @@
 //!
 //! Targets from the issue: >= 10,000 hands/s; <= 16 MB peak RSS with 9 bots.
 
-use simrunner::domain::{AgentSlotDraft, RunId, SimulationDraft};
-use simrunner::testing::{TestDatabase, fresh_database};
+use simrunner::testing::{TestDatabase, bot_simulation, fresh_database};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// A queued run with a fixed seed, so every benchmark run plays the same hands.
 async fn queued_run(db: &TestDatabase, slots: &[&str], hands: i64) -> String {
-    let spec = SimulationDraft {
-        name: Some("bench".into()),
-        pace: Some("fast".into()),
-        max_hands: Some(hands),
-        agent_slots: Some(
-            slots
-                .iter()
-                .map(|t| AgentSlotDraft {
-                    agent_type: Some((*t).into()),
-                    model: None,
-                })
-                .collect(),
-        ),
-        small_blind: Some(1),
-        big_blind: Some(2),
-        initial_stack: Some(1_000_000),
-        action_timeout_ms: Some(10_000),
-        ..Default::default()
-    }
-    .validate()
-    .unwrap();
-    let client = db.pool.get().await.unwrap();
-    let config = simrunner::store::insert_simulation(&client, &spec)
+    let config = bot_simulation(db, slots, "fast", hands, (1, 2), 1_000_000).await;
+    simrunner::testing::queued_run(db, &config, Some(7))
         .await
-        .unwrap();
-    let run = RunId::generate().to_string();
-    client
-        .execute(
-            "INSERT INTO simulation_runs (id, config_id, trigger, trigger_key, seed)
-             VALUES ($1, $2, 'manual', $1, 7)",
-            &[&run, &config.id.as_str()],
-        )
-        .await
-        .unwrap();
-    run
+        .to_string()
 }
 
 /// Runs the binary; returns (seconds, peak RSS in KiB).

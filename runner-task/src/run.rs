@@ -14,7 +14,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use simrunner::domain::{AgentType, Pace, RunId, RunStatus, SimulationSpec};
-use simrunner::poker::{Agent, CallStation, Decision, Hand, RandomBot, Table, TightBot, fallback};
+use simrunner::poker::{
+    Agent, CallStation, Decision, Hand, RandomBot, Table, TightBot, legal_choice,
+};
 use simrunner::store::recording::{self, Claim, NewTable, RunEnd};
 use simrunner::store::{self, StoreError};
 use std::future::Future;
@@ -181,9 +183,7 @@ impl Runner {
                     .await;
             }
             Err(e) => {
-                return self
-                    .fail(run, 0, "database_error", e.to_string(), None)
-                    .await;
+                return self.fail_database(run, 0, e).await;
             }
         };
         let seats: Vec<SeatInfo> = record
@@ -234,6 +234,17 @@ impl Runner {
             code: code.to_owned(),
             message,
         })
+    }
+
+    /// Closes the run `failed` with `database_error` after a write that could not be made.
+    async fn fail_database(
+        &self,
+        run: &RunId,
+        hands: i64,
+        error: StoreError,
+    ) -> Result<Outcome, StoreError> {
+        self.fail(run, hands, "database_error", error.to_string(), None)
+            .await
     }
 
     async fn play(&self, cx: &Context) -> Result<Outcome, StoreError> {
@@ -305,9 +316,7 @@ impl Runner {
         })
         .await
         {
-            return self
-                .fail(&cx.run, 0, "database_error", e.to_string(), None)
-                .await;
+            return self.fail_database(&cx.run, 0, e).await;
         }
         recorder.event(
             None,
@@ -376,13 +385,7 @@ impl Runner {
 
         if let Some(e) = write_error {
             return self
-                .fail(
-                    &cx.run,
-                    hands_recorded.load(Ordering::SeqCst),
-                    "database_error",
-                    e.to_string(),
-                    None,
-                )
+                .fail_database(&cx.run, hands_recorded.load(Ordering::SeqCst), e)
                 .await;
         }
         if self.signals.lost.load(Ordering::SeqCst) {
@@ -437,13 +440,7 @@ impl Runner {
         );
         if let Err(e) = self.write(cx, &mut recorder, played, &hands_recorded).await {
             return self
-                .fail(
-                    &cx.run,
-                    hands_recorded.load(Ordering::SeqCst),
-                    "database_error",
-                    e.to_string(),
-                    None,
-                )
+                .fail_database(&cx.run, hands_recorded.load(Ordering::SeqCst), e)
                 .await;
         }
         let closed = with_retry("closing the table", || async {
@@ -452,9 +449,7 @@ impl Runner {
         })
         .await;
         if let Err(e) = closed {
-            return self
-                .fail(&cx.run, played, "database_error", e.to_string(), None)
-                .await;
+            return self.fail_database(&cx.run, played, e).await;
         }
         let run_results = json!({"table_id": cx.table_id, "agents": results});
         let (code, message) = match &error {
@@ -499,12 +494,7 @@ impl Runner {
             if live && Instant::now() < deadline {
                 self.signals.pause(think_time(rng, action_timeout_ms)).await;
             }
-            let chosen = agents[decision.seat].decide(&decision);
-            let action = if decision.legal.allows(chosen) {
-                chosen
-            } else {
-                fallback(&decision.legal)
-            };
+            let action = legal_choice(agents[decision.seat].as_mut(), &decision);
             hand.apply(action)
                 .expect("checked against the legal actions");
         }

@@ -1,52 +1,22 @@
 //! The real runner binary against a real PostgreSQL.
 
 use serde_json::Value;
-use simrunner::domain::{AgentSlotDraft, RunId, SimulationDraft};
-use simrunner::testing::{TestDatabase, fresh_database};
+use simrunner::domain::{RunId, SimulationId};
+use simrunner::testing::{TestDatabase, bot_simulation, fresh_database};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 async fn config(db: &TestDatabase, slots: &[&str], pace: &str, max_hands: i64) -> String {
-    let spec = SimulationDraft {
-        name: Some("runner test".into()),
-        pace: Some(pace.into()),
-        max_hands: Some(max_hands),
-        agent_slots: Some(
-            slots
-                .iter()
-                .map(|t| AgentSlotDraft {
-                    agent_type: Some((*t).into()),
-                    model: None,
-                })
-                .collect(),
-        ),
-        small_blind: Some(5),
-        big_blind: Some(10),
-        initial_stack: Some(1_000),
-        action_timeout_ms: Some(1_000),
-        ..Default::default()
-    }
-    .validate()
-    .unwrap();
-    let client = db.pool.get().await.unwrap();
-    simrunner::store::insert_simulation(&client, &spec)
+    bot_simulation(db, slots, pace, max_hands, (5, 10), 1_000)
         .await
-        .unwrap()
-        .id
         .to_string()
 }
 
 async fn queued_run(db: &TestDatabase, config_id: &str) -> String {
-    let id = RunId::generate().to_string();
-    let client = db.pool.get().await.unwrap();
-    client
-        .execute(
-            "INSERT INTO simulation_runs (id, config_id, trigger, trigger_key) VALUES ($1, $2, 'manual', $1)",
-            &[&id, &config_id],
-        )
+    let config_id = SimulationId::parse(config_id).unwrap();
+    simrunner::testing::queued_run(db, &config_id, None)
         .await
-        .unwrap();
-    id
+        .to_string()
 }
 
 fn runner(db: &TestDatabase, run_id: &str) -> Command {
@@ -369,43 +339,34 @@ async fn a_stop_request_and_sigterm_close_the_run_cancelled() {
         )
         .await
         .unwrap();
-    let requested = Instant::now();
-    let status = wait(&mut child, Duration::from_secs(15)).expect("the runner stops");
-    assert!(status.success());
-    assert!(
-        requested.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        requested.elapsed()
-    );
-    let row = one(
-        &db,
-        "SELECT status FROM simulation_runs WHERE id = $1",
-        &run,
-    )
-    .await;
-    assert_eq!(row.get::<_, String>(0), "cancelled");
+    assert_closed_cancelled_soon(&db, &run, &mut child).await;
 
     // SIGTERM, as ECS StopTask sends it.
     let run = queued_run(&db, &config).await;
     let mut child = runner(&db, &run).spawn().unwrap();
     wait_for_status(&db, &run, "running").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let signalled = Instant::now();
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let status = wait(&mut child, Duration::from_secs(20)).expect("exits within 20 s of SIGTERM");
+    assert_closed_cancelled_soon(&db, &run, &mut child).await;
+}
+
+/// The runner exits 0 within 5 s (20 s is ECS's limit) and the run is closed `cancelled`.
+async fn assert_closed_cancelled_soon(db: &TestDatabase, run: &str, child: &mut Child) {
+    let since = Instant::now();
+    let status = wait(child, Duration::from_secs(20)).expect("the runner stops");
     assert!(status.success());
     assert!(
-        signalled.elapsed() < Duration::from_secs(5),
+        since.elapsed() < Duration::from_secs(5),
         "took {:?}",
-        signalled.elapsed()
+        since.elapsed()
     );
     let row = one(
-        &db,
+        db,
         "SELECT status, completed_at IS NOT NULL FROM simulation_runs WHERE id = $1",
-        &run,
+        run,
     )
     .await;
     assert_eq!(row.get::<_, String>(0), "cancelled");

@@ -85,3 +85,60 @@ fn database_url(config: &tokio_postgres::Config) -> String {
         config.get_dbname().unwrap_or("postgres")
     )
 }
+
+/// Stores a one-off config of built-in bots (`slots` by type) at `pace`, with the given
+/// blinds and starting stack and a 1 s action timeout (so live pace thinks briefly).
+pub async fn bot_simulation(
+    db: &TestDatabase,
+    slots: &[&str],
+    pace: &str,
+    max_hands: i64,
+    (small_blind, big_blind): (i64, i64),
+    stack: i64,
+) -> crate::domain::SimulationId {
+    let spec = crate::domain::SimulationDraft {
+        name: Some(format!("{} bots", slots.len())),
+        pace: Some(pace.into()),
+        max_hands: Some(max_hands),
+        agent_slots: Some(
+            slots
+                .iter()
+                .map(|t| crate::domain::AgentSlotDraft {
+                    agent_type: Some((*t).into()),
+                    model: None,
+                })
+                .collect(),
+        ),
+        small_blind: Some(small_blind),
+        big_blind: Some(big_blind),
+        initial_stack: Some(stack),
+        action_timeout_ms: Some(1_000),
+        ..Default::default()
+    }
+    .validate()
+    .expect("a valid bot config");
+    let client = db.pool.get().await.expect("connect");
+    crate::store::insert_simulation(&client, &spec)
+        .await
+        .expect("insert config")
+        .id
+}
+
+/// Inserts a `queued` manual run of `config`, with a fixed seed when given.
+pub async fn queued_run(
+    db: &TestDatabase,
+    config: &crate::domain::SimulationId,
+    seed: Option<i64>,
+) -> crate::domain::RunId {
+    let id = crate::domain::RunId::generate();
+    let client = db.pool.get().await.expect("connect");
+    client
+        .execute(
+            "INSERT INTO simulation_runs (id, config_id, trigger, trigger_key, seed)
+             VALUES ($1, $2, 'manual', $1, $3)",
+            &[&id.as_str(), &config.as_str(), &seed],
+        )
+        .await
+        .expect("insert run");
+    id
+}

@@ -13,7 +13,6 @@
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use simrunner::domain::{AgentSlotDraft, SimulationDraft};
 use simrunner::secrets::MasterKey;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -31,38 +30,16 @@ fn free_addr() -> SocketAddr {
 
 async fn seed(db: &simrunner::testing::TestDatabase, configs: usize) {
     let client = db.pool.get().await.unwrap();
+    let six = [
+        "random",
+        "tight",
+        "callstation",
+        "random",
+        "tight",
+        "random",
+    ];
     for i in 0..configs {
-        let spec = SimulationDraft {
-            name: Some(format!("bench {i}")),
-            schedule_type: Some("periodic".into()),
-            interval_minutes: Some(30),
-            agent_slots: Some(
-                [
-                    "random",
-                    "tight",
-                    "callstation",
-                    "random",
-                    "tight",
-                    "random",
-                ]
-                .iter()
-                .map(|t| AgentSlotDraft {
-                    agent_type: Some((*t).into()),
-                    model: None,
-                })
-                .collect(),
-            ),
-            small_blind: Some(5),
-            big_blind: Some(10),
-            initial_stack: Some(1000),
-            action_timeout_ms: Some(10_000),
-            ..Default::default()
-        }
-        .validate()
-        .unwrap();
-        let record = simrunner::store::insert_simulation(&client, &spec)
-            .await
-            .unwrap();
+        let config = simrunner::testing::bot_simulation(db, &six, "live", 20, (5, 10), 1000).await;
         // Half the configs have a finished run, so the latest-run join has work to do.
         if i % 2 == 0 {
             client
@@ -72,7 +49,7 @@ async fn seed(db: &simrunner::testing::TestDatabase, configs: usize) {
                      VALUES ($1, $2, 'completed', 'manual', $1, now(), now(), 20)",
                     &[
                         &simrunner::domain::RunId::generate().to_string(),
-                        &record.id.to_string(),
+                        &config.to_string(),
                     ],
                 )
                 .await

@@ -100,16 +100,20 @@ pub fn fallback(legal: &Legal) -> Action {
     }
 }
 
-/// Plays a hand to its end with one agent per seat and no pauses; an illegal answer counts
-/// as [`fallback`].
+/// The agent's answer if it is legal, otherwise [`fallback`].
+pub fn legal_choice(agent: &mut dyn Agent, decision: &Decision<'_>) -> Action {
+    let chosen = agent.decide(decision);
+    if decision.legal.allows(chosen) {
+        chosen
+    } else {
+        fallback(&decision.legal)
+    }
+}
+
+/// Plays a hand to its end with one agent per seat and no pauses.
 pub fn play_out(hand: &mut Hand, agents: &mut [Box<dyn Agent>]) {
     while let Some(decision) = Decision::of(hand) {
-        let chosen = agents[decision.seat].decide(&decision);
-        let action = if decision.legal.allows(chosen) {
-            chosen
-        } else {
-            fallback(&decision.legal)
-        };
+        let action = legal_choice(agents[decision.seat].as_mut(), &decision);
         hand.apply(action)
             .expect("the action was checked against the legal ones");
     }

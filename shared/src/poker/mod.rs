@@ -10,7 +10,9 @@ pub mod engine;
 pub mod pots;
 pub mod table;
 
-pub use agents::{Agent, CallStation, Decision, RandomBot, TightBot, fallback, play_out};
+pub use agents::{
+    Agent, CallStation, Decision, RandomBot, TightBot, fallback, legal_choice, play_out,
+};
 pub use engine::{Action, ActionError, Event, Hand, HandSetup, Legal, MAX_SEATS, Street};
 pub use table::Table;
 
