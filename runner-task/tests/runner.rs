@@ -12,6 +12,21 @@ async fn config(db: &TestDatabase, slots: &[&str], pace: &str, max_hands: i64) -
         .to_string()
 }
 
+/// Callstations with tiny blinds at fast pace: nobody goes broke, so the runner is still
+/// playing when a test interferes.
+async fn long_game(db: &TestDatabase, seats: usize, max_hands: i64) -> String {
+    bot_simulation(
+        db,
+        &vec!["callstation"; seats],
+        "fast",
+        max_hands,
+        (1, 2),
+        1_000,
+    )
+    .await
+    .to_string()
+}
+
 async fn queued_run(db: &TestDatabase, config_id: &str) -> String {
     let config_id = SimulationId::parse(config_id).unwrap();
     simrunner::testing::queued_run(db, &config_id, None)
@@ -273,22 +288,7 @@ async fn wait_for_hands(db: &TestDatabase, run: &str, at_least: i64) {
 #[tokio::test]
 async fn a_killed_runner_never_leaves_half_a_hand() {
     let db = fresh_database().await;
-    let config = config(
-        &db,
-        &["callstation", "callstation", "callstation", "callstation"],
-        "fast",
-        10_000,
-    )
-    .await;
-    // Tiny blinds: nobody goes broke, so the runner is still playing when it is killed.
-    let client = db.pool.get().await.unwrap();
-    client
-        .execute(
-            "UPDATE simulation_configs SET small_blind = 1, big_blind = 2",
-            &[],
-        )
-        .await
-        .unwrap();
+    let config = long_game(&db, 4, 10_000).await;
     let run = queued_run(&db, &config).await;
     let mut child = runner(&db, &run).spawn().unwrap();
     wait_for_hands(&db, &run, 1).await;
@@ -417,22 +417,7 @@ async fn a_database_blip_of_a_few_seconds_is_ridden_out() {
         url,
         pool,
     };
-    let config = config(
-        &db,
-        &["callstation", "callstation", "callstation"],
-        "fast",
-        3_000,
-    )
-    .await;
-    let client = db.pool.get().await.unwrap();
-    client
-        .execute(
-            "UPDATE simulation_configs SET small_blind = 1, big_blind = 2",
-            &[],
-        )
-        .await
-        .unwrap();
-    drop(client);
+    let config = long_game(&db, 3, 3_000).await;
     let run = queued_run(&db, &config).await;
     let mut child = runner(&db, &run).spawn().unwrap();
     wait_for_hands(&db, &run, 1).await;
