@@ -185,16 +185,18 @@ async fn a_run_plays_its_hands_and_records_everything() {
 async fn a_run_replays_exactly_from_its_seed() {
     let db = fresh_database().await;
     let config = config(&db, &["random", "random", "tight"], "fast", 60).await;
-    let first = queued_run(&db, &config).await;
-    let second = queued_run(&db, &config).await;
-    let client = db.pool.get().await.unwrap();
-    client
-        .execute("UPDATE simulation_runs SET seed = 424242", &[])
-        .await
-        .unwrap();
-    for run in [&first, &second] {
-        assert!(runner(&db, run).status().unwrap().success());
+    // One active run per config: the second is queued once the first is over.
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let config_id = SimulationId::parse(&config).unwrap();
+        let run = simrunner::testing::queued_run(&db, &config_id, Some(424_242))
+            .await
+            .to_string();
+        assert!(runner(&db, &run).status().unwrap().success());
+        runs.push(run);
     }
+    let (first, second) = (runs[0].clone(), runs[1].clone());
+    let client = db.pool.get().await.unwrap();
     let hands = |run: String| {
         let client = &client;
         async move {

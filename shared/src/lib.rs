@@ -4,12 +4,15 @@
 //! - [`domain`]: simulation configs, agent slots, providers — parsed once, valid by construction.
 //! - [`store`]: the Postgres store (configs, runs, provider keys).
 //! - [`db`]: connection pools, migrations and the local Postgres cluster.
+//! - [`dispatch`]: starting runs (one transaction, limits enforced by the database) and the
+//!   reaper.
 //! - [`secrets`]: AES-256-GCM encryption of provider API keys under a rotatable master key.
 //! - [`settings`]: typed reading of environment variables with errors that name the variable.
 //!
 //! Nothing here knows about HTTP or Lambda.
 
 pub mod db;
+pub mod dispatch;
 pub mod domain;
 pub mod poker;
 pub mod secrets;

@@ -65,7 +65,17 @@ pub fn is_unavailable(error: &tokio_postgres::Error) -> bool {
                 ]
                 .contains(code)
         }
-        // No SQLSTATE: the error came from the connection itself (I/O, TLS, timeout).
-        None => true,
+        // No SQLSTATE: an outage only if the connection itself failed (I/O, timeout);
+        // otherwise a client-side mistake such as a wrong parameter count.
+        None => {
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                if cause.is::<std::io::Error>() {
+                    return true;
+                }
+                source = cause.source();
+            }
+            false
+        }
     }
 }

@@ -1,0 +1,402 @@
+//! Starting runs. One code path serves the scheduler's triggers (EventBridge or the local
+//! ticker) and the admin API's "start": [`dispatch`] decides and inserts the `queued` run in
+//! one short transaction; the caller then launches it and records the task.
+//!
+//! What the database guarantees, whatever the number of racing dispatchers: one active run
+//! per config, at most `max_concurrent_runs` active runs in all, and one run per scheduled
+//! time per config (duplicate deliveries collapse on the trigger key).
+
+pub mod reaper;
+
+use crate::domain::{RunId, SimulationId};
+use crate::store::{self, RunRecord, StoreError};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use deadpool_postgres::GenericClient;
+use reaper::{Reaped, ReaperPolicy};
+use tokio_postgres::error::SqlState;
+
+/// What asked for a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The admin API's start: skips the interval and cooldown checks, never the limits.
+    Manual,
+    /// A scheduler tick for the given scheduled time.
+    Scheduled { at: DateTime<Utc> },
+}
+
+/// Why a trigger started nothing; recorded on the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    AlreadyRunning,
+    CoolingDown,
+    Paused,
+    Duplicate,
+    /// Less than one interval after the previous scheduled trigger.
+    NotDue,
+    /// A one-off config has no schedule: only a manual start runs it.
+    NotPeriodic,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::AlreadyRunning => "already_running",
+            SkipReason::CoolingDown => "cooling_down",
+            SkipReason::Paused => "paused",
+            SkipReason::Duplicate => "duplicate",
+            SkipReason::NotDue => "not_due",
+            SkipReason::NotPeriodic => "not_periodic",
+        }
+    }
+}
+
+/// What [`dispatch`] decided.
+#[derive(Debug)]
+pub enum Decision {
+    /// A `queued` run now exists: launch it.
+    Started(Box<RunRecord>),
+    Skipped {
+        reason: SkipReason,
+        /// The active run when the reason is `already_running` for this config.
+        active_run: Option<RunId>,
+        message: String,
+    },
+    NotFound,
+}
+
+/// The limits dispatch enforces.
+#[derive(Debug, Clone)]
+pub struct DispatchPolicy {
+    /// `SIMRUNNER_MAX_CONCURRENT_RUNS` (default 1).
+    pub max_concurrent_runs: i32,
+    pub reaper: ReaperPolicy,
+}
+
+impl Default for DispatchPolicy {
+    fn default() -> Self {
+        Self {
+            max_concurrent_runs: 1,
+            reaper: ReaperPolicy::default(),
+        }
+    }
+}
+
+/// Scheduled times within this much of "one interval after the previous one" count as due:
+/// the scheduler's own times are exact, but a rescheduled or re-created schedule may shift.
+fn tolerance(interval_minutes: i64) -> Duration {
+    Duration::seconds((interval_minutes * 60 / 10).min(60))
+}
+
+/// Decides whether `trigger` starts a run of `config` now, and if so inserts it `queued`.
+/// Stale runs are reaped first, in the same transaction; what was reaped is returned so the
+/// caller can stop those tasks.
+pub async fn dispatch(
+    client: &mut impl GenericClient,
+    config: &SimulationId,
+    trigger: Trigger,
+    now: DateTime<Utc>,
+    policy: &DispatchPolicy,
+) -> Result<(Decision, Vec<Reaped>), StoreError> {
+    let tx = client.transaction().await?;
+    let reaped = reaper::reap(&tx, now, &policy.reaper).await?;
+    let decision = decide_and_insert(&tx, config, trigger, now, policy).await?;
+    if let Decision::Skipped { reason, .. } = &decision {
+        store_execute(
+            &tx,
+            "UPDATE simulation_configs
+                SET last_skip_reason = $2, last_skip_at = $3, skip_count = skip_count + 1
+              WHERE id = $1",
+            &[&config.as_str(), &reason.as_str(), &now],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok((decision, reaped))
+}
+
+async fn store_execute(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.execute(&statement, params).await?)
+}
+
+fn skipped(reason: SkipReason, message: impl Into<String>) -> Decision {
+    Decision::Skipped {
+        reason,
+        active_run: None,
+        message: message.into(),
+    }
+}
+
+async fn decide_and_insert(
+    tx: &deadpool_postgres::Transaction<'_>,
+    config: &SimulationId,
+    trigger: Trigger,
+    now: DateTime<Utc>,
+    policy: &DispatchPolicy,
+) -> Result<Decision, StoreError> {
+    // The row lock serialises every dispatch of this config until commit.
+    let Some(row) = tx
+        .query_opt(
+            "SELECT status, schedule_type, interval_minutes, cooldown_minutes
+               FROM simulation_configs WHERE id = $1 FOR UPDATE",
+            &[&config.as_str()],
+        )
+        .await?
+    else {
+        return Ok(Decision::NotFound);
+    };
+    let status: String = row.get(0);
+    let periodic = row.get::<_, String>(1) == "periodic";
+    let interval: Option<i64> = row.get(2);
+    let cooldown: i64 = row.get(3);
+
+    let run_id = RunId::generate();
+    let (trigger_name, trigger_key, scheduled_at) = match trigger {
+        Trigger::Manual => ("manual", format!("manual:{run_id}"), None),
+        Trigger::Scheduled { at } => (
+            "schedule",
+            at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            Some(at),
+        ),
+    };
+
+    if let Trigger::Scheduled { at } = trigger {
+        let seen = tx
+            .query_opt(
+                "SELECT 1 FROM simulation_runs WHERE config_id = $1 AND trigger_key = $2",
+                &[&config.as_str(), &trigger_key],
+            )
+            .await?;
+        if seen.is_some() {
+            return Ok(skipped(
+                SkipReason::Duplicate,
+                format!("the trigger for {trigger_key} was already handled"),
+            ));
+        }
+        if status != "active" {
+            return Ok(skipped(SkipReason::Paused, "the config is paused"));
+        }
+        if !periodic {
+            return Ok(skipped(
+                SkipReason::NotPeriodic,
+                "a one-off config runs only when started",
+            ));
+        }
+        let interval = interval.unwrap_or(1);
+        let previous: Option<DateTime<Utc>> = tx
+            .query_one(
+                "SELECT max(scheduled_at) FROM simulation_runs
+                  WHERE config_id = $1 AND trigger = 'schedule'",
+                &[&config.as_str()],
+            )
+            .await?
+            .get(0);
+        if let Some(previous) = previous
+            && at < previous + Duration::minutes(interval) - tolerance(interval)
+        {
+            return Ok(skipped(
+                SkipReason::NotDue,
+                format!(
+                    "the previous scheduled run was for {previous}; the interval is {interval} minutes"
+                ),
+            ));
+        }
+    }
+
+    if let Some(active) = tx
+        .query_opt(
+            "SELECT id FROM simulation_runs
+              WHERE config_id = $1 AND status IN ('queued', 'running')",
+            &[&config.as_str()],
+        )
+        .await?
+    {
+        let active: String = active.get(0);
+        return Ok(Decision::Skipped {
+            reason: SkipReason::AlreadyRunning,
+            message: format!("run {active} of this simulation is still active"),
+            active_run: RunId::parse(&active),
+        });
+    }
+
+    if trigger != Trigger::Manual {
+        let last_end: Option<DateTime<Utc>> = tx
+            .query_one(
+                "SELECT max(completed_at) FROM simulation_runs WHERE config_id = $1",
+                &[&config.as_str()],
+            )
+            .await?
+            .get(0);
+        if let Some(end) = last_end
+            && now < end + Duration::minutes(cooldown)
+        {
+            return Ok(skipped(
+                SkipReason::CoolingDown,
+                format!("the last run ended at {end}; the cooldown is {cooldown} minutes"),
+            ));
+        }
+    }
+
+    let Some(slot) = free_slot(tx, policy.max_concurrent_runs).await? else {
+        return Ok(skipped(
+            SkipReason::AlreadyRunning,
+            format!(
+                "the limit of {} active runs is reached",
+                policy.max_concurrent_runs
+            ),
+        ));
+    };
+    // A racing dispatch of another config may take the same slot first: the unique index
+    // refuses the second insert, which then counts as "the limit is reached".
+    tx.batch_execute("SAVEPOINT insert_run").await?;
+    let inserted = tx
+        .execute(
+            "INSERT INTO simulation_runs (id, config_id, status, trigger, trigger_key,
+                                          scheduled_at, slot, created_at)
+             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7)",
+            &[
+                &run_id.as_str(),
+                &config.as_str(),
+                &trigger_name,
+                &trigger_key,
+                &scheduled_at,
+                &slot,
+                &now,
+            ],
+        )
+        .await;
+    match inserted {
+        Ok(_) => {}
+        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            tx.batch_execute("ROLLBACK TO SAVEPOINT insert_run").await?;
+            return Ok(skipped(
+                SkipReason::AlreadyRunning,
+                "another run took the last free slot at the same moment",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if trigger == Trigger::Manual && status != "active" {
+        // Starting a paused config resumes it.
+        tx.execute(
+            "UPDATE simulation_configs SET status = 'active', updated_at = $2 WHERE id = $1",
+            &[&config.as_str(), &now],
+        )
+        .await?;
+    }
+    let run = store::get_run(tx, &run_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("{run_id} vanished after insert")))?;
+    Ok(Decision::Started(Box::new(run)))
+}
+
+/// The lowest slot in `1..=limit` no active run holds.
+async fn free_slot(
+    tx: &deadpool_postgres::Transaction<'_>,
+    limit: i32,
+) -> Result<Option<i32>, StoreError> {
+    let row = tx
+        .query_opt(
+            "SELECT s FROM generate_series(1, $1::int) s
+              WHERE NOT EXISTS (SELECT 1 FROM simulation_runs r
+                                 WHERE r.slot = s AND r.status IN ('queued', 'running'))
+              ORDER BY s LIMIT 1",
+            &[&limit],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// Records the launcher's handle on a run's task.
+pub async fn record_launch(
+    client: &impl GenericClient,
+    run: &RunId,
+    task_ref: &str,
+) -> Result<(), StoreError> {
+    store_execute(
+        client,
+        "UPDATE simulation_runs SET task_ref = $2 WHERE id = $1",
+        &[&run.as_str(), &task_ref],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Closes a run whose launch failed, with the launcher's reason.
+pub async fn fail_launch(
+    client: &impl GenericClient,
+    run: &RunId,
+    reason: &str,
+) -> Result<(), StoreError> {
+    store_execute(
+        client,
+        "UPDATE simulation_runs
+            SET status = 'failed', completed_at = now(), error_code = 'launch_failed',
+                error_message = $2
+          WHERE id = $1 AND status = 'queued'",
+        &[&run.as_str(), &reason],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Asks the config's active run to stop (the runner sees it within a heartbeat) and pauses
+/// the config. Returns the run that was asked, if any.
+pub async fn stop_simulation(
+    client: &mut impl GenericClient,
+    config: &SimulationId,
+    now: DateTime<Utc>,
+) -> Result<Option<Option<RunId>>, StoreError> {
+    let tx = client.transaction().await?;
+    let paused = store_execute(
+        &tx,
+        "UPDATE simulation_configs SET status = 'paused', updated_at = $2 WHERE id = $1",
+        &[&config.as_str(), &now],
+    )
+    .await?;
+    if paused == 0 {
+        return Ok(None);
+    }
+    let row = tx
+        .query_opt(
+            "UPDATE simulation_runs SET stop_requested_at = COALESCE(stop_requested_at, $2)
+              WHERE config_id = $1 AND status IN ('queued', 'running')
+              RETURNING id",
+            &[&config.as_str(), &now],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Some(row.and_then(|r| RunId::parse(r.get(0)))))
+}
+
+/// Emergency stop: asks every active run to stop and pauses every periodic config. Returns
+/// (runs asked to stop, configs paused).
+pub async fn emergency_stop(
+    client: &mut impl GenericClient,
+    now: DateTime<Utc>,
+) -> Result<(Vec<RunId>, u64), StoreError> {
+    let tx = client.transaction().await?;
+    let runs = tx
+        .query(
+            "UPDATE simulation_runs SET stop_requested_at = COALESCE(stop_requested_at, $1)
+              WHERE status IN ('queued', 'running') RETURNING id",
+            &[&now],
+        )
+        .await?;
+    let paused = tx
+        .execute(
+            "UPDATE simulation_configs SET status = 'paused', updated_at = $1
+              WHERE schedule_type = 'periodic' AND status = 'active'",
+            &[&now],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok((
+        runs.iter().filter_map(|r| RunId::parse(r.get(0))).collect(),
+        paused,
+    ))
+}
