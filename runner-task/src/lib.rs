@@ -1,5 +1,6 @@
 //! The runner: plays exactly one run and exits. See `run.rs` for the flow.
 
+pub mod cli;
 pub mod hand_tool;
 pub mod record;
 pub mod run;

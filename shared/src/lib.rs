@@ -6,6 +6,8 @@
 //! - [`db`]: connection pools, migrations and the local Postgres cluster.
 //! - [`dispatch`]: starting runs (one transaction, limits enforced by the database) and the
 //!   reaper.
+//! - [`launch`]: the launcher port (process, Docker) that starts and stops runner tasks.
+//! - [`poker`]: the No-Limit Hold'em engine and the built-in bots.
 //! - [`secrets`]: AES-256-GCM encryption of provider API keys under a rotatable master key.
 //! - [`settings`]: typed reading of environment variables with errors that name the variable.
 //!
@@ -14,6 +16,7 @@
 pub mod db;
 pub mod dispatch;
 pub mod domain;
+pub mod launch;
 pub mod poker;
 pub mod secrets;
 pub mod settings;

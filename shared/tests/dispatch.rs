@@ -385,7 +385,7 @@ async fn the_reaper_closes_lost_unstarted_and_overdue_runs_once() {
     let db = fresh_database().await;
     let now = t0();
     let mut runs = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..5 {
         let config = bot_simulation(&db, &BOTS, "fast", 10, (5, 10), 1000).await;
         runs.push(simrunner::testing::queued_run(&db, &config, None).await);
     }
@@ -400,6 +400,9 @@ async fn the_reaper_closes_lost_unstarted_and_overdue_runs_once() {
     set("UPDATE simulation_runs SET created_at = $2::timestamptz - interval '11 minutes' WHERE id = $1", 1).await;
     set("UPDATE simulation_runs SET status = 'running', started_at = $2::timestamptz - interval '13 minutes', heartbeat_at = $2::timestamptz WHERE id = $1", 2).await;
     set("UPDATE simulation_runs SET status = 'running', started_at = $2::timestamptz - interval '1 minute', heartbeat_at = $2::timestamptz - interval '5 seconds' WHERE id = $1", 3).await;
+
+    // 4: asked to stop 61 s ago and still running (heartbeat fresh).
+    set("UPDATE simulation_runs SET status = 'running', started_at = $2::timestamptz - interval '2 minutes', heartbeat_at = $2::timestamptz, stop_requested_at = $2::timestamptz - interval '61 seconds' WHERE id = $1", 4).await;
 
     let policy = ReaperPolicy::default();
     let (a, b) = tokio::join!(
@@ -424,6 +427,7 @@ async fn the_reaper_closes_lost_unstarted_and_overdue_runs_once() {
         (runs[0].to_string(), "runner_lost"),
         (runs[1].to_string(), "start_timeout"),
         (runs[2].to_string(), "safety_timeout"),
+        (runs[4].to_string(), "stop_timeout"),
     ];
     expected.sort();
     assert_eq!(reaped, expected, "each stale run is reaped exactly once");
@@ -440,6 +444,18 @@ async fn the_reaper_closes_lost_unstarted_and_overdue_runs_once() {
         .unwrap()
         .get(0);
     assert_eq!(healthy, "running");
+    let stopped: String = client
+        .query_one(
+            "SELECT status FROM simulation_runs WHERE id = $1",
+            &[&runs[4].as_str()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        stopped, "cancelled",
+        "an ignored stop request still ends cancelled"
+    );
 }
 
 #[tokio::test]

@@ -23,6 +23,9 @@ pub enum ErrorCode {
     NotFound,
     LogsExpired,
     MethodNotAllowed,
+    SimulationRunning,
+    LaunchFailed,
+    LauncherUnavailable,
     DatabaseUnavailable,
     Internal,
 }
@@ -40,6 +43,9 @@ impl ErrorCode {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound | ErrorCode::LogsExpired => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::SimulationRunning => StatusCode::CONFLICT,
+            ErrorCode::LaunchFailed => StatusCode::BAD_GATEWAY,
+            ErrorCode::LauncherUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

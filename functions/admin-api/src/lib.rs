@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, Request, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use error::{ApiError, ErrorCode};
-use routes::{api_keys, health, runs, simulations};
+use routes::{api_keys, control, health, runs, simulations};
 use state::AppState;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -72,6 +72,9 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
             simulations::update_simulation,
             simulations::delete_simulation
         ))
+        .routes(routes!(control::start_simulation))
+        .routes(routes!(control::stop_simulation))
+        .routes(routes!(control::emergency_stop))
         .routes(routes!(runs::get_run))
         .routes(routes!(runs::get_run_logs))
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))

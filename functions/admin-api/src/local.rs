@@ -3,17 +3,23 @@
 //! `SIMRUNNER_HTTP_ADDR`, with an admin token and key-encryption key made up when unset.
 
 use crate::auth::Authenticator;
-use crate::settings::{self, ApiSettings, Mode};
-use crate::state::AppState;
+use crate::settings::{self, ApiSettings, LauncherKind, Mode};
+use crate::state::{AppState, RunControl};
 use anyhow::{Context as _, bail};
+use chrono::{DateTime, Utc};
 use simrunner::db::cluster::{ClusterOptions, LocalCluster};
+use simrunner::dispatch::{self, Started, Trigger};
+use simrunner::domain::SimulationId;
+use simrunner::launch::{DockerLauncher, Launcher, ProcessLauncher};
 use simrunner::secrets::{Keyring, MasterKey, random_hex};
 use simrunner::settings::{EnvReader, Secret};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The data folder: `SIMRUNNER_DATA_DIR`, or `.simrunner` in the current directory.
 pub fn data_dir() -> anyhow::Result<PathBuf> {
@@ -171,7 +177,12 @@ pub async fn up() -> anyhow::Result<()> {
             pool: pool.clone(),
             keyring: Arc::new(keyring),
             auth: Arc::new(Authenticator::new(Some(&token), settings.jwt.take())),
+            runs: Arc::new(RunControl {
+                launcher: launcher(&settings, &database.url, &data_dir)?,
+                policy: settings.dispatch.clone(),
+            }),
         };
+        let ticker = tokio::spawn(tick_forever(state.clone(), Duration::from_secs(5)));
         print_banner(
             listener.local_addr()?,
             &database,
@@ -179,16 +190,147 @@ pub async fn up() -> anyhow::Result<()> {
             generated_key,
             &data_dir,
         );
-        axum::serve(listener, crate::app(state))
+        axum::serve(listener, crate::app(state.clone()))
             .with_graceful_shutdown(shutdown_signal())
             .await?;
-        tracing::info!("shutting down");
+        tracing::info!("shutting down: stopping the scheduler and asking active runs to stop");
+        ticker.abort();
+        stop_active_runs(&state).await;
         pool.close();
         anyhow::Ok(())
     }
     .await;
     let closed = database.close().await;
     served.and(closed)
+}
+
+/// The launcher `SIMRUNNER_LAUNCHER` names: runs as child processes of this very binary
+/// (`simrunner runner`) by default, or as Docker containers.
+fn launcher(
+    settings: &ApiSettings,
+    database_url: &Secret<String>,
+    data_dir: &Path,
+) -> anyhow::Result<Option<Launcher>> {
+    let env = vec![("DATABASE_URL".to_owned(), database_url.expose().clone())];
+    Ok(match settings.launcher {
+        None => None,
+        Some(LauncherKind::Process) => Some(Launcher::Process(ProcessLauncher {
+            program: std::env::current_exe().context("finding the simrunner binary")?,
+            args: vec!["runner".into()],
+            env,
+            log_dir: data_dir.join("runs"),
+        })),
+        Some(LauncherKind::Docker) => Some(Launcher::Docker(DockerLauncher {
+            docker: "docker".into(),
+            image: settings.runner_image.clone(),
+            network: settings.docker_network.clone(),
+            env,
+        })),
+    })
+}
+
+/// The local scheduler: every few seconds, reap stale runs and trigger every active periodic
+/// config whose next scheduled time has come. Scheduled times lie on a grid of the config's
+/// interval (like EventBridge's `rate(N minutes)`); dispatch decides, as for EventBridge.
+async fn tick_forever(state: AppState, every: Duration) {
+    let mut seen: HashMap<SimulationId, DateTime<Utc>> = HashMap::new();
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = tick(&state, &mut seen).await {
+            tracing::warn!(%error, "scheduler tick failed; trying again at the next tick");
+        }
+    }
+}
+
+async fn tick(
+    state: &AppState,
+    seen: &mut HashMap<SimulationId, DateTime<Utc>>,
+) -> Result<(), simrunner::store::StoreError> {
+    let Some(launcher) = &state.runs.launcher else {
+        return Ok(());
+    };
+    let now = Utc::now();
+    let due = {
+        let client = state.pool.get().await?;
+        let reaped = dispatch::reaper::reap(&client, now, &state.runs.policy.reaper).await?;
+        dispatch::stop_reaped(launcher, &reaped).await;
+        client
+            .query(
+                "SELECT id, interval_minutes FROM simulation_configs
+                  WHERE status = 'active' AND schedule_type = 'periodic'",
+                &[],
+            )
+            .await?
+    };
+    for row in due {
+        let Some(config) = SimulationId::parse(row.get(0)) else {
+            continue;
+        };
+        let interval: i64 = row.get::<_, i64>(1) * 60;
+        let slot = DateTime::from_timestamp(now.timestamp() - now.timestamp() % interval, 0)
+            .unwrap_or(now);
+        if seen.get(&config) == Some(&slot) {
+            continue;
+        }
+        seen.insert(config.clone(), slot);
+        let started = dispatch::start_run(
+            &state.pool,
+            launcher,
+            &config,
+            Trigger::Scheduled { at: slot },
+            now,
+            &state.runs.policy,
+        )
+        .await?;
+        match started {
+            Started::Launched(run) => {
+                tracing::info!(simulation = %config, run = %run.id, "scheduled run started")
+            }
+            Started::LaunchFailed(run, reason) => {
+                tracing::error!(simulation = %config, run = %run.id, %reason, "scheduled run failed to launch")
+            }
+            Started::Skipped(decision) => {
+                tracing::info!(simulation = %config, ?decision, "scheduled trigger skipped")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// On shutdown: asks every active run to stop and waits up to 15 s for them to close.
+async fn stop_active_runs(state: &AppState) {
+    let Ok(client) = state.pool.get().await else {
+        return;
+    };
+    let asked = client
+        .execute(
+            "UPDATE simulation_runs SET stop_requested_at = COALESCE(stop_requested_at, now())
+              WHERE status IN ('queued', 'running')",
+            &[],
+        )
+        .await
+        .unwrap_or(0);
+    if asked == 0 {
+        return;
+    }
+    println!("waiting for {asked} active run(s) to finish their hand…");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        let active: i64 = client
+            .query_one(
+                "SELECT count(*) FROM simulation_runs WHERE status IN ('queued', 'running')",
+                &[],
+            )
+            .await
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        if active == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn print_banner(

@@ -1,6 +1,7 @@
 //! The admin API's settings, read once from the environment.
 
 use crate::auth::{JwtKey, JwtVerifier};
+use simrunner::dispatch::DispatchPolicy;
 use simrunner::secrets::{Keyring, MasterKey};
 use simrunner::settings::{EnvReader, Secret, SettingsError};
 use std::net::SocketAddr;
@@ -24,6 +25,19 @@ pub struct ApiSettings {
     pub admin_token: Option<Secret<String>>,
     pub jwt: Option<JwtVerifier>,
     pub keyring: Option<Keyring>,
+    /// `SIMRUNNER_LAUNCHER`: how runs are started (`process` locally by default).
+    pub launcher: Option<LauncherKind>,
+    /// `SIMRUNNER_RUNNER_IMAGE` and `SIMRUNNER_DOCKER_NETWORK`, for the Docker launcher.
+    pub runner_image: String,
+    pub docker_network: Option<String>,
+    pub dispatch: DispatchPolicy,
+}
+
+/// The launcher adapters; ECS arrives with the AWS adapters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LauncherKind {
+    Process,
+    Docker,
 }
 
 fn master_key(env: &mut EnvReader<'_>, name: &str, text: &Secret<String>) -> Option<MasterKey> {
@@ -89,6 +103,25 @@ impl ApiSettings {
             .iter()
             .filter_map(|k| master_key(env, "SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED", k))
             .collect();
+        let launcher = match env.raw("SIMRUNNER_LAUNCHER").as_deref().map(str::trim) {
+            None if mode == Mode::Local => Some(LauncherKind::Process),
+            None => None,
+            Some("process") => Some(LauncherKind::Process),
+            Some("docker") => Some(LauncherKind::Docker),
+            Some(other) => {
+                env.problem(
+                    "SIMRUNNER_LAUNCHER",
+                    format!("expected process or docker, got {other:?}"),
+                );
+                None
+            }
+        };
+        let mut dispatch = DispatchPolicy {
+            max_concurrent_runs: env.integer_in("SIMRUNNER_MAX_CONCURRENT_RUNS", 1..=100, 1) as i32,
+            ..Default::default()
+        };
+        dispatch.reaper.lease =
+            chrono::Duration::seconds(env.integer_in("SIMRUNNER_RUN_LEASE_SECONDS", 5..=3600, 60));
         Self {
             database_url,
             pool_size,
@@ -96,6 +129,12 @@ impl ApiSettings {
             admin_token,
             jwt,
             keyring: current.map(|c| Keyring::new(c, retired)),
+            launcher,
+            runner_image: env
+                .raw("SIMRUNNER_RUNNER_IMAGE")
+                .unwrap_or_else(|| "simrunner-runner:latest".into()),
+            docker_network: env.raw("SIMRUNNER_DOCKER_NETWORK"),
+            dispatch,
         }
     }
 }

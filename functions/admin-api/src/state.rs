@@ -1,5 +1,7 @@
 use crate::auth::Authenticator;
 use deadpool_postgres::Pool;
+use simrunner::dispatch::DispatchPolicy;
+use simrunner::launch::Launcher;
 use simrunner::secrets::Keyring;
 use std::sync::Arc;
 
@@ -10,6 +12,15 @@ pub struct AppState {
     pub pool: Pool,
     pub keyring: Arc<Keyring>,
     pub auth: Arc<Authenticator>,
+    pub runs: Arc<RunControl>,
+}
+
+/// How runs are started and stopped.
+#[derive(Debug, Default)]
+pub struct RunControl {
+    /// `None` where no launcher is configured: starting a run answers 503.
+    pub launcher: Option<Launcher>,
+    pub policy: DispatchPolicy,
 }
 
 impl AppState {

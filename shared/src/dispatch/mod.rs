@@ -400,3 +400,65 @@ pub async fn emergency_stop(
         paused,
     ))
 }
+
+/// What [`start_run`] did.
+#[derive(Debug)]
+pub enum Started {
+    /// Queued and launched; the task reference is on the run.
+    Launched(Box<RunRecord>),
+    /// Queued, but the launcher failed: the run is closed `failed` (`launch_failed`).
+    LaunchFailed(Box<RunRecord>, String),
+    /// Nothing started, and why.
+    Skipped(Decision),
+}
+
+/// The whole start path, shared by the admin API's start, the local ticker and the dispatch
+/// function: dispatch, stop what the reaper closed, launch the new run and record its task.
+pub async fn start_run(
+    pool: &deadpool_postgres::Pool,
+    launcher: &crate::launch::Launcher,
+    config: &SimulationId,
+    trigger: Trigger,
+    now: DateTime<Utc>,
+    policy: &DispatchPolicy,
+) -> Result<Started, StoreError> {
+    let (decision, reaped) = {
+        let mut client = pool.get().await?;
+        dispatch(&mut client, config, trigger, now, policy).await?
+    };
+    stop_reaped(launcher, &reaped).await;
+    let Decision::Started(run) = decision else {
+        return Ok(Started::Skipped(decision));
+    };
+    let request = crate::launch::LaunchRequest {
+        run: run.id.clone(),
+        config: run.config_id.clone(),
+    };
+    let client = pool.get().await?;
+    match launcher.launch(&request).await {
+        Ok(task) => {
+            record_launch(&client, &run.id, &task).await?;
+            tracing::info!(run = %run.id, %task, "launched run");
+            let run = store::get_run(&client, &run.id).await?.unwrap_or(*run);
+            Ok(Started::Launched(Box::new(run)))
+        }
+        Err(error) => {
+            tracing::error!(run = %run.id, %error, "launch failed");
+            fail_launch(&client, &run.id, &error.0).await?;
+            let run = store::get_run(&client, &run.id).await?.unwrap_or(*run);
+            Ok(Started::LaunchFailed(Box::new(run), error.0))
+        }
+    }
+}
+
+/// Stops the tasks of runs the reaper closed, best effort: a task that is already gone is
+/// what the reaper expected.
+pub async fn stop_reaped(launcher: &crate::launch::Launcher, reaped: &[Reaped]) {
+    for run in reaped {
+        if let Some(task) = &run.task_ref
+            && let Err(error) = launcher.stop(task).await
+        {
+            tracing::info!(run = %run.run, %error, "stopping a reaped run's task");
+        }
+    }
+}

@@ -18,6 +18,9 @@ pub struct ReaperPolicy {
     /// Added to a run's safety timeout before the reaper closes it (default 2 minutes: the
     /// runner closes its own run at the timeout; this catches one that cannot).
     pub safety_grace: Duration,
+    /// A run still running this long after a stop request has its task stopped and is closed
+    /// `cancelled` (default 60 s: the runner honours a request within one heartbeat).
+    pub stop_grace: Duration,
 }
 
 impl Default for ReaperPolicy {
@@ -26,6 +29,7 @@ impl Default for ReaperPolicy {
             lease: Duration::seconds(60),
             start_deadline: Duration::minutes(10),
             safety_grace: Duration::minutes(2),
+            stop_grace: Duration::seconds(60),
         }
     }
 }
@@ -38,14 +42,21 @@ pub struct Reaped {
     pub task_ref: Option<String>,
 }
 
-/// Closes every stale run as `failed` with the reason; returns what it closed.
+/// Closes every stale run (`failed` with the reason; `cancelled` for an ignored stop request)
+/// and returns what it closed.
 pub async fn reap(
     client: &impl GenericClient,
     now: DateTime<Utc>,
     policy: &ReaperPolicy,
 ) -> Result<Vec<Reaped>, StoreError> {
     // (reason, message, condition on run r and config c with $2 seconds, $2's value)
-    let rules: [(&'static str, &str, &str, f64); 3] = [
+    let rules: [(&'static str, &str, &str, f64); 4] = [
+        (
+            "stop_timeout",
+            "the runner did not honour the stop request; its task was stopped",
+            "r.status = 'running' AND r.stop_requested_at < $1::timestamptz - make_interval(secs => $2::float8)",
+            seconds(policy.stop_grace),
+        ),
         (
             "safety_timeout",
             "the run outlived its safety timeout",
@@ -68,9 +79,15 @@ pub async fn reap(
     ];
     let mut reaped = Vec::new();
     for (reason, message, condition, limit) in rules {
+        // An ignored stop request still ends as the operator asked: cancelled.
+        let status = if reason == "stop_timeout" {
+            "cancelled"
+        } else {
+            "failed"
+        };
         let sql = format!(
             "UPDATE simulation_runs r
-                SET status = 'failed', completed_at = $1, error_code = '{reason}',
+                SET status = '{status}', completed_at = $1, error_code = '{reason}',
                     error_message = '{message}'
                FROM simulation_configs c
               WHERE c.id = r.config_id AND {condition}

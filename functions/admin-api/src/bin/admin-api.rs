@@ -7,7 +7,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use admin_api::auth::Authenticator;
 use admin_api::settings::{self, Mode};
-use admin_api::state::AppState;
+use admin_api::state::{AppState, RunControl};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -27,6 +27,11 @@ async fn main() -> Result<(), lambda_http::Error> {
             settings.admin_token.as_ref(),
             settings.jwt.take(),
         )),
+        // The ECS launcher arrives with the AWS adapters; until then Lambda cannot start runs.
+        runs: Arc::new(RunControl {
+            launcher: None,
+            policy: settings.dispatch.clone(),
+        }),
     };
     lambda_http::run(admin_api::app(state)).await
 }

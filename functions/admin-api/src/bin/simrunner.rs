@@ -3,6 +3,7 @@
 //! - `simrunner` / `simrunner up`: database, migrations and the admin API, until Ctrl-C.
 //! - `simrunner migrate`: applies pending migrations to `DATABASE_URL` (or the embedded
 //!   database) and exits.
+//! - `simrunner runner`: the runner (as `runner-task`), started by the process launcher.
 
 /// mimalloc: fewer cycles per request than the system allocator (see ARCHITECTURE.md).
 #[global_allocator]
@@ -10,18 +11,30 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: simrunner [up | migrate | help]
+const USAGE: &str = "usage: simrunner [up | migrate | runner | help]
 
   up       run the local stack (default): an embedded PostgreSQL unless DATABASE_URL is set,
-           migrations, and the admin API on SIMRUNNER_HTTP_ADDR (default 127.0.0.1:8080)
+           migrations, the admin API on SIMRUNNER_HTTP_ADDR (default 127.0.0.1:8080), the
+           local scheduler and the process launcher
   migrate  apply pending migrations to DATABASE_URL (or the embedded database) and exit
+  runner   play the run in RUN_ID (what the process launcher starts; same as runner-task)
 
 Settings are environment variables; README.md lists them all.";
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    admin_api::telemetry::init(false);
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `simrunner runner` is the runner itself (what the process launcher starts); it builds
+    // its own runtime and logging.
+    if args.first().map(String::as_str) == Some("runner") {
+        return runner_task::cli::main(args.into_iter().skip(1));
+    }
+    tokio::runtime::Runtime::new()
+        .expect("a Tokio runtime")
+        .block_on(local(args))
+}
+
+async fn local(args: Vec<String>) -> ExitCode {
+    admin_api::telemetry::init(false);
     let result = match args
         .iter()
         .map(String::as_str)

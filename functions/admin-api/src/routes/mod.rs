@@ -3,6 +3,7 @@
 //! document come from the same code.
 
 pub mod api_keys;
+pub mod control;
 pub mod health;
 pub mod runs;
 pub mod simulations;

@@ -1,10 +1,11 @@
 use admin_api::auth::{Authenticator, JwtKey, JwtVerifier};
-use admin_api::state::AppState;
+use admin_api::state::{AppState, RunControl};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
+use simrunner::launch::{Launcher, ProcessLauncher};
 use simrunner::secrets::{Keyring, MasterKey};
 use simrunner::settings::Secret;
 use simrunner::testing::{TestDatabase, fresh_database};
@@ -66,7 +67,22 @@ pub fn state_for(pool: deadpool_postgres::Pool, jwt: Option<JwtVerifier>) -> App
             Some(&Secret::new(TOKEN.to_owned())),
             jwt,
         )),
+        runs: Arc::new(RunControl {
+            launcher: Some(fake_launcher("exec sleep 30")),
+            policy: Default::default(),
+        }),
     }
+}
+
+/// A process launcher whose "runner" is a shell snippet: router tests check what the API
+/// does with launches, not what a runner plays.
+pub fn fake_launcher(script: &str) -> Launcher {
+    Launcher::Process(ProcessLauncher {
+        program: "sh".into(),
+        args: vec!["-c".into(), script.into()],
+        env: vec![],
+        log_dir: std::env::temp_dir().join("simrunner-router-tests"),
+    })
 }
 
 pub fn hs256_verifier() -> JwtVerifier {
@@ -86,7 +102,14 @@ impl TestApp {
 
     pub async fn with_jwt(jwt: Option<JwtVerifier>) -> Self {
         let db = fresh_database().await;
-        let state = state_for(db.pool.clone(), jwt);
+        Self::with_state(db, |pool| state_for(pool, jwt))
+    }
+
+    pub fn with_state(
+        db: TestDatabase,
+        state: impl FnOnce(deadpool_postgres::Pool) -> AppState,
+    ) -> Self {
+        let state = state(db.pool.clone());
         Self {
             router: admin_api::app(state.clone()),
             db,

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod auth;
+mod control;
 mod health;
 mod helpers;
 mod runs;
