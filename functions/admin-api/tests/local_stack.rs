@@ -1,0 +1,218 @@
+//! The local stack end to end: the real `simrunner up` binary with its scheduler ticker and
+//! process launcher, on a real PostgreSQL. Each test takes one to three minutes: periodic
+//! schedules tick once a minute at the fastest.
+
+use serde_json::{Value, json};
+use simrunner::testing::{TestDatabase, fresh_database};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "local-stack-test-token-0123";
+
+struct Stack {
+    child: Child,
+    api: String,
+    db: TestDatabase,
+    data_dir: std::path::PathBuf,
+}
+
+impl Stack {
+    async fn start(lease_seconds: u32) -> Self {
+        let db = fresh_database().await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let data_dir = std::env::temp_dir().join(format!("simrunner-stack-{}", uuid_like()));
+        let child = Command::new(env!("CARGO_BIN_EXE_simrunner"))
+            .arg("up")
+            .env("DATABASE_URL", &db.url)
+            .env("SIMRUNNER_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
+            .env(
+                "SIMRUNNER_KEY_ENCRYPTION_KEY",
+                simrunner::secrets::MasterKey::generate_hex(),
+            )
+            .env("SIMRUNNER_DATA_DIR", &data_dir)
+            .env("SIMRUNNER_RUN_LEASE_SECONDS", lease_seconds.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let api = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "simrunner never listened"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            api,
+            db,
+            data_dir,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let mut args = vec![
+            "-s".to_owned(),
+            "-X".into(),
+            method.into(),
+            "-H".into(),
+            format!("Authorization: Bearer {TOKEN}"),
+            format!("{}{path}", self.api),
+        ];
+        if let Some(body) = body {
+            args.extend([
+                "-H".into(),
+                "Content-Type: application/json".into(),
+                "-d".into(),
+                body.to_string(),
+            ]);
+        }
+        let out = Command::new("curl").args(&args).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// A periodic config, 1-minute interval, activated.
+    fn periodic(&self, cooldown: i64, pace: &str, max_hands: i64) -> String {
+        let created = self.call("POST", "/v1/admin/simulations", Some(json!({
+            "name": "local stack", "schedule_type": "periodic", "interval_minutes": 1,
+            "cooldown_minutes": cooldown, "pace": pace, "max_hands": max_hands,
+            "agent_slots": [{"type": "callstation"}, {"type": "callstation"}, {"type": "tight"}],
+            "table_config": {"blinds": {"small": 1, "big": 2}, "initialStack": 100000, "actionTimeoutMs": 1000}
+        })));
+        let id = created["id"].as_str().expect("created").to_owned();
+        let patched = self.call(
+            "PATCH",
+            &format!("/v1/admin/simulations/{id}"),
+            Some(json!({"status": "active"})),
+        );
+        assert_eq!(patched["status"], "active");
+        id
+    }
+
+    /// The config's runs, oldest first, once `done` says they are what the test waits for.
+    fn wait_for_runs(
+        &self,
+        id: &str,
+        limit: Duration,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let detail = self.call("GET", &format!("/v1/admin/simulations/{id}"), None);
+            let mut runs: Vec<Value> = detail["runs"]["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            runs.reverse();
+            if done(&runs) {
+                return runs;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "gave up waiting; runs: {runs:#?}"
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
+    fn stop(mut self) {
+        Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "simrunner exits cleanly on Ctrl-C");
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        drop(self.db);
+    }
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ rand_seed()
+    )
+}
+
+fn rand_seed() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn at(run: &Value, field: &str) -> chrono::DateTime<chrono::Utc> {
+    run[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} missing in {run}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn periodic_runs_follow_each_other_and_respect_the_cooldown() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stack = runtime.block_on(Stack::start(60));
+    let id = stack.periodic(1, "fast", 30);
+    let runs = stack.wait_for_runs(&id, Duration::from_secs(200), |runs| {
+        runs.iter().filter(|r| r["status"] == "completed").count() >= 2
+    });
+    let (first, second) = (&runs[0], &runs[1]);
+    assert_eq!(first["trigger"], "schedule");
+    assert_eq!(second["trigger"], "schedule");
+    // The second starts no earlier than the first's end plus the 1-minute cooldown.
+    assert!(
+        at(second, "created_at") >= at(first, "completed_at") + chrono::Duration::minutes(1),
+        "{first:#?}\n{second:#?}"
+    );
+    let detail = stack.call("GET", &format!("/v1/admin/simulations/{id}"), None);
+    assert_eq!(detail["simulation"]["last_skip"]["reason"], "cooling_down");
+    stack.stop();
+}
+
+#[test]
+fn a_killed_runner_is_reaped_and_the_schedule_carries_on() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stack = runtime.block_on(Stack::start(5));
+    let id = stack.periodic(0, "live", 10_000);
+    let runs = stack.wait_for_runs(&id, Duration::from_secs(90), |runs| {
+        runs.first().is_some_and(|r| r["status"] == "running")
+    });
+    let run = runs[0]["id"].as_str().unwrap().to_owned();
+    let task: String = runtime.block_on(async {
+        let client = stack.db.pool.get().await.unwrap();
+        client
+            .query_one(
+                "SELECT task_ref FROM simulation_runs WHERE id = $1",
+                &[&run],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    });
+    let pid = task.strip_prefix("pid:").expect("a process task");
+    Command::new("kill").args(["-KILL", pid]).status().unwrap();
+
+    let runs = stack.wait_for_runs(&id, Duration::from_secs(150), |runs| {
+        runs.len() >= 2 && runs[0]["status"] == "failed"
+    });
+    assert_eq!(runs[0]["error"]["code"], "runner_lost");
+    assert!(
+        matches!(
+            runs[1]["status"].as_str(),
+            Some("queued" | "running" | "completed" | "cancelled")
+        ),
+        "{:#?}",
+        runs[1]
+    );
+    stack.stop();
+}
