@@ -3,8 +3,9 @@
 #
 # Tests talk to a real PostgreSQL: DATABASE_URL when set (each test creates its own database
 # there), otherwise a throwaway cluster the harness starts from the system's PostgreSQL
-# server binaries. This script makes sure those binaries exist, installing them with apt when
-# it can, then runs cargo test.
+# server binaries. AWS calls go through the real SDK to a moto server the harness starts.
+# This script makes sure both exist (PostgreSQL with apt when it can, moto in ./.venv from
+# PyPI), then runs cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,4 +32,11 @@ if [ -z "${DATABASE_URL:-}" ] && ! have_pg_server; then
   fi
 fi
 
-exec cargo test --workspace --features simrunner-shared/testing "$@"
+if [ -z "${SIMRUNNER_MOTO_SERVER:-}" ] && ! command -v moto_server >/dev/null 2>&1 \
+   && [ ! -x .venv/bin/moto_server ]; then
+  echo "test.sh: installing moto (the AWS emulator) into .venv" >&2
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]'
+fi
+
+exec cargo test --workspace --features simrunner-shared/testing,simrunner-shared/aws "$@"

@@ -8,6 +8,7 @@
 //!   reaper.
 //! - [`launch`]: the launcher port (process, Docker) that starts and stops runner tasks.
 //! - [`poker`]: the No-Limit Hold'em engine and the built-in bots.
+//! - [`schedule`]: the scheduler port (local, EventBridge Scheduler with feature `aws`).
 //! - [`secrets`]: AES-256-GCM encryption of provider API keys under a rotatable master key.
 //! - [`settings`]: typed reading of environment variables with errors that name the variable.
 //!
@@ -18,6 +19,7 @@ pub mod dispatch;
 pub mod domain;
 pub mod launch;
 pub mod poker;
+pub mod schedule;
 pub mod secrets;
 pub mod settings;
 pub mod store;

@@ -142,3 +142,75 @@ pub async fn queued_run(
         .expect("insert run");
     id
 }
+
+/// A moto server (the AWS emulator) for this test process: `SIMRUNNER_MOTO_SERVER`, else
+/// `moto_server` on the `PATH`, else the workspace's `.venv` (which `infra/test.sh` creates).
+/// A watchdog stops it when the process exits.
+#[cfg(feature = "aws")]
+pub fn moto_endpoint() -> &'static str {
+    static MOTO: OnceLock<String> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let workspace_venv =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
+        let program = std::env::var("SIMRUNNER_MOTO_SERVER")
+            .ok()
+            .or_else(|| {
+                std::process::Command::new("sh")
+                    .args(["-c", "command -v moto_server"])
+                    .output()
+                    .ok()
+                    .filter(|o| o.status.success())
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            })
+            .or_else(|| {
+                workspace_venv
+                    .exists()
+                    .then(|| workspace_venv.display().to_string())
+            })
+            .expect("moto_server not found: run ./infra/test.sh, which installs it in .venv");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let script = r#"("$2" -H 127.0.0.1 -p "$3" >/dev/null 2>&1 &
+moto=$!
+while [ -d "/proc/$1" ] || kill -0 "$1" 2>/dev/null; do sleep 0.5; done
+kill "$moto")"#;
+        std::process::Command::new("sh")
+            .args([
+                "-c",
+                script,
+                "moto",
+                &std::process::id().to_string(),
+                &program,
+                &port.to_string(),
+            ])
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            // The watchdog outlives this process on purpose; nothing waits for it.
+            .map(drop)
+            .expect("start moto_server");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed().as_secs() < 30,
+                "moto_server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+/// AWS SDK settings that talk to [`moto_endpoint`] with dummy credentials.
+#[cfg(feature = "aws")]
+pub async fn moto_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await
+}

@@ -2,10 +2,16 @@
 //!
 //! - [`Launcher::Process`]: spawns the runner as a detached child process (the local
 //!   default);
-//! - [`Launcher::Docker`]: `docker run --rm -d …` the runner image.
+//! - [`Launcher::Docker`]: `docker run --rm -d …` the runner image;
+//! - `Launcher::Ecs` (feature `aws`): an ECS Fargate task per run.
 //!
-//! (ECS Fargate joins with the AWS adapters.) Secrets reach the task through its
-//! environment, never its command line, which any user of the machine can read.
+//! Secrets reach the task through its environment (for ECS: the task definition's secrets),
+//! never its command line, which any user of the machine can read.
+
+#[cfg(feature = "aws")]
+mod ecs;
+#[cfg(feature = "aws")]
+pub use ecs::EcsLauncher;
 
 use crate::domain::{RunId, SimulationId};
 use std::path::PathBuf;
@@ -47,6 +53,8 @@ pub struct DockerLauncher {
 pub enum Launcher {
     Process(ProcessLauncher),
     Docker(DockerLauncher),
+    #[cfg(feature = "aws")]
+    Ecs(EcsLauncher),
 }
 
 impl DockerLauncher {
@@ -79,9 +87,11 @@ impl DockerLauncher {
 }
 
 impl Launcher {
-    /// Starts the run's task and returns its reference (`pid:…`, `docker:…`).
+    /// Starts the run's task and returns its reference (`pid:…`, `docker:…`, `ecs:<arn>`).
     pub async fn launch(&self, request: &LaunchRequest) -> Result<String, LaunchError> {
         match self {
+            #[cfg(feature = "aws")]
+            Launcher::Ecs(ecs) => ecs.launch(request).await,
             Launcher::Process(p) => {
                 std::fs::create_dir_all(&p.log_dir)
                     .map_err(|e| LaunchError(format!("creating {}: {e}", p.log_dir.display())))?;
@@ -130,8 +140,13 @@ impl Launcher {
     }
 
     /// Stops a task: SIGTERM for a process (the runner then closes its run), `docker stop`
-    /// with a 20 s grace for a container.
+    /// with a 20 s grace for a container, `StopTask` for ECS (SIGTERM, then SIGKILL after
+    /// the task definition's stop timeout).
     pub async fn stop(&self, task_ref: &str) -> Result<(), LaunchError> {
+        #[cfg(feature = "aws")]
+        if let (Launcher::Ecs(ecs), Some(("ecs", arn))) = (self, task_ref.split_once(':')) {
+            return ecs.stop(arn, "stopped by simrunner").await;
+        }
         let (program, args): (PathBuf, Vec<String>) = match (self, task_ref.split_once(':')) {
             (Launcher::Process(_), Some(("pid", pid))) if pid.parse::<u32>().is_ok() => {
                 ("kill".into(), vec!["-TERM".into(), pid.into()])
