@@ -32,11 +32,16 @@ if [ -z "${DATABASE_URL:-}" ] && ! have_pg_server; then
   fi
 fi
 
-if [ -z "${SIMRUNNER_MOTO_SERVER:-}" ] && ! command -v moto_server >/dev/null 2>&1 \
-   && [ ! -x .venv/bin/moto_server ]; then
-  echo "test.sh: installing moto (the AWS emulator) into .venv" >&2
+# moto is pinned: older releases answer ECS RunTask in a shape the AWS SDK rejects.
+MOTO_VERSION=5.2.5
+if [ -z "${SIMRUNNER_MOTO_SERVER:-}" ] && ! .venv/bin/python - "$MOTO_VERSION" >/dev/null 2>&1 <<'PY'
+import sys, moto
+sys.exit(moto.__version__ != sys.argv[1])
+PY
+then
+  echo "test.sh: installing moto $MOTO_VERSION (the AWS emulator) into .venv" >&2
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]'
+  .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
 exec cargo test --workspace --features simrunner-shared/testing,simrunner-shared/aws "$@"

@@ -143,9 +143,9 @@ pub async fn queued_run(
     id
 }
 
-/// A moto server (the AWS emulator) for this test process: `SIMRUNNER_MOTO_SERVER`, else
-/// `moto_server` on the `PATH`, else the workspace's `.venv` (which `infra/test.sh` creates).
-/// A watchdog stops it when the process exits.
+/// A moto server (the AWS emulator) for this test process: `SIMRUNNER_MOTO_SERVER`, else the
+/// workspace's `.venv` (where `infra/test.sh` installs the pinned version), else
+/// `moto_server` on the `PATH`. A watchdog stops it when the process exits.
 #[cfg(feature = "aws")]
 pub fn moto_endpoint() -> &'static str {
     static MOTO: OnceLock<String> = OnceLock::new();
@@ -155,17 +155,17 @@ pub fn moto_endpoint() -> &'static str {
         let program = std::env::var("SIMRUNNER_MOTO_SERVER")
             .ok()
             .or_else(|| {
+                workspace_venv
+                    .exists()
+                    .then(|| workspace_venv.display().to_string())
+            })
+            .or_else(|| {
                 std::process::Command::new("sh")
                     .args(["-c", "command -v moto_server"])
                     .output()
                     .ok()
                     .filter(|o| o.status.success())
                     .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            })
-            .or_else(|| {
-                workspace_venv
-                    .exists()
-                    .then(|| workspace_venv.display().to_string())
             })
             .expect("moto_server not found: run ./infra/test.sh, which installs it in .venv");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -213,4 +213,73 @@ pub async fn moto_config() -> aws_config::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// The first ids moto's default VPC answers for an EC2 `Describe…` action.
+#[cfg(feature = "aws")]
+async fn default_vpc_ids(action: &str, tag: &str) -> Vec<String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let endpoint = moto_endpoint().trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(endpoint)
+        .await
+        .expect("moto");
+    let request = format!(
+        "GET /?Action={action}&Version=2016-11-15 HTTP/1.1\r\nHost: {endpoint}\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Connection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("moto");
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.expect("moto");
+    let open = format!("<{tag}>");
+    body.split(&open)
+        .skip(1)
+        .filter_map(|rest| rest.split('<').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// An ECS launcher on a new moto cluster with the runner's task definition, placed in moto's
+/// default VPC; also the ECS client, to look at what it did.
+#[cfg(feature = "aws")]
+pub async fn moto_ecs_launcher(cluster: &str) -> (crate::launch::EcsLauncher, aws_sdk_ecs::Client) {
+    let config = moto_config().await;
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    ecs.create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await
+        .expect("moto");
+    ecs.register_task_definition()
+        .family("simrunner-runner")
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("runner")
+                .image("simrunner-runner:latest")
+                .memory(512)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("moto");
+    let subnets = default_vpc_ids("DescribeSubnets", "subnetId").await;
+    let groups = default_vpc_ids("DescribeSecurityGroups", "groupId").await;
+    assert!(
+        !subnets.is_empty() && !groups.is_empty(),
+        "moto's default VPC"
+    );
+    let launcher = crate::launch::EcsLauncher {
+        client: ecs.clone(),
+        cluster: cluster.to_owned(),
+        task_definition: "simrunner-runner".into(),
+        container: "runner".into(),
+        subnets: subnets[..1].to_vec(),
+        security_groups: groups[..1].to_vec(),
+        assign_public_ip: true,
+    };
+    (launcher, ecs)
 }

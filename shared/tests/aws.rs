@@ -1,76 +1,13 @@
 //! The AWS adapters through the real AWS SDK, against a moto server the harness starts.
 
 use simrunner::domain::{RunId, SimulationId};
-use simrunner::launch::{EcsLauncher, LaunchRequest, Launcher};
+use simrunner::launch::{LaunchRequest, Launcher};
 use simrunner::schedule::{EventBridgeScheduler, ScheduleSpec, Scheduler};
-use simrunner::testing::{moto_config, moto_endpoint};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-/// The first ids moto's default VPC answers for an EC2 `Describe…` action.
-async fn default_vpc_ids(action: &str, tag: &str) -> Vec<String> {
-    let endpoint = moto_endpoint().trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(endpoint).await.unwrap();
-    let request = format!(
-        "GET /?Action={action}&Version=2016-11-15 HTTP/1.1\r\nHost: {endpoint}\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Connection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut body = String::new();
-    stream.read_to_string(&mut body).await.unwrap();
-    let open = format!("<{tag}>");
-    body.split(&open)
-        .skip(1)
-        .filter_map(|rest| rest.split('<').next())
-        .map(str::to_owned)
-        .collect()
-}
-
-async fn ecs_launcher(cluster: &str) -> (EcsLauncher, aws_sdk_ecs::Client) {
-    let config = moto_config().await;
-    let ecs = aws_sdk_ecs::Client::new(&config);
-    ecs.create_cluster()
-        .cluster_name(cluster)
-        .send()
-        .await
-        .unwrap();
-    ecs.register_task_definition()
-        .family("simrunner-runner")
-        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
-        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
-        .cpu("256")
-        .memory("512")
-        .container_definitions(
-            aws_sdk_ecs::types::ContainerDefinition::builder()
-                .name("runner")
-                .image("simrunner-runner:latest")
-                .memory(512)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let subnets = default_vpc_ids("DescribeSubnets", "subnetId").await;
-    let groups = default_vpc_ids("DescribeSecurityGroups", "groupId").await;
-    assert!(
-        !subnets.is_empty() && !groups.is_empty(),
-        "moto's default VPC"
-    );
-    let launcher = EcsLauncher {
-        client: ecs.clone(),
-        cluster: cluster.to_owned(),
-        task_definition: "simrunner-runner".into(),
-        container: "runner".into(),
-        subnets: subnets[..1].to_vec(),
-        security_groups: groups[..1].to_vec(),
-        assign_public_ip: true,
-    };
-    (launcher, ecs)
-}
+use simrunner::testing::{moto_config, moto_ecs_launcher};
 
 #[tokio::test]
 async fn run_task_starts_one_fargate_task_per_run_and_stop_task_stops_it() {
-    let (ecs_launcher, ecs) = ecs_launcher("simrunner-a").await;
+    let (ecs_launcher, ecs) = moto_ecs_launcher("simrunner-a").await;
     let launcher = Launcher::Ecs(ecs_launcher);
     let request = LaunchRequest {
         run: RunId::generate(),
@@ -131,7 +68,7 @@ async fn run_task_starts_one_fargate_task_per_run_and_stop_task_stops_it() {
 
 #[tokio::test]
 async fn a_run_task_that_ecs_refuses_is_a_launch_error_naming_the_cause() {
-    let (mut ecs_launcher, _) = ecs_launcher("simrunner-b").await;
+    let (mut ecs_launcher, _) = moto_ecs_launcher("simrunner-b").await;
     ecs_launcher.task_definition = "no-such-task-definition".into();
     let error = Launcher::Ecs(ecs_launcher)
         .launch(&LaunchRequest {

@@ -291,9 +291,12 @@ async fn tick(
             Started::LaunchFailed(run, reason) => {
                 tracing::error!(simulation = %config, run = %run.id, %reason, "scheduled run failed to launch")
             }
-            Started::Skipped(decision) => {
-                tracing::info!(simulation = %config, ?decision, "scheduled trigger skipped")
+            Started::Skipped {
+                reason, message, ..
+            } => {
+                tracing::info!(simulation = %config, reason = reason.as_str(), %message, "scheduled trigger skipped")
             }
+            Started::NotFound => {}
         }
     }
     Ok(())

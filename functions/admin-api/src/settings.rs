@@ -116,12 +116,7 @@ impl ApiSettings {
                 None
             }
         };
-        let mut dispatch = DispatchPolicy {
-            max_concurrent_runs: env.integer_in("SIMRUNNER_MAX_CONCURRENT_RUNS", 1..=100, 1) as i32,
-            ..Default::default()
-        };
-        dispatch.reaper.lease =
-            chrono::Duration::seconds(env.integer_in("SIMRUNNER_RUN_LEASE_SECONDS", 5..=3600, 60));
+        let dispatch = DispatchPolicy::from_env(env);
         Self {
             database_url,
             pool_size,

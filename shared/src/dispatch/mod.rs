@@ -72,6 +72,19 @@ pub struct DispatchPolicy {
     pub reaper: ReaperPolicy,
 }
 
+impl DispatchPolicy {
+    /// `SIMRUNNER_MAX_CONCURRENT_RUNS` (1) and `SIMRUNNER_RUN_LEASE_SECONDS` (60).
+    pub fn from_env(env: &mut crate::settings::EnvReader<'_>) -> Self {
+        let mut policy = Self {
+            max_concurrent_runs: env.integer_in("SIMRUNNER_MAX_CONCURRENT_RUNS", 1..=100, 1) as i32,
+            ..Default::default()
+        };
+        policy.reaper.lease =
+            Duration::seconds(env.integer_in("SIMRUNNER_RUN_LEASE_SECONDS", 5..=3600, 60));
+        policy
+    }
+}
+
 impl Default for DispatchPolicy {
     fn default() -> Self {
         Self {
@@ -409,7 +422,12 @@ pub enum Started {
     /// Queued, but the launcher failed: the run is closed `failed` (`launch_failed`).
     LaunchFailed(Box<RunRecord>, String),
     /// Nothing started, and why.
-    Skipped(Decision),
+    Skipped {
+        reason: SkipReason,
+        active_run: Option<RunId>,
+        message: String,
+    },
+    NotFound,
 }
 
 /// The whole start path, shared by the admin API's start, the local ticker and the dispatch
@@ -427,8 +445,20 @@ pub async fn start_run(
         dispatch(&mut client, config, trigger, now, policy).await?
     };
     stop_reaped(launcher, &reaped).await;
-    let Decision::Started(run) = decision else {
-        return Ok(Started::Skipped(decision));
+    let run = match decision {
+        Decision::Started(run) => run,
+        Decision::NotFound => return Ok(Started::NotFound),
+        Decision::Skipped {
+            reason,
+            active_run,
+            message,
+        } => {
+            return Ok(Started::Skipped {
+                reason,
+                active_run,
+                message,
+            });
+        }
     };
     let request = crate::launch::LaunchRequest {
         run: run.id.clone(),

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::Serialize;
-use simrunner::dispatch::{self, Decision, SkipReason, Started, Trigger};
+use simrunner::dispatch::{self, Started, Trigger};
 use simrunner::domain::SimulationId;
 use utoipa::ToSchema;
 
@@ -59,21 +59,10 @@ pub async fn start_simulation(
                 run.id
             ),
         )),
-        Started::Skipped(Decision::NotFound) => Err(ApiError::not_found("simulation", &id)),
-        Started::Skipped(Decision::Skipped {
-            reason: SkipReason::AlreadyRunning,
-            message,
-            ..
-        }) => Err(ApiError::new(ErrorCode::SimulationRunning, message)),
-        Started::Skipped(other) => {
-            tracing::error!(
-                ?other,
-                "a manual start was skipped for an unexpected reason"
-            );
-            Err(ApiError::new(
-                ErrorCode::Internal,
-                "an internal error occurred; it has been logged",
-            ))
+        Started::NotFound => Err(ApiError::not_found("simulation", &id)),
+        // A manual start skips only for an active run or a full concurrency limit.
+        Started::Skipped { message, .. } => {
+            Err(ApiError::new(ErrorCode::SimulationRunning, message))
         }
     }
 }
