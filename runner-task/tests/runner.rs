@@ -12,13 +12,13 @@ async fn config(db: &TestDatabase, slots: &[&str], pace: &str, max_hands: i64) -
         .to_string()
 }
 
-/// Callstations with tiny blinds at fast pace: nobody goes broke, so the runner is still
-/// playing when a test interferes.
-async fn long_game(db: &TestDatabase, seats: usize, max_hands: i64) -> String {
+/// Callstations with tiny blinds: nobody goes broke, so the game cannot end before the test
+/// interferes (a table ends when one seat holds every chip).
+async fn long_game(db: &TestDatabase, seats: usize, pace: &str, max_hands: i64) -> String {
     bot_simulation(
         db,
         &vec!["callstation"; seats],
-        "fast",
+        pace,
         max_hands,
         (1, 2),
         1_000,
@@ -290,7 +290,7 @@ async fn wait_for_hands(db: &TestDatabase, run: &str, at_least: i64) {
 #[tokio::test]
 async fn a_killed_runner_never_leaves_half_a_hand() {
     let db = fresh_database().await;
-    let config = long_game(&db, 4, 10_000).await;
+    let config = long_game(&db, 4, "fast", 10_000).await;
     let run = queued_run(&db, &config).await;
     let mut child = runner(&db, &run).spawn().unwrap();
     wait_for_hands(&db, &run, 1).await;
@@ -327,7 +327,7 @@ async fn a_killed_runner_never_leaves_half_a_hand() {
 #[tokio::test]
 async fn a_stop_request_and_sigterm_close_the_run_cancelled() {
     let db = fresh_database().await;
-    let config = config(&db, &["tight", "callstation", "random"], "live", 10_000).await;
+    let config = long_game(&db, 3, "live", 10_000).await;
 
     // A stop request on the row is seen within a heartbeat (1 s here).
     let run = queued_run(&db, &config).await;
@@ -419,7 +419,7 @@ async fn a_database_blip_of_a_few_seconds_is_ridden_out() {
         url,
         pool,
     };
-    let config = long_game(&db, 3, 3_000).await;
+    let config = long_game(&db, 3, "fast", 3_000).await;
     let run = queued_run(&db, &config).await;
     let mut child = runner(&db, &run).spawn().unwrap();
     wait_for_hands(&db, &run, 1).await;
@@ -485,7 +485,7 @@ async fn a_database_blip_of_a_few_seconds_is_ridden_out() {
 #[tokio::test]
 async fn a_run_past_its_safety_timeout_fails_with_safety_timeout() {
     let db = fresh_database().await;
-    let config = config(&db, &["tight", "callstation"], "live", 10_000).await;
+    let config = long_game(&db, 2, "live", 10_000).await;
     let client = db.pool.get().await.unwrap();
     client
         .execute("UPDATE simulation_configs SET max_run_minutes = 1", &[])
