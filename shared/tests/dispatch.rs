@@ -81,6 +81,38 @@ async fn count(db: &TestDatabase, sql: &str) -> i64 {
         .get(0)
 }
 
+/// Runs `n` dispatches of `config` at once, each on its own connection.
+async fn race(
+    db: &TestDatabase,
+    config: &SimulationId,
+    trigger: Trigger,
+    n: usize,
+) -> Vec<Decision> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (pool, config) = (db.pool.clone(), config.clone());
+            tokio::spawn(async move {
+                let mut client = pool.get().await.unwrap();
+                dispatch(
+                    &mut client,
+                    &config,
+                    trigger,
+                    t0(),
+                    &DispatchPolicy::default(),
+                )
+                .await
+                .unwrap()
+                .0
+            })
+        })
+        .collect();
+    let mut decisions = Vec::new();
+    for task in tasks {
+        decisions.push(task.await.unwrap());
+    }
+    decisions
+}
+
 #[tokio::test]
 async fn a_manual_start_queues_a_run_resumes_the_config_and_a_second_is_refused() {
     let db = fresh_database().await;
@@ -136,34 +168,14 @@ async fn a_manual_start_queues_a_run_resumes_the_config_and_a_second_is_refused(
 async fn two_hundred_racing_deliveries_of_one_scheduled_time_make_exactly_one_run() {
     let db = fresh_database().await;
     let config = periodic(&db, 10, 0).await;
-    let tasks: Vec<_> = (0..200)
-        .map(|_| {
-            let (pool, config) = (db.pool.clone(), config.clone());
-            tokio::spawn(async move {
-                let mut client = pool.get().await.unwrap();
-                dispatch(
-                    &mut client,
-                    &config,
-                    Trigger::Scheduled { at: t0() },
-                    t0(),
-                    &DispatchPolicy::default(),
-                )
-                .await
-                .unwrap()
-                .0
-            })
-        })
-        .collect();
     let mut started = 0;
-    for task in tasks {
-        match task.await.unwrap() {
+    for decision in race(&db, &config, Trigger::Scheduled { at: t0() }, 200).await {
+        match decision {
             Decision::Started(_) => started += 1,
-            Decision::Skipped { reason, .. } => {
-                assert!(
-                    matches!(reason, SkipReason::Duplicate | SkipReason::AlreadyRunning),
-                    "{reason:?}"
-                )
-            }
+            Decision::Skipped { reason, .. } => assert!(
+                matches!(reason, SkipReason::Duplicate | SkipReason::AlreadyRunning),
+                "{reason:?}"
+            ),
             Decision::NotFound => panic!("not found"),
         }
     }
@@ -179,27 +191,9 @@ async fn two_hundred_racing_deliveries_of_one_scheduled_time_make_exactly_one_ru
 async fn two_hundred_racing_manual_starts_leave_exactly_one_active_run() {
     let db = fresh_database().await;
     let config = bot_simulation(&db, &BOTS, "fast", 10, (5, 10), 1000).await;
-    let tasks: Vec<_> = (0..200)
-        .map(|_| {
-            let (pool, config) = (db.pool.clone(), config.clone());
-            tokio::spawn(async move {
-                let mut client = pool.get().await.unwrap();
-                dispatch(
-                    &mut client,
-                    &config,
-                    Trigger::Manual,
-                    t0(),
-                    &DispatchPolicy::default(),
-                )
-                .await
-                .unwrap()
-                .0
-            })
-        })
-        .collect();
     let mut started = 0;
-    for task in tasks {
-        match task.await.unwrap() {
+    for decision in race(&db, &config, Trigger::Manual, 200).await {
+        match decision {
             Decision::Started(_) => started += 1,
             decision => assert_eq!(reason(&decision), Some(SkipReason::AlreadyRunning)),
         }
