@@ -40,6 +40,16 @@ sys.exit(moto.__version__ != sys.argv[1])
 PY
 then
   echo "test.sh: installing moto $MOTO_VERSION (the AWS emulator) into .venv" >&2
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    else
+      echo "test.sh: Python's venv module is missing (Debian/Ubuntu: apt-get install python3-venv)" >&2
+      exit 1
+    fi
+  fi
+  rm -rf .venv
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
