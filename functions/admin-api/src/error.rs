@@ -102,10 +102,6 @@ impl ApiError {
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         ValidationErrors::single(field, message).into()
     }
-
-    pub fn code(&self) -> ErrorCode {
-        self.code
-    }
 }
 
 impl From<ValidationErrors> for ApiError {

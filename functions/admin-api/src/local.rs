@@ -307,13 +307,9 @@ async fn stop_active_runs(state: &AppState) {
     let Ok(client) = state.pool.get().await else {
         return;
     };
-    let asked = client
-        .execute(
-            "UPDATE simulation_runs SET stop_requested_at = COALESCE(stop_requested_at, now())
-              WHERE status IN ('queued', 'running')",
-            &[],
-        )
+    let asked = dispatch::request_stop_all(&client, Utc::now())
         .await
+        .map(|runs| runs.len())
         .unwrap_or(0);
     if asked == 0 {
         return;

@@ -386,6 +386,22 @@ pub async fn stop_simulation(
     Ok(Some(row.and_then(|r| RunId::parse(r.get(0)))))
 }
 
+/// Asks every active run to stop (each finishes its hand and closes `cancelled`); returns
+/// the runs asked.
+pub async fn request_stop_all(
+    client: &impl GenericClient,
+    now: DateTime<Utc>,
+) -> Result<Vec<RunId>, StoreError> {
+    let rows = client
+        .query(
+            "UPDATE simulation_runs SET stop_requested_at = COALESCE(stop_requested_at, $1)
+              WHERE status IN ('queued', 'running') RETURNING id",
+            &[&now],
+        )
+        .await?;
+    Ok(rows.iter().filter_map(|r| RunId::parse(r.get(0))).collect())
+}
+
 /// Emergency stop: asks every active run to stop and pauses every periodic config. Returns
 /// (runs asked to stop, configs paused).
 pub async fn emergency_stop(
@@ -393,13 +409,7 @@ pub async fn emergency_stop(
     now: DateTime<Utc>,
 ) -> Result<(Vec<RunId>, u64), StoreError> {
     let tx = client.transaction().await?;
-    let runs = tx
-        .query(
-            "UPDATE simulation_runs SET stop_requested_at = COALESCE(stop_requested_at, $1)
-              WHERE status IN ('queued', 'running') RETURNING id",
-            &[&now],
-        )
-        .await?;
+    let runs = request_stop_all(&tx, now).await?;
     let paused = tx
         .execute(
             "UPDATE simulation_configs SET status = 'paused', updated_at = $1
@@ -408,10 +418,7 @@ pub async fn emergency_stop(
         )
         .await?;
     tx.commit().await?;
-    Ok((
-        runs.iter().filter_map(|r| RunId::parse(r.get(0))).collect(),
-        paused,
-    ))
+    Ok((runs, paused))
 }
 
 /// What [`start_run`] did.

@@ -714,11 +714,6 @@ impl Hand {
         self.seats[seat].total
     }
 
-    /// Whether the seat was dealt in and has not folded.
-    pub fn is_live(&self, seat: usize) -> bool {
-        matches!(self.seats[seat].status, Status::Active | Status::AllIn)
-    }
-
     /// Whether the seat was dealt into this hand.
     pub fn is_dealt(&self, seat: usize) -> bool {
         self.seats[seat].status != Status::Out
