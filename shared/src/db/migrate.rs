@@ -41,36 +41,30 @@ const MIGRATION_LOCK: i64 = 0x5349_4D52_554E; // "SIMRUN"
 /// Applies every migration not yet applied, each in its own transaction, under an advisory
 /// lock. Running it again is a no-op; an applied migration whose file changed is an error.
 pub async fn migrate(client: &mut Client) -> Result<MigrationReport, MigrateError> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                version    BIGINT PRIMARY KEY,
-                name       TEXT NOT NULL,
-                checksum   TEXT NOT NULL,
-                applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-        )
-        .await
-        .or_else(ignore_concurrent_create)?;
+    // The lock comes first, so even the bookkeeping table is created by one migrator at a
+    // time: concurrent `CREATE TABLE IF NOT EXISTS` can otherwise fail on the catalog.
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    let result = apply_pending(client).await;
+    let result = async {
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    BIGINT PRIMARY KEY,
+                    name       TEXT NOT NULL,
+                    checksum   TEXT NOT NULL,
+                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            )
+            .await?;
+        apply_pending(client).await
+    }
+    .await;
     let unlock = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
         .await;
     let report = result?;
     unlock?;
     Ok(report)
-}
-
-/// Two first-time migrators may race on `CREATE TABLE IF NOT EXISTS`; the loser's
-/// unique violation on the catalog means the table now exists, which is all it wanted.
-fn ignore_concurrent_create(error: tokio_postgres::Error) -> Result<(), tokio_postgres::Error> {
-    if error.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
-        Ok(())
-    } else {
-        Err(error)
-    }
 }
 
 async fn apply_pending(client: &mut Client) -> Result<MigrationReport, MigrateError> {
