@@ -3,6 +3,7 @@
 //!
 //! - [`domain`]: simulation configs, agent slots, providers — parsed once, valid by construction.
 //! - [`store`]: the Postgres store (configs, runs, provider keys).
+//! - `aws` (feature `aws`): the AWS adapters' settings and the process's SDK configuration.
 //! - [`db`]: connection pools, migrations and the local Postgres cluster.
 //! - [`dispatch`]: starting runs (one transaction, limits enforced by the database) and the
 //!   reaper.
@@ -14,6 +15,8 @@
 //!
 //! Nothing here knows about HTTP or Lambda.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod db;
 pub mod dispatch;
 pub mod domain;

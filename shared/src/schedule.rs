@@ -6,11 +6,19 @@
 //!   `{"config_id", "scheduled_at": <aws.scheduler.scheduled-time>}`; ENABLED while the config
 //!   is active, DISABLED while paused, deleted with the config or when it becomes one-off.
 
-use crate::domain::SimulationId;
+use crate::domain::{ConfigStatus, Schedule, SimulationId, SimulationSpec};
+use crate::store::StoreError;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 
+/// A scheduler call that failed. `unavailable` when the scheduler could not be reached at
+/// all (the API answers 503), otherwise it refused or failed the call (502).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ScheduleError(pub String);
+#[error("{message}")]
+pub struct ScheduleError {
+    pub unavailable: bool,
+    pub message: String,
+}
 
 /// What a config's schedule should be; `None` in [`Scheduler::sync`] means "no schedule".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,12 +27,88 @@ pub struct ScheduleSpec {
     pub enabled: bool,
 }
 
+impl ScheduleSpec {
+    /// The schedule a config needs: one for a periodic config, enabled while it is active.
+    pub fn of(spec: &SimulationSpec) -> Option<Self> {
+        match spec.schedule() {
+            Schedule::OneOff => None,
+            Schedule::Periodic { interval_minutes } => Some(Self {
+                interval_minutes,
+                enabled: spec.status() == ConfigStatus::Active,
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Scheduler {
     Local,
     #[cfg(feature = "aws")]
     EventBridge(EventBridgeScheduler),
 }
+
+/// `SIMRUNNER_SCHEDULER`: which scheduler adapter a process uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchedulerSettings {
+    Local,
+    #[cfg(feature = "aws")]
+    EventBridge(crate::aws::EventBridgeSettings),
+}
+
+impl SchedulerSettings {
+    /// `local` (the default) or `eventbridge` (with the `SIMRUNNER_SCHEDULE_GROUP`,
+    /// `SIMRUNNER_DISPATCH_FUNCTION_ARN`, `SIMRUNNER_SCHEDULER_ROLE_ARN` and
+    /// `SIMRUNNER_SCHEDULER_DLQ_ARN` settings).
+    pub fn from_env(env: &mut crate::settings::EnvReader<'_>) -> Self {
+        match env.raw("SIMRUNNER_SCHEDULER").as_deref().map(str::trim) {
+            None | Some("local") => Self::Local,
+            #[cfg(feature = "aws")]
+            Some("eventbridge") => crate::aws::EventBridgeSettings::from_env(env)
+                .map(Self::EventBridge)
+                .unwrap_or(Self::Local),
+            Some(other) => {
+                env.problem(
+                    "SIMRUNNER_SCHEDULER",
+                    format!("expected local or eventbridge, got {other:?}"),
+                );
+                Self::Local
+            }
+        }
+    }
+
+    /// Builds the adapter; the AWS client exists only when EventBridge is chosen.
+    pub async fn build(self) -> Scheduler {
+        match self {
+            Self::Local => Scheduler::Local,
+            #[cfg(feature = "aws")]
+            Self::EventBridge(settings) => Scheduler::EventBridge(settings.scheduler().await),
+        }
+    }
+}
+
+/// What [`Scheduler::reconcile`] found and repaired.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Periodic configs compared with their schedules.
+    pub checked: usize,
+    /// Configs whose schedule was missing or differed, and was made to match.
+    pub repaired: Vec<SimulationId>,
+    /// Schedules that belonged to no periodic config, deleted.
+    pub deleted: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+}
+
+/// A schedule younger than this may belong to a config whose creation has not committed yet:
+/// reconcile leaves it alone.
+#[cfg(feature = "aws")]
+const ORPHAN_GRACE_MINUTES: i64 = 5;
 
 impl Scheduler {
     /// Makes the config's schedule match `spec`: created or updated, or deleted for `None`.
@@ -45,6 +129,106 @@ impl Scheduler {
                 None => eb.delete(config).await,
             },
         }
+    }
+
+    /// Repairs drift between the configs and their schedules: a missing schedule is created,
+    /// one in the wrong state (or, when `deep`, with the wrong rate) is updated, and one that
+    /// belongs to no periodic config is deleted. Each repair re-reads its config under a row
+    /// lock, as the admin API's edits do, so it never undoes a concurrent edit. The local
+    /// scheduler reads the configs themselves: nothing can drift.
+    pub async fn reconcile(
+        &self,
+        client: &mut impl GenericClient,
+        now: DateTime<Utc>,
+        deep: bool,
+    ) -> Result<ReconcileReport, ReconcileError> {
+        match self {
+            Scheduler::Local => {
+                let _ = (client, now, deep);
+                Ok(ReconcileReport::default())
+            }
+            #[cfg(feature = "aws")]
+            Scheduler::EventBridge(eb) => {
+                // Schedules first: a config created after this listing is simply repaired
+                // (idempotently); one deleted after it is already gone from the database.
+                let schedules = eb.list().await?;
+                let rows = client
+                    .query(
+                        "SELECT id, interval_minutes, status = 'active' FROM simulation_configs
+                          WHERE schedule_type = 'periodic'",
+                        &[],
+                    )
+                    .await
+                    .map_err(StoreError::from)?;
+                let mut report = ReconcileReport::default();
+                let mut wanted = std::collections::HashSet::new();
+                for row in &rows {
+                    let Some(config) = SimulationId::parse(row.get(0)) else {
+                        continue;
+                    };
+                    wanted.insert(config.as_str().to_owned());
+                    report.checked += 1;
+                    let spec = ScheduleSpec {
+                        interval_minutes: row.get(1),
+                        enabled: row.get(2),
+                    };
+                    let matches = match schedules.iter().find(|s| s.name == config.as_str()) {
+                        None => false,
+                        Some(s) if s.enabled != spec.enabled => false,
+                        Some(_) if deep => {
+                            eb.describe(&config).await?.map(|(rate, _)| rate)
+                                == Some(rate_expression(spec.interval_minutes))
+                        }
+                        Some(_) => true,
+                    };
+                    if !matches && self.repair(client, &config).await? {
+                        report.repaired.push(config);
+                    }
+                }
+                let grace = chrono::Duration::minutes(ORPHAN_GRACE_MINUTES);
+                for orphan in schedules.iter().filter(|s| !wanted.contains(&s.name)) {
+                    if orphan.created_at.is_some_and(|at| at > now - grace) {
+                        continue;
+                    }
+                    let config = SimulationId::parse(&orphan.name);
+                    let still_periodic = match &config {
+                        Some(config) => self.repair(client, config).await?,
+                        None => false,
+                    };
+                    if !still_periodic {
+                        eb.delete_named(&orphan.name).await?;
+                        report.deleted.push(orphan.name.clone());
+                    }
+                }
+                Ok(report)
+            }
+        }
+    }
+
+    /// Syncs one config's schedule under its row lock; `false` when the config is gone or
+    /// one-off (its schedule, if any, is then deleted by [`Scheduler::sync`]).
+    #[cfg(feature = "aws")]
+    async fn repair(
+        &self,
+        client: &mut impl GenericClient,
+        config: &SimulationId,
+    ) -> Result<bool, ReconcileError> {
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        let row = tx
+            .query_opt(
+                "SELECT interval_minutes, status = 'active' FROM simulation_configs
+                  WHERE id = $1 AND schedule_type = 'periodic' FOR UPDATE",
+                &[&config.as_str()],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        let spec = row.map(|r| ScheduleSpec {
+            interval_minutes: r.get(0),
+            enabled: r.get(1),
+        });
+        self.sync(config, spec).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(spec.is_some())
     }
 }
 
@@ -67,17 +251,18 @@ pub fn dispatch_input(config: &SimulationId) -> String {
 }
 
 #[cfg(feature = "aws")]
-pub use eventbridge::EventBridgeScheduler;
+pub use eventbridge::{EventBridgeScheduler, ListedSchedule};
 
 #[cfg(feature = "aws")]
 mod eventbridge {
     use super::{ScheduleError, ScheduleSpec, dispatch_input, rate_expression};
     use crate::domain::SimulationId;
-    use aws_sdk_scheduler::error::DisplayErrorContext;
+    use aws_sdk_scheduler::error::{DisplayErrorContext, SdkError};
     use aws_sdk_scheduler::types::{
         DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, ScheduleState,
         Target,
     };
+    use chrono::{DateTime, Utc};
 
     /// Where schedules live and what they invoke.
     #[derive(Debug, Clone)]
@@ -93,11 +278,36 @@ mod eventbridge {
         pub dead_letter_arn: Option<String>,
     }
 
-    fn failed(what: &str, error: impl std::error::Error) -> ScheduleError {
-        ScheduleError(format!(
-            "EventBridge Scheduler {what} failed: {}",
-            DisplayErrorContext(error)
-        ))
+    /// A schedule as listed: its name (the config id), state and creation time.
+    #[derive(Debug, Clone)]
+    pub struct ListedSchedule {
+        pub name: String,
+        pub enabled: bool,
+        pub created_at: Option<DateTime<Utc>>,
+    }
+
+    fn failed<E, R>(what: &str, error: SdkError<E, R>) -> ScheduleError
+    where
+        E: std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        ScheduleError {
+            unavailable: matches!(
+                error,
+                SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+            ),
+            message: format!(
+                "EventBridge Scheduler {what} failed: {}",
+                DisplayErrorContext(error)
+            ),
+        }
+    }
+
+    fn invalid(what: &str, error: impl std::error::Error) -> ScheduleError {
+        ScheduleError {
+            unavailable: false,
+            message: format!("EventBridge Scheduler {what} is invalid: {error}"),
+        }
     }
 
     impl EventBridgeScheduler {
@@ -118,14 +328,14 @@ mod eventbridge {
                         .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
                 )
                 .build()
-                .map_err(|e| failed("target", e))
+                .map_err(|e| invalid("target", e))
         }
 
         fn window() -> Result<FlexibleTimeWindow, ScheduleError> {
             FlexibleTimeWindow::builder()
                 .mode(FlexibleTimeWindowMode::Off)
                 .build()
-                .map_err(|e| failed("time window", e))
+                .map_err(|e| invalid("time window", e))
         }
 
         /// Updates the schedule, or creates it when it does not exist yet.
@@ -174,10 +384,14 @@ mod eventbridge {
 
         /// Deletes the schedule; one that does not exist is already what was wanted.
         pub async fn delete(&self, config: &SimulationId) -> Result<(), ScheduleError> {
+            self.delete_named(config.as_str()).await
+        }
+
+        pub(crate) async fn delete_named(&self, name: &str) -> Result<(), ScheduleError> {
             match self
                 .client
                 .delete_schedule()
-                .name(config.as_str())
+                .name(name)
                 .group_name(&self.group)
                 .send()
                 .await
@@ -191,6 +405,33 @@ mod eventbridge {
                 }
                 Err(e) => Err(failed("DeleteSchedule", e)),
             }
+        }
+
+        /// Every schedule in the group.
+        pub async fn list(&self) -> Result<Vec<ListedSchedule>, ScheduleError> {
+            let mut pages = self
+                .client
+                .list_schedules()
+                .group_name(&self.group)
+                .into_paginator()
+                .send();
+            let mut listed = Vec::new();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| failed("ListSchedules", e))?;
+                for schedule in page.schedules() {
+                    let Some(name) = schedule.name() else {
+                        continue;
+                    };
+                    listed.push(ListedSchedule {
+                        name: name.to_owned(),
+                        enabled: schedule.state() == Some(&ScheduleState::Enabled),
+                        created_at: schedule
+                            .creation_date()
+                            .and_then(|d| DateTime::from_timestamp(d.secs(), d.subsec_nanos())),
+                    });
+                }
+            }
+            Ok(listed)
         }
 
         /// The schedule's expression and whether it is enabled, if it exists.

@@ -283,3 +283,41 @@ pub async fn moto_ecs_launcher(cluster: &str) -> (crate::launch::EcsLauncher, aw
     };
     (launcher, ecs)
 }
+
+/// An EventBridge Scheduler adapter on a new moto schedule group; `group` must be unique to
+/// the test.
+#[cfg(feature = "aws")]
+pub async fn moto_scheduler(group: &str) -> crate::schedule::EventBridgeScheduler {
+    let client = aws_sdk_scheduler::Client::new(&moto_config().await);
+    client
+        .create_schedule_group()
+        .name(group)
+        .send()
+        .await
+        .expect("moto");
+    crate::schedule::EventBridgeScheduler {
+        client,
+        group: group.to_owned(),
+        target_arn: "arn:aws:lambda:us-east-1:123456789012:function:simrunner-dispatch".into(),
+        role_arn: "arn:aws:iam::123456789012:role/simrunner-scheduler".into(),
+        dead_letter_arn: Some("arn:aws:sqs:us-east-1:123456789012:simrunner-dlq".into()),
+    }
+}
+
+/// The same adapter pointed at a port where nothing listens: every call fails to connect.
+#[cfg(feature = "aws")]
+pub fn unreachable(
+    mut eb: crate::schedule::EventBridgeScheduler,
+) -> crate::schedule::EventBridgeScheduler {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = closed.local_addr().expect("its address").port();
+    drop(closed);
+    let config = eb
+        .client
+        .config()
+        .to_builder()
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .build();
+    eb.client = aws_sdk_scheduler::Client::from_conf(config);
+    eb
+}

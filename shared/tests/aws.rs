@@ -2,8 +2,10 @@
 
 use simrunner::domain::{RunId, SimulationId};
 use simrunner::launch::{LaunchRequest, Launcher};
-use simrunner::schedule::{EventBridgeScheduler, ScheduleSpec, Scheduler};
-use simrunner::testing::{moto_config, moto_ecs_launcher};
+use simrunner::schedule::{ScheduleSpec, Scheduler};
+use simrunner::testing::{
+    bot_simulation, fresh_database, moto_ecs_launcher, moto_scheduler, unreachable,
+};
 
 #[tokio::test]
 async fn run_task_starts_one_fargate_task_per_run_and_stop_task_stops_it() {
@@ -82,21 +84,8 @@ async fn a_run_task_that_ecs_refuses_is_a_launch_error_naming_the_cause() {
 
 #[tokio::test]
 async fn schedules_are_created_updated_disabled_and_deleted() {
-    let config = moto_config().await;
-    let client = aws_sdk_scheduler::Client::new(&config);
-    client
-        .create_schedule_group()
-        .name("simrunner-test")
-        .send()
-        .await
-        .unwrap();
-    let eb = EventBridgeScheduler {
-        client: client.clone(),
-        group: "simrunner-test".into(),
-        target_arn: "arn:aws:lambda:us-east-1:123456789012:function:simrunner-dispatch".into(),
-        role_arn: "arn:aws:iam::123456789012:role/simrunner-scheduler".into(),
-        dead_letter_arn: Some("arn:aws:sqs:us-east-1:123456789012:simrunner-dlq".into()),
-    };
+    let eb = moto_scheduler("simrunner-test").await;
+    let client = eb.client.clone();
     let scheduler = Scheduler::EventBridge(eb.clone());
     let sim = SimulationId::generate();
 
@@ -166,4 +155,105 @@ async fn schedules_are_created_updated_disabled_and_deleted() {
     scheduler.sync(&sim, None).await.unwrap();
     assert_eq!(eb.describe(&sim).await.unwrap(), None);
     scheduler.sync(&sim, None).await.unwrap();
+}
+
+/// A config made periodic (or one-off when `interval` is `None`) with the given status.
+async fn config_with(
+    db: &simrunner::testing::TestDatabase,
+    interval: Option<i64>,
+    status: &str,
+) -> SimulationId {
+    let id = bot_simulation(db, &["random", "tight"], "fast", 10, (5, 10), 1000).await;
+    db.pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE simulation_configs
+                SET schedule_type = CASE WHEN $2::bigint IS NULL THEN 'one_off' ELSE 'periodic' END,
+                    interval_minutes = $2, status = $3
+              WHERE id = $1",
+            &[&id.as_str(), &interval, &status],
+        )
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn reconcile_repairs_missing_stale_and_left_over_schedules() {
+    let db = fresh_database().await;
+    let eb = moto_scheduler("reconcile-test").await;
+    let scheduler = Scheduler::EventBridge(eb.clone());
+    let spec = |interval_minutes, enabled| {
+        Some(ScheduleSpec {
+            interval_minutes,
+            enabled,
+        })
+    };
+    let missing = config_with(&db, Some(5), "active").await;
+    let wrong_state = config_with(&db, Some(5), "paused").await;
+    scheduler.sync(&wrong_state, spec(5, true)).await.unwrap();
+    let wrong_rate = config_with(&db, Some(10), "active").await;
+    scheduler.sync(&wrong_rate, spec(3, true)).await.unwrap();
+    let right = config_with(&db, Some(15), "active").await;
+    scheduler.sync(&right, spec(15, true)).await.unwrap();
+    let one_off = config_with(&db, None, "active").await;
+    scheduler.sync(&one_off, spec(5, true)).await.unwrap();
+    let ghost = SimulationId::generate();
+    scheduler.sync(&ghost, spec(5, true)).await.unwrap();
+    let mut client = db.pool.get().await.unwrap();
+
+    // The quick check (every reap) compares states; young left-overs may belong to a config
+    // whose creation has not committed yet, so they stay.
+    let now = chrono::Utc::now();
+    let quick = scheduler.reconcile(&mut client, now, false).await.unwrap();
+    assert_eq!(quick.checked, 4);
+    let mut repaired = quick.repaired.clone();
+    repaired.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let mut expected = vec![missing.clone(), wrong_state.clone()];
+    expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(repaired, expected);
+    assert!(quick.deleted.is_empty());
+    assert_eq!(
+        eb.describe(&missing).await.unwrap(),
+        Some(("rate(5 minutes)".into(), true))
+    );
+    assert_eq!(
+        eb.describe(&wrong_state).await.unwrap(),
+        Some(("rate(5 minutes)".into(), false))
+    );
+
+    // The deep check (`simrunner reconcile`) compares rates too; later, left-overs go.
+    let later = now + chrono::Duration::minutes(10);
+    let deep = scheduler.reconcile(&mut client, later, true).await.unwrap();
+    assert_eq!(deep.repaired, std::slice::from_ref(&wrong_rate));
+    let mut deleted = deep.deleted.clone();
+    deleted.sort();
+    let mut expected = vec![one_off.to_string(), ghost.to_string()];
+    expected.sort();
+    assert_eq!(deleted, expected);
+    assert_eq!(
+        eb.describe(&wrong_rate).await.unwrap(),
+        Some(("rate(10 minutes)".into(), true))
+    );
+    assert_eq!(eb.describe(&one_off).await.unwrap(), None);
+    assert_eq!(eb.describe(&ghost).await.unwrap(), None);
+
+    let again = scheduler.reconcile(&mut client, later, true).await.unwrap();
+    assert!(
+        again.repaired.is_empty() && again.deleted.is_empty(),
+        "{again:?}"
+    );
+    assert_eq!(again.checked, 4);
+}
+
+#[tokio::test]
+async fn an_unreachable_scheduler_is_reported_as_unavailable() {
+    let eb = unreachable(moto_scheduler("unreachable-test").await);
+    let error = Scheduler::EventBridge(eb)
+        .sync(&SimulationId::generate(), None)
+        .await
+        .unwrap_err();
+    assert!(error.unavailable, "{error}");
 }

@@ -497,11 +497,8 @@ async fn stop_and_emergency_stop_ask_runs_to_stop_and_pause_configs() {
     );
 
     let (runs, paused) = emergency_stop(&mut client, t0()).await.unwrap();
-    assert_eq!(
-        (runs.len(), paused),
-        (2, 1),
-        "both runs asked; b paused (a already was)"
-    );
+    assert_eq!(runs.len(), 2, "both runs asked");
+    assert_eq!(paused, std::slice::from_ref(&b), "b paused (a already was)");
     assert_eq!(
         count(
             &db,

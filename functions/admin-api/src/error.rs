@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use simrunner::domain::ValidationErrors;
+use simrunner::schedule::ScheduleError;
 use simrunner::store::StoreError;
 use utoipa::ToSchema;
 
@@ -26,6 +27,8 @@ pub enum ErrorCode {
     SimulationRunning,
     LaunchFailed,
     LauncherUnavailable,
+    SchedulerFailed,
+    SchedulerUnavailable,
     DatabaseUnavailable,
     Internal,
 }
@@ -44,8 +47,10 @@ impl ErrorCode {
             ErrorCode::NotFound | ErrorCode::LogsExpired => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::SimulationRunning => StatusCode::CONFLICT,
-            ErrorCode::LaunchFailed => StatusCode::BAD_GATEWAY,
-            ErrorCode::LauncherUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::LaunchFailed | ErrorCode::SchedulerFailed => StatusCode::BAD_GATEWAY,
+            ErrorCode::LauncherUnavailable | ErrorCode::SchedulerUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ErrorCode::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -144,6 +149,22 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A scheduler call failed before the change committed: nothing was changed.
+impl From<ScheduleError> for ApiError {
+    fn from(error: ScheduleError) -> Self {
+        tracing::warn!(%error, "scheduler call failed; the change was rolled back");
+        let code = if error.unavailable {
+            ErrorCode::SchedulerUnavailable
+        } else {
+            ErrorCode::SchedulerFailed
+        };
+        Self::new(
+            code,
+            format!("the schedule could not be updated, so nothing was changed: {error}"),
+        )
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.code.status();
@@ -163,7 +184,7 @@ impl IntoResponse for ApiError {
             ErrorCode::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            ErrorCode::DatabaseUnavailable => {
+            ErrorCode::DatabaseUnavailable | ErrorCode::SchedulerUnavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}

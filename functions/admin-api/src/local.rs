@@ -3,14 +3,14 @@
 //! `SIMRUNNER_HTTP_ADDR`, with an admin token and key-encryption key made up when unset.
 
 use crate::auth::Authenticator;
-use crate::settings::{self, ApiSettings, LauncherKind, Mode};
-use crate::state::{AppState, RunControl};
+use crate::settings::{self, ApiSettings, Mode};
+use crate::state::{AppState, LocalRuns, RunControl};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use simrunner::db::cluster::{ClusterOptions, LocalCluster};
 use simrunner::dispatch::{self, Started, Trigger};
 use simrunner::domain::SimulationId;
-use simrunner::launch::{DockerLauncher, Launcher, ProcessLauncher};
+use simrunner::schedule::Scheduler;
 use simrunner::secrets::{Keyring, MasterKey, random_hex};
 use simrunner::settings::{EnvReader, Secret};
 use std::collections::HashMap;
@@ -177,10 +177,16 @@ pub async fn up() -> anyhow::Result<()> {
             pool: pool.clone(),
             keyring: Arc::new(keyring),
             auth: Arc::new(Authenticator::new(Some(&token), settings.jwt.take())),
-            runs: Arc::new(RunControl {
-                launcher: launcher(&settings, &database.url, &data_dir)?,
-                policy: settings.dispatch.clone(),
-            }),
+            runs: Arc::new(
+                RunControl::build(
+                    &settings,
+                    Some(LocalRuns {
+                        database_url: &database.url,
+                        data_dir: &data_dir,
+                    }),
+                )
+                .await?,
+            ),
         };
         let ticker = tokio::spawn(tick_forever(state.clone(), Duration::from_secs(5)));
         print_banner(
@@ -202,31 +208,6 @@ pub async fn up() -> anyhow::Result<()> {
     .await;
     let closed = database.close().await;
     served.and(closed)
-}
-
-/// The launcher `SIMRUNNER_LAUNCHER` names: runs as child processes of this very binary
-/// (`simrunner runner`) by default, or as Docker containers.
-fn launcher(
-    settings: &ApiSettings,
-    database_url: &Secret<String>,
-    data_dir: &Path,
-) -> anyhow::Result<Option<Launcher>> {
-    let env = vec![("DATABASE_URL".to_owned(), database_url.expose().clone())];
-    Ok(match settings.launcher {
-        None => None,
-        Some(LauncherKind::Process) => Some(Launcher::Process(ProcessLauncher {
-            program: std::env::current_exe().context("finding the simrunner binary")?,
-            args: vec!["runner".into()],
-            env,
-            log_dir: data_dir.join("runs"),
-        })),
-        Some(LauncherKind::Docker) => Some(Launcher::Docker(DockerLauncher {
-            docker: "docker".into(),
-            image: settings.runner_image.clone(),
-            network: settings.docker_network.clone(),
-            env,
-        })),
-    })
 }
 
 /// The local scheduler: every few seconds, reap stale runs and trigger every active periodic
@@ -256,6 +237,10 @@ async fn tick(
         let client = state.pool.get().await?;
         let reaped = dispatch::reaper::reap(&client, now, &state.runs.policy.reaper).await?;
         dispatch::stop_reaped(launcher, &reaped).await;
+        if !matches!(state.runs.scheduler, Scheduler::Local) {
+            // EventBridge Scheduler triggers the dispatch function; this stack only reaps.
+            return Ok(());
+        }
         client
             .query(
                 "SELECT id, interval_minutes FROM simulation_configs
@@ -369,6 +354,55 @@ pub async fn shutdown_signal() {
         _ = interrupt => {},
         _ = terminate.recv() => {},
     }
+}
+
+/// `simrunner reconcile`: repairs drift between the periodic configs and their EventBridge
+/// schedules (missing, in the wrong state or with the wrong rate, or left over) and reports
+/// what it changed.
+pub async fn reconcile() -> anyhow::Result<()> {
+    let settings = settings::load(Mode::Local)?;
+    if settings.scheduler == simrunner::schedule::SchedulerSettings::Local {
+        println!(
+            "SIMRUNNER_SCHEDULER is local: the local scheduler reads the configs themselves, \
+             so there is nothing to reconcile"
+        );
+        return Ok(());
+    }
+    let data_dir = data_dir()?;
+    let _lock = (settings.database_url.is_none())
+        .then(|| lock_data_dir(&data_dir))
+        .transpose()?;
+    let database = LocalDatabase::open(&settings, &data_dir).await?;
+    let result = async {
+        let pool = simrunner::db::build_pool(database.url.expose(), 1)?;
+        let mut client = pool.get().await.context("connecting to the database")?;
+        let migrated: bool = client
+            .query_one("SELECT to_regclass('simulation_configs') IS NOT NULL", &[])
+            .await?
+            .get(0);
+        if !migrated {
+            bail!("the database has no simrunner tables yet: run `simrunner migrate` first");
+        }
+        let scheduler = settings.scheduler.clone().build().await;
+        let report = scheduler.reconcile(&mut client, Utc::now(), true).await?;
+        println!(
+            "reconcile: {} periodic configs checked, {} schedules repaired, {} left-over \
+             schedules deleted",
+            report.checked,
+            report.repaired.len(),
+            report.deleted.len()
+        );
+        for config in &report.repaired {
+            println!("  repaired  {config}");
+        }
+        for name in &report.deleted {
+            println!("  deleted   {name}");
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    let closed = database.close().await;
+    result.and(closed)
 }
 
 /// `simrunner migrate`: applies pending migrations and reports what it did.

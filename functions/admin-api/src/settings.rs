@@ -1,7 +1,9 @@
 //! The admin API's settings, read once from the environment.
 
 use crate::auth::{JwtKey, JwtVerifier};
+use simrunner::aws::EcsSettings;
 use simrunner::dispatch::DispatchPolicy;
+use simrunner::schedule::SchedulerSettings;
 use simrunner::secrets::{Keyring, MasterKey};
 use simrunner::settings::{EnvReader, Secret, SettingsError};
 use std::net::SocketAddr;
@@ -27,17 +29,20 @@ pub struct ApiSettings {
     pub keyring: Option<Keyring>,
     /// `SIMRUNNER_LAUNCHER`: how runs are started (`process` locally by default).
     pub launcher: Option<LauncherKind>,
+    /// `SIMRUNNER_SCHEDULER`: where periodic configs' schedules live (`local` by default).
+    pub scheduler: SchedulerSettings,
     /// `SIMRUNNER_RUNNER_IMAGE` and `SIMRUNNER_DOCKER_NETWORK`, for the Docker launcher.
     pub runner_image: String,
     pub docker_network: Option<String>,
     pub dispatch: DispatchPolicy,
 }
 
-/// The launcher adapters; ECS arrives with the AWS adapters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The launcher adapters.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LauncherKind {
     Process,
     Docker,
+    Ecs(EcsSettings),
 }
 
 fn master_key(env: &mut EnvReader<'_>, name: &str, text: &Secret<String>) -> Option<MasterKey> {
@@ -108,14 +113,16 @@ impl ApiSettings {
             None => None,
             Some("process") => Some(LauncherKind::Process),
             Some("docker") => Some(LauncherKind::Docker),
+            Some("ecs") => EcsSettings::from_env(env).map(LauncherKind::Ecs),
             Some(other) => {
                 env.problem(
                     "SIMRUNNER_LAUNCHER",
-                    format!("expected process or docker, got {other:?}"),
+                    format!("expected process, docker or ecs, got {other:?}"),
                 );
                 None
             }
         };
+        let scheduler = SchedulerSettings::from_env(env);
         let dispatch = DispatchPolicy::from_env(env);
         Self {
             database_url,
@@ -125,6 +132,7 @@ impl ApiSettings {
             jwt,
             keyring: current.map(|c| Keyring::new(c, retired)),
             launcher,
+            scheduler,
             runner_image: env
                 .raw("SIMRUNNER_RUNNER_IMAGE")
                 .unwrap_or_else(|| "simrunner-runner:latest".into()),
@@ -277,5 +285,53 @@ mod tests {
         let settings = read(Mode::Lambda, &vars).unwrap();
         assert!(settings.jwt.is_some() && settings.admin_token.is_none());
         assert_eq!(settings.pool_size, 2, "Lambda pools stay small");
+    }
+
+    #[test]
+    fn the_aws_adapters_are_chosen_by_name_and_need_their_settings() {
+        let base = [
+            ("DATABASE_URL", "postgres://db/simrunner"),
+            ("SIMRUNNER_KEY_ENCRYPTION_KEY", KEY),
+            ("SIMRUNNER_ADMIN_TOKEN", "0123456789abcdef0123"),
+            ("SIMRUNNER_LAUNCHER", "ecs"),
+            ("SIMRUNNER_SCHEDULER", "eventbridge"),
+        ];
+        let error = read(Mode::Lambda, &base).unwrap_err();
+        assert_eq!(
+            variables(&error),
+            [
+                "SIMRUNNER_ECS_CLUSTER",
+                "SIMRUNNER_ECS_TASK_DEFINITION",
+                "SIMRUNNER_ECS_SUBNETS",
+                "SIMRUNNER_ECS_SECURITY_GROUPS",
+                "SIMRUNNER_DISPATCH_FUNCTION_ARN",
+                "SIMRUNNER_SCHEDULER_ROLE_ARN"
+            ]
+        );
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("SIMRUNNER_ECS_CLUSTER", "simrunner"),
+            ("SIMRUNNER_ECS_TASK_DEFINITION", "simrunner-runner"),
+            ("SIMRUNNER_ECS_SUBNETS", "subnet-1"),
+            ("SIMRUNNER_ECS_SECURITY_GROUPS", "sg-1"),
+            (
+                "SIMRUNNER_DISPATCH_FUNCTION_ARN",
+                "arn:aws:lambda:us-east-1:1:function:d",
+            ),
+            (
+                "SIMRUNNER_SCHEDULER_ROLE_ARN",
+                "arn:aws:iam::1:role/scheduler",
+            ),
+            ("SIMRUNNER_SCHEDULE_GROUP", "sims"),
+        ]);
+        let settings = read(Mode::Lambda, &vars).unwrap();
+        assert!(
+            matches!(settings.launcher, Some(LauncherKind::Ecs(ref ecs)) if ecs.cluster == "simrunner")
+        );
+        assert!(
+            matches!(settings.scheduler, SchedulerSettings::EventBridge(ref eb) if eb.group == "sims")
+        );
+        let error = read(Mode::Local, &[("SIMRUNNER_SCHEDULER", "cron")]).unwrap_err();
+        assert_eq!(variables(&error), ["SIMRUNNER_SCHEDULER"]);
     }
 }

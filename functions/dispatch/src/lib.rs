@@ -1,7 +1,8 @@
 //! The dispatch function. EventBridge Scheduler invokes it with
 //! `{"config_id": "sim_…", "scheduled_at": "<scheduled time>"}` for a config's trigger, or
 //! `{"action": "reap"}` every minute; it runs the shared dispatch path
-//! ([`simrunner::dispatch::start_run`]) with the ECS launcher.
+//! ([`simrunner::dispatch::start_run`]) with the ECS launcher. The reap also repairs drift
+//! between the periodic configs and their schedules.
 //!
 //! Bad input is answered with an `{"outcome": "rejected", …}` result, not an error: a
 //! malformed trigger will not get better by being retried.
@@ -13,6 +14,7 @@ use serde_json::{Value, json};
 use simrunner::dispatch::{self, DispatchPolicy, Started, Trigger};
 use simrunner::domain::SimulationId;
 use simrunner::launch::Launcher;
+use simrunner::schedule::{ReconcileError, Scheduler};
 use simrunner::store::StoreError;
 
 /// What the function is given.
@@ -33,6 +35,9 @@ pub enum DispatchEvent {
 pub struct Dispatcher {
     pub pool: Pool,
     pub launcher: Launcher,
+    /// Checked against the configs at every reap (a quick state check; `simrunner
+    /// reconcile` also compares rates).
+    pub scheduler: Scheduler,
     pub policy: DispatchPolicy,
 }
 
@@ -54,12 +59,28 @@ impl Dispatcher {
         };
         match event {
             DispatchEvent::Action { action } if action == "reap" => {
-                let client = self.pool.get().await?;
+                let mut client = self.pool.get().await?;
                 let reaped = dispatch::reaper::reap(&client, now, &self.policy.reaper).await?;
                 dispatch::stop_reaped(&self.launcher, &reaped).await;
-                Ok(
-                    json!({"outcome": "reaped", "runs": reaped.iter().map(|r| json!({"run": r.run.as_str(), "reason": r.reason})).collect::<Vec<_>>()}),
-                )
+                let runs: Vec<Value> = reaped
+                    .iter()
+                    .map(|r| json!({"run": r.run.as_str(), "reason": r.reason}))
+                    .collect();
+                // Drift between configs and schedules is repaired here too; a scheduler
+                // failure is reported, not retried: the next minute's reap tries again.
+                let reconciled = match self.scheduler.reconcile(&mut client, now, false).await {
+                    Ok(report) => json!({
+                        "checked": report.checked,
+                        "repaired": report.repaired.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+                        "deleted": report.deleted,
+                    }),
+                    Err(ReconcileError::Store(e)) => return Err(e),
+                    Err(ReconcileError::Schedule(e)) => {
+                        tracing::warn!(error = %e, "reconciling schedules failed");
+                        json!({"error": e.to_string()})
+                    }
+                };
+                Ok(json!({"outcome": "reaped", "runs": runs, "schedules": reconciled}))
             }
             DispatchEvent::Action { action } => Ok(rejected(format!("unknown action {action:?}"))),
             DispatchEvent::Trigger {

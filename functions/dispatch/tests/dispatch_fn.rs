@@ -4,14 +4,18 @@ use chrono::{DateTime, Utc};
 use dispatch::Dispatcher;
 use serde_json::{Value, json};
 use simrunner::launch::Launcher;
-use simrunner::testing::{bot_simulation, fresh_database, moto_ecs_launcher};
+use simrunner::schedule::Scheduler;
+use simrunner::testing::{bot_simulation, fresh_database, moto_ecs_launcher, moto_scheduler};
 
+/// A dispatcher with the ECS launcher on a new moto cluster and EventBridge Scheduler on a
+/// schedule group of the same name.
 async fn dispatcher(cluster: &str) -> (Dispatcher, simrunner::testing::TestDatabase) {
     let db = fresh_database().await;
     let (ecs, _) = moto_ecs_launcher(cluster).await;
     let dispatcher = Dispatcher {
         pool: db.pool.clone(),
         launcher: Launcher::Ecs(ecs),
+        scheduler: Scheduler::EventBridge(moto_scheduler(cluster).await),
         policy: Default::default(),
     };
     (dispatcher, db)
@@ -86,5 +90,42 @@ async fn bad_events_are_rejected_not_retried_and_reap_runs_the_reaper() {
         .handle(json!({"action": "reap"}), now)
         .await
         .unwrap();
-    assert_eq!(reaped, json!({"outcome": "reaped", "runs": []}));
+    assert_eq!(
+        reaped,
+        json!({"outcome": "reaped", "runs": [],
+               "schedules": {"checked": 0, "repaired": [], "deleted": []}})
+    );
+}
+
+#[tokio::test]
+async fn every_reap_gives_an_active_periodic_config_without_a_schedule_its_schedule() {
+    let (dispatcher, db) = dispatcher("dispatch-reconcile").await;
+    let config = bot_simulation(&db, &["random", "tight"], "fast", 10, (5, 10), 1000).await;
+    db.pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE simulation_configs SET schedule_type = 'periodic', interval_minutes = 2, status = 'active'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let reaped = dispatcher
+        .handle(json!({"action": "reap"}), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(reaped["schedules"]["repaired"], json!([config.as_str()]));
+    let Scheduler::EventBridge(eb) = &dispatcher.scheduler else {
+        unreachable!()
+    };
+    assert_eq!(
+        eb.describe(&config).await.unwrap(),
+        Some(("rate(2 minutes)".into(), true))
+    );
+    let again = dispatcher
+        .handle(json!({"action": "reap"}), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(again["schedules"]["repaired"], json!([]));
 }

@@ -402,23 +402,62 @@ pub async fn request_stop_all(
     Ok(rows.iter().filter_map(|r| RunId::parse(r.get(0))).collect())
 }
 
-/// Emergency stop: asks every active run to stop and pauses every periodic config. Returns
-/// (runs asked to stop, configs paused).
+/// Emergency stop: asks every active run to stop and pauses every active periodic config.
+/// Returns (runs asked to stop, configs paused): the caller disables their schedules.
 pub async fn emergency_stop(
     client: &mut impl GenericClient,
     now: DateTime<Utc>,
-) -> Result<(Vec<RunId>, u64), StoreError> {
+) -> Result<(Vec<RunId>, Vec<SimulationId>), StoreError> {
     let tx = client.transaction().await?;
     let runs = request_stop_all(&tx, now).await?;
     let paused = tx
-        .execute(
+        .query(
             "UPDATE simulation_configs SET status = 'paused', updated_at = $1
-              WHERE schedule_type = 'periodic' AND status = 'active'",
+              WHERE schedule_type = 'periodic' AND status = 'active'
+              RETURNING id",
             &[&now],
         )
         .await?;
     tx.commit().await?;
-    Ok((runs, paused))
+    Ok((
+        runs,
+        paused
+            .iter()
+            .filter_map(|r| SimulationId::parse(r.get(0)))
+            .collect(),
+    ))
+}
+
+/// The first half of deleting a config, inside the caller's transaction: locks the config
+/// and asks its active runs to stop. Returns the tasks to stop once the deletion has
+/// committed (`None` when there is no such config).
+pub async fn prepare_delete(
+    tx: &impl GenericClient,
+    config: &SimulationId,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<String>>, StoreError> {
+    let locked = tx
+        .query_opt(
+            "SELECT 1 FROM simulation_configs WHERE id = $1 FOR UPDATE",
+            &[&config.as_str()],
+        )
+        .await?;
+    if locked.is_none() {
+        return Ok(None);
+    }
+    let rows = tx
+        .query(
+            "UPDATE simulation_runs SET stop_requested_at = COALESCE(stop_requested_at, $2)
+              WHERE config_id = $1 AND status IN ('queued', 'running')
+              RETURNING task_ref",
+            &[&config.as_str(), &now],
+        )
+        .await?;
+    Ok(Some(
+        rows.iter()
+            .filter_map(|r| r.get::<_, Option<String>>(0))
+            .collect(),
+    ))
 }
 
 /// What [`start_run`] did.

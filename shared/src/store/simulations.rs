@@ -225,16 +225,16 @@ pub enum UpdateOutcome {
 }
 
 /// Reads the config under a row lock, lets `edit` derive the new spec from the stored one,
-/// and writes it back, all in one transaction: concurrent edits cannot interleave, and an
-/// invalid edit writes nothing.
+/// and writes it back. Run it in a transaction (`tx`), which the caller commits once what
+/// must agree with the config (its schedule) has been updated: concurrent edits cannot
+/// interleave, and an invalid edit writes nothing.
 pub async fn update_simulation(
-    client: &mut impl GenericClient,
+    tx: &impl GenericClient,
     id: &SimulationId,
     edit: impl FnOnce(&SimulationSpec) -> Result<SimulationSpec, ValidationErrors>,
 ) -> Result<UpdateOutcome, StoreError> {
-    let tx = client.transaction().await?;
     let locked = query_opt(
-        &tx,
+        tx,
         "SELECT id FROM simulation_configs WHERE id = $1 FOR UPDATE",
         &[&id.as_str()],
     )
@@ -242,7 +242,7 @@ pub async fn update_simulation(
     if locked.is_none() {
         return Ok(UpdateOutcome::NotFound);
     }
-    let current = get_simulation(&tx, id)
+    let current = get_simulation(tx, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("{id} vanished under a row lock")))?;
     let spec = match edit(&current.spec) {
@@ -255,7 +255,7 @@ pub async fn update_simulation(
         spec.schedule().interval_minutes(),
     );
     execute(
-        &tx,
+        tx,
         "UPDATE simulation_configs SET name = $2, status = $3, schedule_type = $4,
              interval_minutes = $5, cooldown_minutes = $6, max_hands = $7, max_run_minutes = $8,
              pace = $9, agent_count = $10, agent_slots = $11, small_blind = $12, big_blind = $13,
@@ -264,10 +264,9 @@ pub async fn update_simulation(
         &spec_params!(&id.as_str(), spec, &slots, table, &interval),
     )
     .await?;
-    let updated = get_simulation(&tx, id)
+    let updated = get_simulation(tx, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("{id} vanished under a row lock")))?;
-    tx.commit().await?;
     Ok(UpdateOutcome::Updated(Box::new(updated)))
 }
 

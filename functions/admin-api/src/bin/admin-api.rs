@@ -27,11 +27,8 @@ async fn main() -> Result<(), lambda_http::Error> {
             settings.admin_token.as_ref(),
             settings.jwt.take(),
         )),
-        // The ECS launcher arrives with the AWS adapters; until then Lambda cannot start runs.
-        runs: Arc::new(RunControl {
-            launcher: None,
-            policy: settings.dispatch.clone(),
-        }),
+        // ECS and EventBridge clients exist only when chosen; they too connect lazily.
+        runs: Arc::new(RunControl::build(&settings, None).await?),
     };
     lambda_http::run(admin_api::app(state)).await
 }

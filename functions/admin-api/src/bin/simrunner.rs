@@ -3,6 +3,8 @@
 //! - `simrunner` / `simrunner up`: database, migrations and the admin API, until Ctrl-C.
 //! - `simrunner migrate`: applies pending migrations to `DATABASE_URL` (or the embedded
 //!   database) and exits.
+//! - `simrunner reconcile`: repairs drift between periodic configs and their EventBridge
+//!   schedules.
 //! - `simrunner runner`: the runner (as `runner-task`), started by the process launcher.
 
 /// mimalloc: fewer cycles per request than the system allocator (see ARCHITECTURE.md).
@@ -11,13 +13,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: simrunner [up | migrate | runner | help]
+const USAGE: &str = "usage: simrunner [up | migrate | reconcile | runner | help]
 
-  up       run the local stack (default): an embedded PostgreSQL unless DATABASE_URL is set,
-           migrations, the admin API on SIMRUNNER_HTTP_ADDR (default 127.0.0.1:8080), the
-           local scheduler and the process launcher
-  migrate  apply pending migrations to DATABASE_URL (or the embedded database) and exit
-  runner   play the run in RUN_ID (what the process launcher starts; same as runner-task)
+  up         run the local stack (default): an embedded PostgreSQL unless DATABASE_URL is
+             set, migrations, the admin API on SIMRUNNER_HTTP_ADDR (default 127.0.0.1:8080),
+             the local scheduler and the process launcher
+  migrate    apply pending migrations to DATABASE_URL (or the embedded database) and exit
+  reconcile  repair drift between periodic configs and their EventBridge schedules
+             (SIMRUNNER_SCHEDULER=eventbridge) and print what changed
+  runner     play the run in RUN_ID (what the process launcher starts; same as runner-task)
 
 Settings are environment variables; README.md lists them all.";
 
@@ -43,6 +47,7 @@ async fn local(args: Vec<String>) -> ExitCode {
     {
         [] | ["up"] => admin_api::local::up().await,
         ["migrate"] => admin_api::local::migrate().await,
+        ["reconcile"] => admin_api::local::reconcile().await,
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

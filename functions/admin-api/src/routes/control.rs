@@ -12,6 +12,8 @@ use chrono::Utc;
 use serde::Serialize;
 use simrunner::dispatch::{self, Started, Trigger};
 use simrunner::domain::SimulationId;
+use simrunner::schedule::ScheduleSpec;
+use simrunner::store;
 use utoipa::ToSchema;
 
 fn parse_id(id: &str) -> Result<SimulationId, ApiError> {
@@ -27,8 +29,8 @@ fn parse_id(id: &str) -> Result<SimulationId, ApiError> {
         (status = 201, description = "Queued and launched", body = RunView),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`simulation_running`", body = ErrorBody),
-        (status = 502, description = "`launch_failed`: the run was closed failed", body = ErrorBody),
-        (status = 503, description = "`launcher_unavailable`", body = ErrorBody),
+        (status = 502, description = "`launch_failed`: the run was closed failed; `scheduler_failed`", body = ErrorBody),
+        (status = 503, description = "`launcher_unavailable`, `scheduler_unavailable`", body = ErrorBody),
     ))]
 pub async fn start_simulation(
     State(state): State<AppState>,
@@ -41,6 +43,21 @@ pub async fn start_simulation(
             "no launcher is configured here (SIMRUNNER_LAUNCHER), so runs cannot start",
         )
     })?;
+    // Starting resumes a paused config: its schedule is enabled first. Should the start
+    // then be refused, an enabled schedule on a paused config only records `paused` skips
+    // (and reconcile disables it); the other order could leave an active config unscheduled.
+    let record = store::get_simulation(&state.db().await?, &config)
+        .await?
+        .ok_or_else(|| ApiError::not_found("simulation", &id))?;
+    if let Some(schedule) = ScheduleSpec::of(&record.spec)
+        && !schedule.enabled
+    {
+        let enabled = ScheduleSpec {
+            enabled: true,
+            ..schedule
+        };
+        state.runs.scheduler.sync(&config, Some(enabled)).await?;
+    }
     let started = dispatch::start_run(
         &state.pool,
         launcher,
@@ -73,9 +90,40 @@ pub struct StopResult {
     pub stopping_run: Option<String>,
     /// Always `paused` afterwards.
     pub status: &'static str,
+    /// Set when the config is paused but its schedule could not be disabled; its triggers
+    /// are then skipped as `paused` until reconcile disables it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_error: Option<String>,
 }
 
-/// Asks the active run to stop and pauses the config.
+/// Disables the schedules of configs that were just paused. Best effort, after the pause
+/// committed: stopping must work when the scheduler does not, and a paused config's
+/// schedule can only cause `paused` skips until reconcile disables it.
+async fn disable_schedules(state: &AppState, configs: &[SimulationId]) -> Vec<String> {
+    let mut errors = Vec::new();
+    let client = match state.db().await {
+        Ok(client) => client,
+        Err(_) => {
+            return vec!["the database is unavailable; reconcile will disable the schedules".into()];
+        }
+    };
+    for config in configs {
+        let synced = async {
+            let record = store::get_simulation(&client, config).await.ok().flatten();
+            match record.and_then(|r| ScheduleSpec::of(&r.spec)) {
+                Some(schedule) => state.runs.scheduler.sync(config, Some(schedule)).await,
+                None => Ok(()),
+            }
+        };
+        if let Err(error) = synced.await {
+            tracing::warn!(simulation = %config, %error, "disabling a paused config's schedule");
+            errors.push(format!("{config}: {error}"));
+        }
+    }
+    errors
+}
+
+/// Asks the active run to stop and pauses the config (and disables its schedule).
 #[utoipa::path(post, path = "/v1/admin/simulations/{id}/stop", tag = "simulations",
     params(("id" = String, Path, description = "sim_…")),
     security(("bearer" = [])),
@@ -86,16 +134,19 @@ pub async fn stop_simulation(
 ) -> Result<Json<StopResult>, ApiError> {
     let config = parse_id(&id)?;
     let mut client = state.db().await?;
-    match dispatch::stop_simulation(&mut client, &config, Utc::now()).await? {
-        None => Err(ApiError::not_found("simulation", &id)),
-        Some(run) => {
-            tracing::info!(simulation = %config, run = ?run, "stop requested");
-            Ok(Json(StopResult {
-                stopping_run: run.map(|r| r.to_string()),
-                status: "paused",
-            }))
-        }
-    }
+    let Some(run) = dispatch::stop_simulation(&mut client, &config, Utc::now()).await? else {
+        return Err(ApiError::not_found("simulation", &id));
+    };
+    drop(client);
+    tracing::info!(simulation = %config, run = ?run, "stop requested");
+    let schedule_error = disable_schedules(&state, std::slice::from_ref(&config))
+        .await
+        .pop();
+    Ok(Json(StopResult {
+        stopping_run: run.map(|r| r.to_string()),
+        status: "paused",
+        schedule_error,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -104,9 +155,12 @@ pub struct EmergencyStopResult {
     pub stopping_runs: Vec<String>,
     /// How many periodic configs were paused.
     pub paused_simulations: u64,
+    /// Schedules that could not be disabled (their configs are paused all the same).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedule_errors: Vec<String>,
 }
 
-/// Stops every active run and pauses every periodic config.
+/// Stops every active run and pauses every periodic config (and disables their schedules).
 #[utoipa::path(post, path = "/v1/admin/simulations/emergency-stop", tag = "simulations",
     security(("bearer" = [])),
     responses((status = 200, body = EmergencyStopResult)))]
@@ -115,9 +169,12 @@ pub async fn emergency_stop(
 ) -> Result<Json<EmergencyStopResult>, ApiError> {
     let mut client = state.db().await?;
     let (runs, paused) = dispatch::emergency_stop(&mut client, Utc::now()).await?;
-    tracing::warn!(runs = runs.len(), paused, "emergency stop");
+    drop(client);
+    tracing::warn!(runs = runs.len(), paused = paused.len(), "emergency stop");
+    let schedule_errors = disable_schedules(&state, &paused).await;
     Ok(Json(EmergencyStopResult {
         stopping_runs: runs.iter().map(ToString::to_string).collect(),
-        paused_simulations: paused,
+        paused_simulations: paused.len() as u64,
+        schedule_errors,
     }))
 }

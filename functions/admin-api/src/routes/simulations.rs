@@ -7,10 +7,13 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
+use chrono::Utc;
 use serde::{Deserialize, Deserializer, Serialize};
+use simrunner::dispatch;
 use simrunner::domain::{AgentSlotDraft, AgentType, ScheduleKind, SimulationDraft, SimulationId};
-use simrunner::store::{self, RunRecord, SimulationRecord, UpdateOutcome};
+use simrunner::schedule::ScheduleSpec;
+use simrunner::store::{self, RunRecord, SimulationRecord, StoreError, UpdateOutcome};
 use utoipa::{IntoParams, ToSchema};
 
 // ---- input ---------------------------------------------------------------------------------
@@ -418,8 +421,18 @@ pub async fn create_simulation(
     JsonBody(input): JsonBody<CreateSimulation>,
 ) -> Result<(StatusCode, Json<SimulationView>), ApiError> {
     let spec = SimulationDraft::from(input).validate()?;
-    let client = state.db().await?;
-    let record = store::insert_simulation(&client, &spec).await?;
+    let mut client = state.db().await?;
+    let tx = client.transaction().await.map_err(StoreError::from)?;
+    let record = store::insert_simulation(&tx, &spec).await?;
+    // A periodic config gets its (disabled) schedule before the config exists for anyone.
+    if let Some(schedule) = ScheduleSpec::of(&record.spec) {
+        state
+            .runs
+            .scheduler
+            .sync(&record.id, Some(schedule))
+            .await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(simulation = %record.id, "created simulation config");
     Ok((StatusCode::CREATED, Json(record.into())))
 }
@@ -474,12 +487,22 @@ pub async fn update_simulation(
 ) -> Result<Json<SimulationView>, ApiError> {
     let id = parse_id(&id)?;
     let mut client = state.db().await?;
-    let outcome = store::update_simulation(&mut client, &id, |current| {
+    let tx = client.transaction().await.map_err(StoreError::from)?;
+    let mut schedule_before = None;
+    let outcome = store::update_simulation(&tx, &id, |current| {
+        schedule_before = ScheduleSpec::of(current);
         input.apply(SimulationDraft::from(current)).validate()
     })
     .await?;
     match outcome {
         UpdateOutcome::Updated(record) => {
+            // Pausing, resuming, a new interval or a new schedule type: the schedule follows
+            // before the change commits, so the two never disagree.
+            let schedule = ScheduleSpec::of(&record.spec);
+            if schedule != schedule_before {
+                state.runs.scheduler.sync(&id, schedule).await?;
+            }
+            tx.commit().await.map_err(StoreError::from)?;
             tracing::info!(simulation = %id, "updated simulation config");
             Ok(Json((*record).into()))
         }
@@ -488,26 +511,41 @@ pub async fn update_simulation(
     }
 }
 
-/// Deletes a config and its runs.
+/// Deletes a config and its runs: its active run is asked to stop and its task stopped, and
+/// its schedule is deleted first.
 #[utoipa::path(delete, path = "/v1/admin/simulations/{id}", tag = "simulations",
     params(("id" = String, Path, description = "sim_…")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, body = ErrorBody),
+        (status = 502, description = "`scheduler_failed`: nothing was deleted", body = ErrorBody),
+        (status = 503, description = "`scheduler_unavailable`: nothing was deleted", body = ErrorBody),
     ))]
 pub async fn delete_simulation(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    let client = state.db().await?;
-    if store::delete_simulation(&client, &id).await? {
-        tracing::info!(simulation = %id, "deleted simulation config");
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("simulation", id.as_str()))
+    let mut client = state.db().await?;
+    let tx = client.transaction().await.map_err(StoreError::from)?;
+    let tasks = dispatch::prepare_delete(&tx, &id, Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("simulation", id.as_str()))?;
+    state.runs.scheduler.sync(&id, None).await?;
+    store::delete_simulation(&tx, &id).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    // The run rows are gone, so a runner would stop at its next heartbeat anyway; stopping
+    // the task ends it now.
+    if let Some(launcher) = &state.runs.launcher {
+        for task in &tasks {
+            if let Err(error) = launcher.stop(task).await {
+                tracing::warn!(simulation = %id, %task, %error, "stopping a deleted config's task");
+            }
+        }
     }
+    tracing::info!(simulation = %id, stopped_tasks = tasks.len(), "deleted simulation config");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The agent types a slot may hold.

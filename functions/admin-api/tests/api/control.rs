@@ -77,7 +77,7 @@ async fn a_failed_launch_closes_the_run_failed_and_answers_502() {
                     log_dir: std::env::temp_dir(),
                 },
             )),
-            policy: Default::default(),
+            ..RunControl::default()
         }),
         ..state_for(pool, None)
     });

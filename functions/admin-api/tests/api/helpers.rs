@@ -69,7 +69,7 @@ pub fn state_for(pool: deadpool_postgres::Pool, jwt: Option<JwtVerifier>) -> App
         )),
         runs: Arc::new(RunControl {
             launcher: Some(fake_launcher("exec sleep 30")),
-            policy: Default::default(),
+            ..RunControl::default()
         }),
     }
 }

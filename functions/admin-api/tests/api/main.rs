@@ -7,4 +7,5 @@ mod control;
 mod health;
 mod helpers;
 mod runs;
+mod schedules;
 mod simulations;
