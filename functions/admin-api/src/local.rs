@@ -7,9 +7,10 @@ use crate::settings::{self, ApiSettings, Mode};
 use crate::state::{AppState, LocalRuns, RunControl};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use simrunner::db::cluster::{ClusterOptions, LocalCluster};
 use simrunner::dispatch::{self, Started, Trigger};
-use simrunner::domain::SimulationId;
+use simrunner::domain::{AgentSlotDraft, SimulationDraft, SimulationId};
 use simrunner::schedule::Scheduler;
 use simrunner::secrets::{Keyring, MasterKey, random_hex};
 use simrunner::settings::{EnvReader, Secret};
@@ -169,10 +170,15 @@ pub async fn up() -> anyhow::Result<()> {
     let database = LocalDatabase::open(&settings, &data_dir).await?;
     let served = async {
         let pool = simrunner::db::build_pool(database.url.expose(), settings.pool_size)?;
-        {
+        let demo = {
             let mut client = pool.get().await.context("connecting to the database")?;
             simrunner::db::migrate(&mut client).await?;
-        }
+            if settings.demo {
+                create_demo(&mut client).await?
+            } else {
+                None
+            }
+        };
         let state = AppState {
             pool: pool.clone(),
             keyring: Arc::new(keyring),
@@ -195,6 +201,7 @@ pub async fn up() -> anyhow::Result<()> {
             generated_token.then_some(&token),
             generated_key,
             &data_dir,
+            demo.as_ref(),
         );
         axum::serve(listener, crate::app(state.clone()))
             .with_graceful_shutdown(shutdown_signal())
@@ -317,12 +324,60 @@ async fn stop_active_runs(state: &AppState) {
     }
 }
 
+/// The demo simulation a fresh local database starts with: four bots of three kinds at live
+/// pace, every 5 minutes, active, so the first run starts within seconds. Once per database:
+/// a demo someone deleted stays deleted.
+async fn create_demo(client: &mut impl GenericClient) -> anyhow::Result<Option<SimulationId>> {
+    let tx = client.transaction().await?;
+    let first_time = tx
+        .execute(
+            "INSERT INTO database_events (name) VALUES ('demo_created') ON CONFLICT DO NOTHING",
+            &[],
+        )
+        .await?
+        == 1;
+    if !first_time {
+        return Ok(None);
+    }
+    let slots = ["random", "tight", "callstation", "random"];
+    let spec = SimulationDraft {
+        name: Some("Demo table".into()),
+        status: Some("active".into()),
+        schedule_type: Some("periodic".into()),
+        interval_minutes: Some(5),
+        cooldown_minutes: Some(1),
+        max_hands: Some(10),
+        pace: Some("live".into()),
+        agent_slots: Some(
+            slots
+                .iter()
+                .map(|t| AgentSlotDraft {
+                    agent_type: Some((*t).into()),
+                    model: None,
+                })
+                .collect(),
+        ),
+        small_blind: Some(5),
+        big_blind: Some(10),
+        initial_stack: Some(1000),
+        action_timeout_ms: Some(10_000),
+        ..Default::default()
+    }
+    .validate()
+    .map_err(|e| anyhow::anyhow!("the demo simulation is invalid: {e}"))?;
+    let record = simrunner::store::insert_simulation(&tx, &spec).await?;
+    tx.commit().await?;
+    tracing::info!(simulation = %record.id, "created the demo simulation");
+    Ok(Some(record.id))
+}
+
 fn print_banner(
     addr: std::net::SocketAddr,
     database: &LocalDatabase,
     token: Option<&Secret<String>>,
     generated_key: bool,
     data_dir: &Path,
+    demo: Option<&SimulationId>,
 ) {
     let url = format!("http://{addr}");
     println!("\nsimrunner is up");
@@ -339,6 +394,12 @@ fn print_banner(
         println!(
             "  secrets       provider keys encrypted with {}",
             data_dir.join("key-encryption-key").display()
+        );
+    }
+    if let Some(demo) = demo {
+        println!(
+            "  demo          {demo}: four bots, a run every 5 minutes, the first one now \
+             (SIMRUNNER_DEMO=off skips it on a fresh database)"
         );
     }
     println!("  try           curl -H \"Authorization: Bearer $TOKEN\" {url}/v1/admin/simulations");

@@ -35,6 +35,9 @@ pub struct ApiSettings {
     pub runner_image: String,
     pub docker_network: Option<String>,
     pub dispatch: DispatchPolicy,
+    /// `SIMRUNNER_DEMO` (`on` by default): the local stack creates a demo simulation on a
+    /// fresh database.
+    pub demo: bool,
 }
 
 /// The launcher adapters.
@@ -123,6 +126,17 @@ impl ApiSettings {
             }
         };
         let scheduler = SchedulerSettings::from_env(env);
+        let demo = match env.raw("SIMRUNNER_DEMO").as_deref().map(str::trim) {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                env.problem(
+                    "SIMRUNNER_DEMO",
+                    format!("expected on or off, got {other:?}"),
+                );
+                false
+            }
+        };
         let dispatch = DispatchPolicy::from_env(env);
         Self {
             database_url,
@@ -138,6 +152,7 @@ impl ApiSettings {
                 .unwrap_or_else(|| "simrunner-runner:latest".into()),
             docker_network: env.raw("SIMRUNNER_DOCKER_NETWORK"),
             dispatch,
+            demo,
         }
     }
 }

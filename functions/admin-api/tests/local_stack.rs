@@ -17,14 +17,24 @@ struct Stack {
 }
 
 impl Stack {
+    /// `simrunner up` on a fresh database without the demo simulation.
     async fn start(lease_seconds: u32) -> Self {
         let db = fresh_database().await;
+        let data_dir = std::env::temp_dir().join(format!("simrunner-stack-{}", uuid_like()));
+        Self::spawn(db, data_dir, lease_seconds, false)
+    }
+
+    fn spawn(
+        db: TestDatabase,
+        data_dir: std::path::PathBuf,
+        lease_seconds: u32,
+        demo: bool,
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let data_dir = std::env::temp_dir().join(format!("simrunner-stack-{}", uuid_like()));
         let child = Command::new(env!("CARGO_BIN_EXE_simrunner"))
             .arg("up")
             .env("DATABASE_URL", &db.url)
@@ -36,6 +46,7 @@ impl Stack {
             )
             .env("SIMRUNNER_DATA_DIR", &data_dir)
             .env("SIMRUNNER_RUN_LEASE_SECONDS", lease_seconds.to_string())
+            .env("SIMRUNNER_DEMO", if demo { "on" } else { "off" })
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -123,13 +134,18 @@ impl Stack {
         }
     }
 
-    fn stop(mut self) {
+    /// Ctrl-C, as a person would press it; the process must exit cleanly.
+    fn interrupt(&mut self) {
         Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
             .unwrap();
         let status = self.child.wait().unwrap();
         assert!(status.success(), "simrunner exits cleanly on Ctrl-C");
+    }
+
+    fn stop(mut self) {
+        self.interrupt();
         let _ = std::fs::remove_dir_all(&self.data_dir);
         drop(self.db);
     }
@@ -213,6 +229,47 @@ fn a_killed_runner_is_reaped_and_the_schedule_carries_on() {
         ),
         "{:#?}",
         runs[1]
+    );
+    stack.stop();
+}
+
+#[test]
+fn a_fresh_database_starts_with_a_demo_that_plays_at_once_and_is_not_added_twice() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(fresh_database());
+    let data_dir = std::env::temp_dir().join(format!("simrunner-demo-{}", uuid_like()));
+    let mut stack = Stack::spawn(db, data_dir.clone(), 60, true);
+    let list = stack.call("GET", "/v1/admin/simulations", None);
+    let demo = &list["items"][0];
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list:#}");
+    assert_eq!(
+        (&demo["status"], &demo["schedule_type"], &demo["pace"]),
+        (&json!("active"), &json!("periodic"), &json!("live"))
+    );
+    let kinds: std::collections::BTreeSet<&str> = demo["agent_slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(demo["agent_count"], 4);
+    assert!(kinds.len() >= 3, "mixed bot types: {kinds:?}");
+    let id = demo["id"].as_str().unwrap().to_owned();
+    // Live pace: a hand takes several seconds of "thinking"; the first one is recorded well
+    // within a minute of starting.
+    stack.wait_for_runs(&id, Duration::from_secs(90), |runs| {
+        runs.first()
+            .is_some_and(|r| r["hands_played"].as_i64() >= Some(1))
+    });
+
+    stack.interrupt();
+    let Stack { db, .. } = stack;
+    let stack = Stack::spawn(db, data_dir, 60, true);
+    let list = stack.call("GET", "/v1/admin/simulations", None);
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "restarting on the same database adds no second demo"
     );
     stack.stop();
 }

@@ -104,7 +104,9 @@ async fn disable_schedules(state: &AppState, configs: &[SimulationId]) -> Vec<St
     let client = match state.db().await {
         Ok(client) => client,
         Err(_) => {
-            return vec!["the database is unavailable; reconcile will disable the schedules".into()];
+            return vec![
+                "the database is unavailable; reconcile will disable the schedules".into(),
+            ];
         }
     };
     for config in configs {
