@@ -33,25 +33,12 @@ if [ -z "${DATABASE_URL:-}" ] && ! have_pg_server; then
 fi
 
 # moto is pinned: older releases answer ECS RunTask in a shape the AWS SDK rejects.
+# shellcheck source=infra/venv.sh
+source infra/venv.sh
 MOTO_VERSION=5.2.5
-if [ -z "${SIMRUNNER_MOTO_SERVER:-}" ] && ! .venv/bin/python - "$MOTO_VERSION" >/dev/null 2>&1 <<'PY'
-import sys, moto
-sys.exit(moto.__version__ != sys.argv[1])
-PY
-then
-  echo "test.sh: installing moto $MOTO_VERSION (the AWS emulator) into .venv" >&2
-  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    else
-      echo "test.sh: Python's venv module is missing (Debian/Ubuntu: apt-get install python3-venv)" >&2
-      exit 1
-    fi
-  fi
-  rm -rf .venv
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+if [ -z "${SIMRUNNER_MOTO_SERVER:-}" ]; then
+  ensure_venv .venv "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" \
+    "moto[server]==$MOTO_VERSION"
 fi
 
 exec cargo test --workspace --features simrunner-shared/testing,simrunner-shared/aws "$@"

@@ -160,3 +160,58 @@ async fn runs_have_one_row_per_trigger_and_vanish_with_their_config() {
         .get(0);
     assert_eq!(runs, 0);
 }
+
+#[tokio::test]
+async fn rotating_the_master_key_reseals_every_provider_key_or_none() {
+    use simrunner::domain::{ApiKeyDraft, Provider};
+    use simrunner::secrets::{Keyring, MasterKey};
+    use simrunner::settings::Secret;
+    use simrunner::store::{ResealReport, insert_api_key, reseal_api_keys, reveal_api_key};
+
+    let db = fresh_database().await;
+    let mut client = db.pool.get().await.unwrap();
+    let (old_hex, new_hex) = (MasterKey::generate_hex(), MasterKey::generate_hex());
+    let key = |hex: &str| MasterKey::parse(hex).unwrap();
+    let old = Keyring::new(key(&old_hex), vec![]);
+    let mut ids = Vec::new();
+    for secret in ["sk-first-0000000001", "sk-second-000000002"] {
+        let draft = ApiKeyDraft {
+            provider: Some(Provider::OpenAi.as_str().into()),
+            label: Some("prod".into()),
+            key: Some(Secret::new(secret.into())),
+        };
+        let record = insert_api_key(&client, &old, &draft.validate().unwrap())
+            .await
+            .unwrap();
+        ids.push((record.id, secret));
+    }
+
+    // Without the old key nothing opens, and nothing changes.
+    let new_only = Keyring::new(key(&new_hex), vec![]);
+    let refused = reseal_api_keys(&mut client, &new_only).await.unwrap_err();
+    assert!(refused.to_string().contains("not configured"), "{refused}");
+    assert!(reveal_api_key(&client, &old, &ids[0].0).await.is_ok());
+
+    let rotating = Keyring::new(key(&new_hex), vec![key(&old_hex)]);
+    assert_eq!(
+        reseal_api_keys(&mut client, &rotating).await.unwrap(),
+        ResealReport {
+            resealed: 2,
+            current: 0
+        }
+    );
+    for (id, secret) in &ids {
+        let revealed = reveal_api_key(&client, &new_only, id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(revealed.expose(), secret, "opens with the new key alone");
+    }
+    assert_eq!(
+        reseal_api_keys(&mut client, &new_only).await.unwrap(),
+        ResealReport {
+            resealed: 0,
+            current: 2
+        }
+    );
+}

@@ -5,9 +5,13 @@
 //! - load: `GET /v1/admin/simulations` (first page, 50 configs with their latest run) over
 //!   50 keep-alive connections on loopback for `BENCH_SECONDS` (default 10): p50, p99, max
 //!   latency and requests per second;
+//! - the Lambda binary (`admin-api`) under a stand-in for the Lambda Runtime API: time from
+//!   exec to the first `/healthz` 200 it answers (an API Gateway v2 event), with and without
+//!   the AWS adapters chosen, and its resident memory once idle;
 //! - the size of the release binaries.
 //!
-//! Targets from the issue: p99 <= 5 ms, >= 5,000 requests/s on 2 cores, ready <= 50 ms.
+//! Targets from the issues: p99 <= 5 ms, >= 5,000 requests/s on 2 cores, ready <= 50 ms,
+//! idle RSS <= 20 MB.
 //! Figures are printed, never asserted: speed is not a pass/fail test.
 
 use http_body_util::{BodyExt as _, Empty};
@@ -66,6 +70,7 @@ fn spawn_server(database_url: &str, addr: SocketAddr, data_dir: &std::path::Path
         .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
         .env("SIMRUNNER_KEY_ENCRYPTION_KEY", MasterKey::generate_hex())
         .env("SIMRUNNER_DATA_DIR", data_dir)
+        .env("SIMRUNNER_DEMO", "off")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -126,6 +131,127 @@ async fn time_to_ready(database_url: &str, data_dir: &std::path::Path) -> Durati
     ready
 }
 
+/// What the Lambda binary did under the stand-in runtime API.
+struct LambdaStart {
+    ready: Duration,
+    idle_rss_kib: u64,
+}
+
+/// Runs the `admin-api` Lambda binary against a minimal Lambda Runtime API (the two routes a
+/// runtime client uses) that hands it one `GET /healthz` event; returns the time from exec to
+/// its answer, and its RSS once it waits for the next event.
+async fn lambda_start(database_url: &str, aws_adapters: bool) -> LambdaStart {
+    use axum::extract::State;
+    use axum::routing::{get as route_get, post};
+    type Answer = std::sync::Arc<tokio::sync::Mutex<Option<tokio::sync::oneshot::Sender<String>>>>;
+    let (answered, answer) = tokio::sync::oneshot::channel::<String>();
+    let answered: Answer = std::sync::Arc::new(tokio::sync::Mutex::new(Some(answered)));
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let event = serde_json::json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/healthz", "rawQueryString": "",
+        "headers": {"host": "bench.example.com"},
+        "requestContext": {"accountId": "123456789012", "apiId": "bench", "domainName": "bench.example.com",
+            "http": {"method": "GET", "path": "/healthz", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": "bench", "routeKey": "$default", "stage": "$default", "time": "22/Nov/2026:10:00:00 +0000", "timeEpoch": 0},
+        "isBase64Encoded": false
+    })
+    .to_string();
+    let next = move || {
+        let (served, event) = (served.clone(), event.clone());
+        async move {
+            if served.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                // One event only: later polls wait, as an idle Lambda does.
+                std::future::pending::<()>().await;
+            }
+            (
+                [
+                    ("lambda-runtime-aws-request-id", "bench-1"),
+                    ("lambda-runtime-deadline-ms", "99999999999999"),
+                    (
+                        "lambda-runtime-invoked-function-arn",
+                        "arn:aws:lambda:us-east-1:123456789012:function:admin-api",
+                    ),
+                ],
+                event,
+            )
+        }
+    };
+    let runtime_api = axum::Router::new()
+        .route("/2018-06-01/runtime/invocation/next", route_get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(|State(answered): State<Answer>, body: String| async move {
+                if let Some(tx) = answered.lock().await.take() {
+                    let _ = tx.send(body);
+                }
+                axum::http::StatusCode::ACCEPTED
+            }),
+        )
+        .with_state(answered);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api_addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, runtime_api).await });
+    let mut command = Command::new(env!("CARGO_BIN_EXE_admin-api"));
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "admin-api")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("DATABASE_URL", database_url)
+        .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
+        .env("SIMRUNNER_KEY_ENCRYPTION_KEY", MasterKey::generate_hex())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if aws_adapters {
+        command.envs([
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "bench"),
+            ("AWS_SECRET_ACCESS_KEY", "bench"),
+            ("SIMRUNNER_LAUNCHER", "ecs"),
+            ("SIMRUNNER_ECS_CLUSTER", "simrunner-runners"),
+            ("SIMRUNNER_ECS_TASK_DEFINITION", "simrunner-runner"),
+            ("SIMRUNNER_ECS_SUBNETS", "subnet-1"),
+            ("SIMRUNNER_ECS_SECURITY_GROUPS", "sg-1"),
+            ("SIMRUNNER_SCHEDULER", "eventbridge"),
+            (
+                "SIMRUNNER_DISPATCH_FUNCTION_ARN",
+                "arn:aws:lambda:us-east-1:123456789012:function:simrunner-dispatch",
+            ),
+            (
+                "SIMRUNNER_SCHEDULER_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/simrunner-scheduler",
+            ),
+        ]);
+    }
+    let started = Instant::now();
+    let mut child = command.spawn().unwrap();
+    let body = tokio::time::timeout(Duration::from_secs(30), answer)
+        .await
+        .expect("the Lambda binary answered")
+        .unwrap();
+    let ready = started.elapsed();
+    let response: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(response["statusCode"], 200, "{body}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let idle_rss_kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    server.abort();
+    LambdaStart {
+        ready,
+        idle_rss_kib,
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -146,6 +272,14 @@ async fn main() {
         ready.push(time_to_ready(&db.url, &data_dir).await);
     }
     ready.sort();
+    let mut lambda = Vec::new();
+    let mut lambda_aws = Vec::new();
+    for _ in 0..7 {
+        lambda.push(lambda_start(&db.url, false).await);
+        lambda_aws.push(lambda_start(&db.url, true).await);
+    }
+    lambda.sort_by_key(|s| s.ready);
+    lambda_aws.sort_by_key(|s| s.ready);
 
     let addr = free_addr();
     let mut server = spawn_server(&db.url, addr, &data_dir);
@@ -202,6 +336,20 @@ async fn main() {
         ms(ready[3]),
         ms(ready[6])
     );
+    for (what, starts) in [
+        ("no launcher, local scheduler", &lambda),
+        ("ECS launcher + EventBridge scheduler", &lambda_aws),
+    ] {
+        println!(
+            "  Lambda admin-api ({what}), exec -> /healthz 200 answered, 7 starts: min {:.1} ms, \
+             median {:.1} ms, max {:.1} ms; idle RSS {:.1}-{:.1} MiB",
+            ms(starts[0].ready),
+            ms(starts[3].ready),
+            ms(starts[6].ready),
+            starts.iter().map(|s| s.idle_rss_kib).min().unwrap() as f64 / 1024.0,
+            starts.iter().map(|s| s.idle_rss_kib).max().unwrap() as f64 / 1024.0,
+        );
+    }
     println!(
         "  GET /v1/admin/simulations, 100 configs stored, 50 per page, {CONNECTIONS} connections, {seconds} s:"
     );

@@ -429,14 +429,8 @@ pub async fn reconcile() -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let data_dir = data_dir()?;
-    let _lock = (settings.database_url.is_none())
-        .then(|| lock_data_dir(&data_dir))
-        .transpose()?;
-    let database = LocalDatabase::open(&settings, &data_dir).await?;
-    let result = async {
-        let pool = simrunner::db::build_pool(database.url.expose(), 1)?;
-        let mut client = pool.get().await.context("connecting to the database")?;
+    let scheduler = settings.scheduler.clone().build().await;
+    with_database(&settings, async |client| {
         let migrated: bool = client
             .query_one("SELECT to_regclass('simulation_configs') IS NOT NULL", &[])
             .await?
@@ -444,8 +438,7 @@ pub async fn reconcile() -> anyhow::Result<()> {
         if !migrated {
             bail!("the database has no simrunner tables yet: run `simrunner migrate` first");
         }
-        let scheduler = settings.scheduler.clone().build().await;
-        let report = scheduler.reconcile(&mut client, Utc::now(), true).await?;
+        let report = scheduler.reconcile(client, Utc::now(), true).await?;
         println!(
             "reconcile: {} periodic configs checked, {} schedules repaired, {} left-over \
              schedules deleted",
@@ -459,34 +452,65 @@ pub async fn reconcile() -> anyhow::Result<()> {
         for name in &report.deleted {
             println!("  deleted   {name}");
         }
-        anyhow::Ok(())
-    }
-    .await;
-    let closed = database.close().await;
-    result.and(closed)
+        Ok(())
+    })
+    .await
+}
+
+/// `simrunner rotate-keys`: seals every stored provider key again under the current master
+/// key (`SIMRUNNER_KEY_ENCRYPTION_KEY`), opening them with the retired ones
+/// (`SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED`), so the retired keys can be dropped.
+pub async fn rotate_keys() -> anyhow::Result<()> {
+    let mut settings = settings::load(Mode::Local)?;
+    let Some(keyring) = settings.keyring.take() else {
+        bail!(
+            "set SIMRUNNER_KEY_ENCRYPTION_KEY to the new master key and \
+             SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED to the old one(s)"
+        );
+    };
+    with_database(&settings, async |client| {
+        let report = simrunner::store::reseal_api_keys(client, &keyring).await?;
+        println!(
+            "rotate-keys: {} provider keys sealed again under master key {}, {} already were",
+            report.resealed,
+            keyring.current_key_id(),
+            report.current
+        );
+        Ok(())
+    })
+    .await
 }
 
 /// `simrunner migrate`: applies pending migrations and reports what it did.
 pub async fn migrate() -> anyhow::Result<()> {
     let settings = settings::load(Mode::Local)?;
-    let data_dir = data_dir()?;
-    let _lock = (settings.database_url.is_none())
-        .then(|| lock_data_dir(&data_dir))
-        .transpose()?;
-    let database = LocalDatabase::open(&settings, &data_dir).await?;
-    let result = async {
-        let (mut client, connection) =
-            tokio_postgres::connect(database.url.expose(), tokio_postgres::NoTls)
-                .await
-                .context("connecting to the database")?;
-        tokio::spawn(connection);
-        let report = simrunner::db::migrate(&mut client).await?;
+    with_database(&settings, async |client| {
+        let report = simrunner::db::migrate(client).await?;
         println!(
             "migrations: {} applied now, {} already applied",
             report.applied.len(),
             report.already_applied
         );
-        anyhow::Ok(())
+        Ok(())
+    })
+    .await
+}
+
+/// Runs `work` on a connection to `DATABASE_URL` (TLS as its `sslmode` says), or to the
+/// embedded database, started for the occasion and stopped afterwards.
+async fn with_database(
+    settings: &ApiSettings,
+    work: impl AsyncFnOnce(&mut deadpool_postgres::Client) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let data_dir = data_dir()?;
+    let _lock = (settings.database_url.is_none())
+        .then(|| lock_data_dir(&data_dir))
+        .transpose()?;
+    let database = LocalDatabase::open(settings, &data_dir).await?;
+    let result = async {
+        let pool = simrunner::db::build_pool(database.url.expose(), 1)?;
+        let mut client = pool.get().await.context("connecting to the database")?;
+        work(&mut client).await
     }
     .await;
     let closed = database.close().await;

@@ -1,8 +1,10 @@
-//! Postgres plumbing: the connection pool, the migrator and the local cluster.
+//! Postgres plumbing: the connection pool (with TLS as the URL asks), the migrator and the
+//! local cluster.
 
 pub mod cluster;
 mod migrate;
 mod pool;
+pub mod tls;
 
 pub use migrate::{MIGRATIONS, MigrateError, Migration, MigrationReport, migrate};
 pub use pool::{PoolError, build_pool, is_unavailable};

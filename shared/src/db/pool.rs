@@ -1,7 +1,6 @@
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::str::FromStr;
 use std::time::Duration;
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 /// How long to wait for a connection, a new session or a health check before giving up.
@@ -12,14 +11,19 @@ pub enum PoolError {
     /// The URL itself is never echoed: it may hold a password.
     #[error("DATABASE_URL is not a valid PostgreSQL connection URL: {0}")]
     BadUrl(String),
+    #[error("DATABASE_URL asks for TLS that cannot be set up: {0}")]
+    Tls(String),
     #[error("could not build the connection pool: {0}")]
     Build(String),
 }
 
 /// Builds a pool that opens connections lazily: building it does no network I/O, so a Lambda
-/// cold start never waits on the database before its first request.
+/// cold start never waits on the database before its first request. TLS follows the URL's
+/// `sslmode` as libpq does (see [`super::tls`]).
 pub fn build_pool(url: &str, max_size: usize) -> Result<Pool, PoolError> {
-    let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
+    let (url, verification) = super::tls::split_url(url);
+    let tls = super::tls::connector(&verification).map_err(PoolError::Tls)?;
+    let mut config = tokio_postgres::Config::from_str(&url).map_err(|e| {
         // tokio-postgres's messages describe the problem without quoting the input.
         PoolError::BadUrl(e.to_string())
     })?;
@@ -31,7 +35,7 @@ pub fn build_pool(url: &str, max_size: usize) -> Result<Pool, PoolError> {
     }
     let manager = Manager::from_config(
         config,
-        NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

@@ -129,3 +129,61 @@ pub async fn reveal_api_key(
     let text = String::from_utf8(plaintext).map_err(|_| open_error(OpenError::Corrupt))?;
     Ok(Some(Secret::new(text)))
 }
+
+/// What [`reseal_api_keys`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResealReport {
+    /// Keys that were sealed under a retired master key and now are under the current one.
+    pub resealed: usize,
+    /// Keys already under the current master key.
+    pub current: usize,
+}
+
+/// The second half of a master-key rotation: every provider key sealed under a retired
+/// master key is opened and sealed again under the current one, in one transaction, so that
+/// the retired key can then be dropped. A key no configured master key opens stops it all,
+/// naming the key; nothing is changed then.
+pub async fn reseal_api_keys(
+    client: &mut impl GenericClient,
+    keyring: &Keyring,
+) -> Result<ResealReport, RevealError> {
+    let tx = client.transaction().await.map_err(StoreError::from)?;
+    let rows = query(
+        &tx,
+        "SELECT id, ciphertext, nonce, key_id FROM provider_api_keys ORDER BY id FOR UPDATE",
+        &[],
+    )
+    .await?;
+    let mut report = ResealReport {
+        resealed: 0,
+        current: 0,
+    };
+    for row in &rows {
+        let id: String = get(row, "id")?;
+        let sealed = Sealed {
+            ciphertext: get(row, "ciphertext")?,
+            nonce: get(row, "nonce")?,
+            key_id: get(row, "key_id")?,
+        };
+        if sealed.key_id == keyring.current_key_id() {
+            report.current += 1;
+            continue;
+        }
+        let plaintext = Secret::new(keyring.open(id.as_bytes(), &sealed).map_err(|source| {
+            RevealError::Open {
+                id: id.clone(),
+                source,
+            }
+        })?);
+        let resealed = keyring.seal(id.as_bytes(), plaintext.expose());
+        execute(
+            &tx,
+            "UPDATE provider_api_keys SET ciphertext = $2, nonce = $3, key_id = $4 WHERE id = $1",
+            &[&id, &resealed.ciphertext, &resealed.nonce, &resealed.key_id],
+        )
+        .await?;
+        report.resealed += 1;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(report)
+}

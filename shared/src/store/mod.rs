@@ -8,7 +8,8 @@ mod runs;
 mod simulations;
 
 pub use api_keys::{
-    ApiKeyRecord, RevealError, delete_api_key, insert_api_key, list_api_keys, reveal_api_key,
+    ApiKeyRecord, ResealReport, RevealError, delete_api_key, insert_api_key, list_api_keys,
+    reseal_api_keys, reveal_api_key,
 };
 pub use page::{Cursor, Page, PageRequest};
 pub use runs::{RunRecord, get_run, list_runs};

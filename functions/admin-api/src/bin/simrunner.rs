@@ -5,6 +5,7 @@
 //!   database) and exits.
 //! - `simrunner reconcile`: repairs drift between periodic configs and their EventBridge
 //!   schedules.
+//! - `simrunner rotate-keys`: seals stored provider keys again under the current master key.
 //! - `simrunner runner`: the runner (as `runner-task`), started by the process launcher.
 
 /// mimalloc: fewer cycles per request than the system allocator (see ARCHITECTURE.md).
@@ -13,7 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: simrunner [up | migrate | reconcile | runner | help]
+const USAGE: &str = "usage: simrunner [up | migrate | reconcile | rotate-keys | runner | help]
 
   up         run the local stack (default): an embedded PostgreSQL unless DATABASE_URL is
              set, migrations, the admin API on SIMRUNNER_HTTP_ADDR (default 127.0.0.1:8080),
@@ -21,6 +22,9 @@ const USAGE: &str = "usage: simrunner [up | migrate | reconcile | runner | help]
   migrate    apply pending migrations to DATABASE_URL (or the embedded database) and exit
   reconcile  repair drift between periodic configs and their EventBridge schedules
              (SIMRUNNER_SCHEDULER=eventbridge) and print what changed
+  rotate-keys
+             seal every stored provider key again under SIMRUNNER_KEY_ENCRYPTION_KEY, opening
+             them with SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED (the second step of a rotation)
   runner     play the run in RUN_ID (what the process launcher starts; same as runner-task)
 
 Settings are environment variables; README.md lists them all.";
@@ -48,6 +52,7 @@ async fn local(args: Vec<String>) -> ExitCode {
         [] | ["up"] => admin_api::local::up().await,
         ["migrate"] => admin_api::local::migrate().await,
         ["reconcile"] => admin_api::local::reconcile().await,
+        ["rotate-keys"] => admin_api::local::rotate_keys().await,
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
