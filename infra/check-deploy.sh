@@ -48,6 +48,9 @@ docker-compose -f infra/docker-compose.yml --profile images config -q
 
 echo "== cargo lambda watch: the admin function answers /healthz"
 work=$(mktemp -d)
+# The embedded PostgreSQL runs as the `postgres` user when this runs as root: it must be able
+# to enter the folder.
+chmod 755 "$work"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
@@ -75,7 +78,13 @@ cargo lambda watch --quiet --invoke-port "$lambda_port" --env-file "$work/lambda
   --bin admin-api >"$work/watch.log" 2>&1 &
 pids+=($!)
 url="http://127.0.0.1:$lambda_port/lambda-url/admin-api"
+# The first request waits for cargo lambda to build the function; give up early if either
+# background program died.
+status=
 for _ in $(seq 1 600); do
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || { status="a background program exited"; break 2; }
+  done
   status=$(curl -s -o "$work/health.json" -w '%{http_code}' "$url/healthz" || true)
   [ "$status" = 200 ] && break
   sleep 1

@@ -35,10 +35,13 @@ fn list(env: &EnvReader<'_>, name: &str) -> Vec<String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EcsSettings {
     pub cluster: String,
+    /// Family or ARN.
     pub task_definition: String,
+    /// The runner's container in the task definition.
     pub container: String,
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
+    /// Public subnets without a NAT gateway need a public IP to reach the database and ECR.
     pub assign_public_ip: bool,
 }
 
@@ -46,16 +49,9 @@ impl EcsSettings {
     /// Reads `SIMRUNNER_ECS_CLUSTER`, `_TASK_DEFINITION`, `_SUBNETS`, `_SECURITY_GROUPS`
     /// (required), `_ASSIGN_PUBLIC_IP` (default false) and `_CONTAINER` (default `runner`).
     pub fn from_env(env: &mut EnvReader<'_>) -> Option<Self> {
-        let cluster = env.raw("SIMRUNNER_ECS_CLUSTER");
-        let cluster = env.require(
-            "SIMRUNNER_ECS_CLUSTER",
-            cluster,
-            "the ECS cluster runs start in",
-        );
-        let task_definition = env.raw("SIMRUNNER_ECS_TASK_DEFINITION");
-        let task_definition = env.require(
+        let cluster = env.required("SIMRUNNER_ECS_CLUSTER", "the ECS cluster runs start in");
+        let task_definition = env.required(
             "SIMRUNNER_ECS_TASK_DEFINITION",
-            task_definition,
             "the runner's task definition (family or ARN)",
         );
         let subnets = list(env, "SIMRUNNER_ECS_SUBNETS");
@@ -91,12 +87,7 @@ impl EcsSettings {
     pub async fn launcher(self) -> EcsLauncher {
         EcsLauncher {
             client: aws_sdk_ecs::Client::new(sdk_config().await),
-            cluster: self.cluster,
-            task_definition: self.task_definition,
-            container: self.container,
-            subnets: self.subnets,
-            security_groups: self.security_groups,
-            assign_public_ip: self.assign_public_ip,
+            placement: self,
         }
     }
 }
@@ -114,16 +105,12 @@ impl EventBridgeSettings {
     /// Reads `SIMRUNNER_DISPATCH_FUNCTION_ARN` and `SIMRUNNER_SCHEDULER_ROLE_ARN` (required),
     /// `SIMRUNNER_SCHEDULE_GROUP` (default `simrunner`) and `SIMRUNNER_SCHEDULER_DLQ_ARN`.
     pub fn from_env(env: &mut EnvReader<'_>) -> Option<Self> {
-        let target = env.raw("SIMRUNNER_DISPATCH_FUNCTION_ARN");
-        let target = env.require(
+        let target = env.required(
             "SIMRUNNER_DISPATCH_FUNCTION_ARN",
-            target,
             "the ARN of the dispatch function schedules invoke",
         );
-        let role = env.raw("SIMRUNNER_SCHEDULER_ROLE_ARN");
-        let role = env.require(
+        let role = env.required(
             "SIMRUNNER_SCHEDULER_ROLE_ARN",
-            role,
             "the role EventBridge Scheduler assumes to invoke the dispatch function",
         );
         Some(Self {

@@ -128,6 +128,12 @@ impl<'a> EnvReader<'a> {
         value
     }
 
+    /// A required plain value: the raw value, or a recorded problem saying what it is.
+    pub fn required(&mut self, name: &str, what: &str) -> Option<String> {
+        let value = self.raw(name);
+        self.require(name, value, what)
+    }
+
     /// Ends reading: `Ok` when nothing was wrong.
     pub fn finish(self) -> Result<(), SettingsError> {
         if self.problems.is_empty() {

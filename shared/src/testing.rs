@@ -47,6 +47,30 @@ fn server_url() -> &'static str {
     })
 }
 
+/// A PostgreSQL cluster of the calling test's own, for tests that stop or reconfigure their
+/// server; also returns its root folder (for files the test needs beside it). A watchdog
+/// stops it and removes the folder when the process exits, whatever the test did.
+pub async fn own_cluster(tag: &str) -> (LocalCluster, std::path::PathBuf) {
+    let root = std::env::temp_dir().join(format!(
+        "simrunner-{tag}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let options = ClusterOptions {
+        root: root.clone(),
+        port: 0,
+        durable: false,
+    };
+    let cluster = tokio::task::spawn_blocking(move || LocalCluster::start(&options))
+        .await
+        .expect("the cluster start task")
+        .unwrap_or_else(|e| panic!("cannot start a test PostgreSQL cluster: {e}"));
+    cluster
+        .stop_when_this_process_exits(&root)
+        .unwrap_or_else(|e| panic!("{e}"));
+    (cluster, root)
+}
+
 /// Creates a new database, applies every migration and returns a pool on it.
 pub async fn fresh_database() -> TestDatabase {
     let server = server_url();
@@ -274,12 +298,14 @@ pub async fn moto_ecs_launcher(cluster: &str) -> (crate::launch::EcsLauncher, aw
     );
     let launcher = crate::launch::EcsLauncher {
         client: ecs.clone(),
-        cluster: cluster.to_owned(),
-        task_definition: "simrunner-runner".into(),
-        container: "runner".into(),
-        subnets: subnets[..1].to_vec(),
-        security_groups: groups[..1].to_vec(),
-        assign_public_ip: true,
+        placement: crate::aws::EcsSettings {
+            cluster: cluster.to_owned(),
+            task_definition: "simrunner-runner".into(),
+            container: "runner".into(),
+            subnets: subnets[..1].to_vec(),
+            security_groups: groups[..1].to_vec(),
+            assign_public_ip: true,
+        },
     };
     (launcher, ecs)
 }

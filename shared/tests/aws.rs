@@ -71,7 +71,7 @@ async fn run_task_starts_one_fargate_task_per_run_and_stop_task_stops_it() {
 #[tokio::test]
 async fn a_run_task_that_ecs_refuses_is_a_launch_error_naming_the_cause() {
     let (mut ecs_launcher, _) = moto_ecs_launcher("simrunner-b").await;
-    ecs_launcher.task_definition = "no-such-task-definition".into();
+    ecs_launcher.placement.task_definition = "no-such-task-definition".into();
     let error = Launcher::Ecs(ecs_launcher)
         .launch(&LaunchRequest {
             run: RunId::generate(),

@@ -2,24 +2,14 @@
 //! uses: `sslmode` means what it means to libpq.
 
 use simrunner::db::build_pool;
-use simrunner::db::cluster::{ClusterOptions, LocalCluster};
+use simrunner::db::cluster::LocalCluster;
+use simrunner::testing::own_cluster;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 
-/// A throwaway cluster serving TLS with a certificate for `localhost`; returns the cluster,
-/// the CA (here the certificate itself) as a PEM file, and the folder to remove.
-async fn tls_cluster() -> (LocalCluster, std::path::PathBuf, tempdir::Dir) {
-    let dir = tempdir::Dir::new();
-    let root = dir.path.join("pg");
-    let cluster = tokio::task::spawn_blocking(move || {
-        LocalCluster::start(&ClusterOptions {
-            root,
-            port: 0,
-            durable: false,
-        })
-    })
-    .await
-    .unwrap()
-    .unwrap();
+/// A cluster of the test's own serving TLS with a certificate for `localhost`; returns it
+/// and the CA (here the certificate itself) as a PEM file.
+async fn tls_cluster() -> (LocalCluster, std::path::PathBuf) {
+    let (cluster, root) = own_cluster("tls").await;
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let data = cluster.data_dir();
     let owner = std::fs::metadata(data).unwrap();
@@ -33,7 +23,7 @@ async fn tls_cluster() -> (LocalCluster, std::path::PathBuf, tempdir::Dir) {
         // The server runs as the data folder's owner (`postgres` when the tests run as root).
         std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).unwrap();
     }
-    let ca = dir.path.join("ca.pem");
+    let ca = root.join("ca.pem");
     std::fs::write(&ca, cert.cert.pem()).unwrap();
     let (client, connection) =
         tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls)
@@ -43,7 +33,7 @@ async fn tls_cluster() -> (LocalCluster, std::path::PathBuf, tempdir::Dir) {
     for statement in ["ALTER SYSTEM SET ssl = on", "SELECT pg_reload_conf()"] {
         client.batch_execute(statement).await.unwrap();
     }
-    (cluster, ca, dir)
+    (cluster, ca)
 }
 
 /// Whether a connection from the pool built for `url` is encrypted, or the error it gives.
@@ -62,7 +52,7 @@ async fn encrypted(url: &str) -> Result<bool, String> {
 
 #[tokio::test]
 async fn sslmode_decides_encryption_and_verification_as_libpq_does() {
-    let (cluster, ca, _dir) = tls_cluster().await;
+    let (cluster, ca) = tls_cluster().await;
     let url = format!("postgres://postgres@localhost:{}/postgres", cluster.port());
 
     // The reload that turned TLS on takes effect for new connections.
@@ -89,32 +79,4 @@ async fn sslmode_decides_encryption_and_verification_as_libpq_does() {
     );
     assert!(encrypted(&wrong_host).await.is_err());
     cluster.stop().unwrap();
-}
-
-mod tempdir {
-    /// A folder removed on drop, readable by the cluster's user.
-    pub struct Dir {
-        pub path: std::path::PathBuf,
-    }
-
-    impl Dir {
-        pub fn new() -> Self {
-            let path = std::env::temp_dir().join(format!(
-                "simrunner-tls-{}-{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos()
-            ));
-            std::fs::create_dir_all(&path).unwrap();
-            Self { path }
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
 }

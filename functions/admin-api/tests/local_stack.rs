@@ -14,6 +14,18 @@ struct Stack {
     api: String,
     db: TestDatabase,
     data_dir: std::path::PathBuf,
+    lease_seconds: u32,
+    demo: bool,
+}
+
+/// A test that fails must not leave its `simrunner up` running.
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Stack {
@@ -30,43 +42,23 @@ impl Stack {
         lease_seconds: u32,
         demo: bool,
     ) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_simrunner"))
-            .arg("up")
-            .env("DATABASE_URL", &db.url)
-            .env("SIMRUNNER_HTTP_ADDR", format!("127.0.0.1:{port}"))
-            .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
-            .env(
-                "SIMRUNNER_KEY_ENCRYPTION_KEY",
-                simrunner::secrets::MasterKey::generate_hex(),
-            )
-            .env("SIMRUNNER_DATA_DIR", &data_dir)
-            .env("SIMRUNNER_RUN_LEASE_SECONDS", lease_seconds.to_string())
-            .env("SIMRUNNER_DEMO", if demo { "on" } else { "off" })
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let api = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "simrunner never listened"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (child, api) = launch(&db, &data_dir, lease_seconds, demo);
         Self {
             child,
             api,
             db,
             data_dir,
+            lease_seconds,
+            demo,
         }
+    }
+
+    /// Ctrl-C, then `simrunner up` again on the same database and data folder.
+    fn restart(&mut self) {
+        self.interrupt();
+        let (child, api) = launch(&self.db, &self.data_dir, self.lease_seconds, self.demo);
+        self.child = child;
+        self.api = api;
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -147,8 +139,47 @@ impl Stack {
     fn stop(mut self) {
         self.interrupt();
         let _ = std::fs::remove_dir_all(&self.data_dir);
-        drop(self.db);
     }
+}
+
+/// Starts `simrunner up` on `db` and waits until it listens; returns it and its API's URL.
+fn launch(
+    db: &TestDatabase,
+    data_dir: &std::path::Path,
+    lease_seconds: u32,
+    demo: bool,
+) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_simrunner"))
+        .arg("up")
+        .env("DATABASE_URL", &db.url)
+        .env("SIMRUNNER_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
+        .env(
+            "SIMRUNNER_KEY_ENCRYPTION_KEY",
+            simrunner::secrets::MasterKey::generate_hex(),
+        )
+        .env("SIMRUNNER_DATA_DIR", data_dir)
+        .env("SIMRUNNER_RUN_LEASE_SECONDS", lease_seconds.to_string())
+        .env("SIMRUNNER_DEMO", if demo { "on" } else { "off" })
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "simrunner never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, format!("http://127.0.0.1:{port}"))
 }
 
 fn uuid_like() -> String {
@@ -238,7 +269,7 @@ fn a_fresh_database_starts_with_a_demo_that_plays_at_once_and_is_not_added_twice
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let db = runtime.block_on(fresh_database());
     let data_dir = std::env::temp_dir().join(format!("simrunner-demo-{}", uuid_like()));
-    let mut stack = Stack::spawn(db, data_dir.clone(), 60, true);
+    let mut stack = Stack::spawn(db, data_dir, 60, true);
     let list = stack.call("GET", "/v1/admin/simulations", None);
     let demo = &list["items"][0];
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list:#}");
@@ -262,14 +293,59 @@ fn a_fresh_database_starts_with_a_demo_that_plays_at_once_and_is_not_added_twice
             .is_some_and(|r| r["hands_played"].as_i64() >= Some(1))
     });
 
-    stack.interrupt();
-    let Stack { db, .. } = stack;
-    let stack = Stack::spawn(db, data_dir, 60, true);
+    stack.restart();
     let list = stack.call("GET", "/v1/admin/simulations", None);
     assert_eq!(
         list["items"].as_array().unwrap().len(),
         1,
         "restarting on the same database adds no second demo"
     );
+    stack.stop();
+}
+
+/// `simrunner up` again while one runs: a clear message and a non-zero exit, not a hang.
+fn second_instance(stack: &Stack, data_dir: &std::path::Path) -> (bool, String) {
+    let addr = stack.api.trim_start_matches("http://");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_simrunner"))
+        .arg("up")
+        .env("DATABASE_URL", &stack.db.url)
+        .env("SIMRUNNER_HTTP_ADDR", addr)
+        .env("SIMRUNNER_DATA_DIR", data_dir)
+        .env("SIMRUNNER_DEMO", "off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the second simrunner hung"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.success(), stderr)
+}
+
+#[test]
+fn a_second_stack_on_the_same_folder_or_port_stops_with_a_clear_message() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stack = runtime.block_on(Stack::start(60));
+    let (ok, message) = second_instance(&stack, &stack.data_dir);
+    assert!(!ok);
+    assert!(
+        message.contains("another simrunner is already running"),
+        "{message}"
+    );
+    let other_dir = std::env::temp_dir().join(format!("simrunner-port-{}", uuid_like()));
+    let (ok, message) = second_instance(&stack, &other_dir);
+    assert!(!ok);
+    assert!(message.contains("is already in use"), "{message}");
+    let _ = std::fs::remove_dir_all(&other_dir);
     stack.stop();
 }

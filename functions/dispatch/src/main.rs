@@ -8,7 +8,8 @@ use simrunner::launch::Launcher;
 use simrunner::schedule::SchedulerSettings;
 use simrunner::settings::EnvReader;
 
-#[tokio::main]
+/// One thread: Lambda hands an environment one event at a time.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     tracing_subscriber::fmt()
         .json()

@@ -374,16 +374,29 @@ pub async fn stop_simulation(
     if paused == 0 {
         return Ok(None);
     }
-    let row = tx
-        .query_opt(
+    let asked = request_stop_of(&tx, config, now).await?;
+    tx.commit().await?;
+    Ok(Some(asked.into_iter().next().map(|(run, _)| run)))
+}
+
+/// Asks the config's active run (there is at most one) to stop; returns it with its task.
+async fn request_stop_of(
+    client: &impl GenericClient,
+    config: &SimulationId,
+    now: DateTime<Utc>,
+) -> Result<Vec<(RunId, Option<String>)>, StoreError> {
+    let rows = client
+        .query(
             "UPDATE simulation_runs SET stop_requested_at = COALESCE(stop_requested_at, $2)
               WHERE config_id = $1 AND status IN ('queued', 'running')
-              RETURNING id",
+              RETURNING id, task_ref",
             &[&config.as_str(), &now],
         )
         .await?;
-    tx.commit().await?;
-    Ok(Some(row.and_then(|r| RunId::parse(r.get(0)))))
+    Ok(rows
+        .iter()
+        .filter_map(|r| RunId::parse(r.get(0)).map(|run| (run, r.get(1))))
+        .collect())
 }
 
 /// Asks every active run to stop (each finishes its hand and closes `cancelled`); returns
@@ -445,18 +458,9 @@ pub async fn prepare_delete(
     if locked.is_none() {
         return Ok(None);
     }
-    let rows = tx
-        .query(
-            "UPDATE simulation_runs SET stop_requested_at = COALESCE(stop_requested_at, $2)
-              WHERE config_id = $1 AND status IN ('queued', 'running')
-              RETURNING task_ref",
-            &[&config.as_str(), &now],
-        )
-        .await?;
+    let asked = request_stop_of(tx, config, now).await?;
     Ok(Some(
-        rows.iter()
-            .filter_map(|r| r.get::<_, Option<String>>(0))
-            .collect(),
+        asked.into_iter().filter_map(|(_, task)| task).collect(),
     ))
 }
 

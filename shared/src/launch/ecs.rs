@@ -3,32 +3,26 @@
 //! and `StopTask` with a reason.
 
 use super::{LaunchError, LaunchRequest};
+use crate::aws::EcsSettings;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, ContainerOverride, KeyValuePair, LaunchType,
     NetworkConfiguration, Tag, TaskOverride,
 };
 
-/// Where and how runner tasks are placed.
+/// Runner tasks on ECS Fargate, placed as `placement` says.
 #[derive(Debug, Clone)]
 pub struct EcsLauncher {
     pub client: aws_sdk_ecs::Client,
-    pub cluster: String,
-    pub task_definition: String,
-    /// The runner's container in the task definition.
-    pub container: String,
-    pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-    /// Public subnets without a NAT gateway need a public IP to reach the database and ECR.
-    pub assign_public_ip: bool,
+    pub placement: EcsSettings,
 }
 
 impl EcsLauncher {
     pub async fn launch(&self, request: &LaunchRequest) -> Result<String, LaunchError> {
         let aws_error = |e: String| LaunchError(format!("ECS RunTask failed: {e}"));
         let vpc = AwsVpcConfiguration::builder()
-            .set_subnets(Some(self.subnets.clone()))
-            .set_security_groups(Some(self.security_groups.clone()))
-            .assign_public_ip(if self.assign_public_ip {
+            .set_subnets(Some(self.placement.subnets.clone()))
+            .set_security_groups(Some(self.placement.security_groups.clone()))
+            .assign_public_ip(if self.placement.assign_public_ip {
                 AssignPublicIp::Enabled
             } else {
                 AssignPublicIp::Disabled
@@ -36,7 +30,7 @@ impl EcsLauncher {
             .build()
             .map_err(|e| aws_error(e.to_string()))?;
         let container = ContainerOverride::builder()
-            .name(&self.container)
+            .name(&self.placement.container)
             .environment(
                 KeyValuePair::builder()
                     .name("RUN_ID")
@@ -47,8 +41,8 @@ impl EcsLauncher {
         let output = self
             .client
             .run_task()
-            .cluster(&self.cluster)
-            .task_definition(&self.task_definition)
+            .cluster(&self.placement.cluster)
+            .task_definition(&self.placement.task_definition)
             .launch_type(LaunchType::Fargate)
             .count(1)
             .network_configuration(
@@ -97,7 +91,7 @@ impl EcsLauncher {
     pub async fn stop(&self, task_arn: &str, reason: &str) -> Result<(), LaunchError> {
         self.client
             .stop_task()
-            .cluster(&self.cluster)
+            .cluster(&self.placement.cluster)
             .task(task_arn)
             .reason(reason)
             .send()

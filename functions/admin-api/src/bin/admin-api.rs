@@ -1,16 +1,15 @@
 //! The admin API as an AWS Lambda function (API Gateway HTTP API), also what
 //! `cargo lambda watch` runs.
 
-/// mimalloc: fewer cycles per request than the system allocator (see ARCHITECTURE.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use admin_api::auth::Authenticator;
 use admin_api::settings::{self, Mode};
 use admin_api::state::{AppState, RunControl};
 use std::sync::Arc;
 
-#[tokio::main]
+/// One thread and the system allocator: Lambda hands an environment one request at a time,
+/// so more worker threads and mimalloc's arenas would only add resident memory (measured in
+/// `benches/api.rs`; see ARCHITECTURE.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     admin_api::telemetry::init(true);
     let mut settings = settings::load(Mode::Lambda).inspect_err(|e| tracing::error!("{e}"))?;

@@ -1,6 +1,5 @@
 use crate::helpers::{Auth, TestApp, state_for};
 use axum::http::{Method, StatusCode};
-use simrunner::db::cluster::{ClusterOptions, LocalCluster};
 use tower::ServiceExt as _;
 
 #[tokio::test]
@@ -15,20 +14,7 @@ async fn healthz_is_ok_while_the_database_answers() {
 #[tokio::test]
 async fn healthz_and_the_api_say_503_when_the_database_is_gone() {
     // A cluster of this test's own, so that stopping it disturbs no other test.
-    let root = std::env::temp_dir().join(format!("simrunner-health-{}", uuid_like()));
-    let cluster = tokio::task::spawn_blocking({
-        let root = root.clone();
-        move || {
-            LocalCluster::start(&ClusterOptions {
-                root,
-                port: 0,
-                durable: false,
-            })
-        }
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let (cluster, _) = simrunner::testing::own_cluster("health").await;
     let pool = simrunner::db::build_pool(&cluster.url("postgres"), 2).unwrap();
     simrunner::db::migrate(&mut pool.get().await.unwrap())
         .await
@@ -67,10 +53,4 @@ async fn healthz_and_the_api_say_503_when_the_database_is_gone() {
         assert_eq!(body["error"]["code"], "database_unavailable", "{path}");
         assert!(retry_after.is_some());
     }
-    let _ = std::fs::remove_dir_all(root);
-}
-
-fn uuid_like() -> String {
-    format!("{}-{:?}", std::process::id(), std::time::SystemTime::now())
-        .replace(|c: char| !c.is_ascii_alphanumeric(), "")
 }
