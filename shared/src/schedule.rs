@@ -186,17 +186,17 @@ impl Scheduler {
                     }
                 }
                 let grace = chrono::Duration::minutes(ORPHAN_GRACE_MINUTES);
-                for orphan in schedules.iter().filter(|s| !wanted.contains(&s.name)) {
+                // Only schedules named after a config are ours to delete: the group also
+                // holds the reaper's schedule.
+                for (orphan, config) in schedules
+                    .iter()
+                    .filter(|s| !wanted.contains(&s.name))
+                    .filter_map(|s| SimulationId::parse(&s.name).map(|id| (s, id)))
+                {
                     if orphan.created_at.is_some_and(|at| at > now - grace) {
                         continue;
                     }
-                    let config = SimulationId::parse(&orphan.name);
-                    let still_periodic = match &config {
-                        Some(config) => self.repair(client, config).await?,
-                        None => false,
-                    };
-                    if !still_periodic {
-                        eb.delete_named(&orphan.name).await?;
+                    if !self.repair(client, &config).await? {
                         report.deleted.push(orphan.name.clone());
                     }
                 }
@@ -384,14 +384,10 @@ mod eventbridge {
 
         /// Deletes the schedule; one that does not exist is already what was wanted.
         pub async fn delete(&self, config: &SimulationId) -> Result<(), ScheduleError> {
-            self.delete_named(config.as_str()).await
-        }
-
-        pub(crate) async fn delete_named(&self, name: &str) -> Result<(), ScheduleError> {
             match self
                 .client
                 .delete_schedule()
-                .name(name)
+                .name(config.as_str())
                 .group_name(&self.group)
                 .send()
                 .await

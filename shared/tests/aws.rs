@@ -202,6 +202,29 @@ async fn reconcile_repairs_missing_stale_and_left_over_schedules() {
     scheduler.sync(&one_off, spec(5, true)).await.unwrap();
     let ghost = SimulationId::generate();
     scheduler.sync(&ghost, spec(5, true)).await.unwrap();
+    // The reaper's schedule lives in the same group and is none of reconcile's business.
+    eb.client
+        .create_schedule()
+        .name("simrunner-ReaperSchedule-1A2B3C")
+        .group_name(&eb.group)
+        .schedule_expression("rate(1 minute)")
+        .flexible_time_window(
+            aws_sdk_scheduler::types::FlexibleTimeWindow::builder()
+                .mode(aws_sdk_scheduler::types::FlexibleTimeWindowMode::Off)
+                .build()
+                .unwrap(),
+        )
+        .target(
+            aws_sdk_scheduler::types::Target::builder()
+                .arn(&eb.target_arn)
+                .role_arn(&eb.role_arn)
+                .input(r#"{"action": "reap"}"#)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
     let mut client = db.pool.get().await.unwrap();
 
     // The quick check (every reap) compares states; young left-overs may belong to a config
@@ -239,6 +262,18 @@ async fn reconcile_repairs_missing_stale_and_left_over_schedules() {
     );
     assert_eq!(eb.describe(&one_off).await.unwrap(), None);
     assert_eq!(eb.describe(&ghost).await.unwrap(), None);
+
+    let names: Vec<String> = eb
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert!(
+        names.contains(&"simrunner-ReaperSchedule-1A2B3C".to_owned()),
+        "{names:?}"
+    );
 
     let again = scheduler.reconcile(&mut client, later, true).await.unwrap();
     assert!(
