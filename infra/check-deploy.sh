@@ -64,10 +64,12 @@ api_port=$(free_port)
 lambda_port=$(free_port)
 token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 cargo build --quiet --bin simrunner
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 # The local stack provides a migrated database (its embedded PostgreSQL on pg_port).
 SIMRUNNER_DATA_DIR="$work/data" SIMRUNNER_PG_PORT=$pg_port SIMRUNNER_DEMO=off \
   SIMRUNNER_HTTP_ADDR=127.0.0.1:$api_port SIMRUNNER_ADMIN_TOKEN=$token \
-  target/debug/simrunner up >"$work/stack.log" 2>&1 &
+  "$target_dir/debug/simrunner" up >"$work/stack.log" 2>&1 &
 pids+=($!)
 cat >"$work/lambda.env" <<ENV
 DATABASE_URL=postgres://postgres@127.0.0.1:$pg_port/simrunner
@@ -107,6 +109,6 @@ echo "GET /v1/admin/simulations: 401 without a token, 200 with it"
 if [ "${SIMRUNNER_SAM_BUILD:-0}" = 1 ]; then
   echo "== sam build (arm64)"
   rustup target add aarch64-unknown-linux-gnu >/dev/null
-  time sam build --build-dir "${CARGO_TARGET_DIR:-target}/sam" --no-cached
+  time sam build --build-dir "$target_dir/sam" --no-cached
 fi
 echo "check-deploy.sh: all checks passed"
