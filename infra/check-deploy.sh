@@ -52,9 +52,18 @@ work=$(mktemp -d)
 # to enter the folder.
 chmod 755 "$work"
 pids=()
+# Each background program runs in its own process group (setsid keeps its pid), so that
+# cleanup reaches what it started too. SIGTERM, not SIGINT: a non-interactive shell starts
+# background programs with SIGINT ignored.
 cleanup() {
-  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 40); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -69,14 +78,14 @@ target_dir=$(cargo metadata --format-version 1 --no-deps |
 # The local stack provides a migrated database (its embedded PostgreSQL on pg_port).
 SIMRUNNER_DATA_DIR="$work/data" SIMRUNNER_PG_PORT=$pg_port SIMRUNNER_DEMO=off \
   SIMRUNNER_HTTP_ADDR=127.0.0.1:$api_port SIMRUNNER_ADMIN_TOKEN=$token \
-  "$target_dir/debug/simrunner" up >"$work/stack.log" 2>&1 &
+  setsid "$target_dir/debug/simrunner" up >"$work/stack.log" 2>&1 &
 pids+=($!)
 cat >"$work/lambda.env" <<ENV
 DATABASE_URL=postgres://postgres@127.0.0.1:$pg_port/simrunner
 SIMRUNNER_ADMIN_TOKEN=$token
 SIMRUNNER_KEY_ENCRYPTION_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 ENV
-cargo lambda watch --quiet --invoke-port "$lambda_port" --env-file "$work/lambda.env" \
+setsid cargo lambda watch --quiet --invoke-port "$lambda_port" --env-file "$work/lambda.env" \
   --bin admin-api >"$work/watch.log" 2>&1 &
 pids+=($!)
 url="http://127.0.0.1:$lambda_port/lambda-url/admin-api"
