@@ -257,7 +257,7 @@ pub use eventbridge::{EventBridgeScheduler, ListedSchedule};
 mod eventbridge {
     use super::{ScheduleError, ScheduleSpec, dispatch_input, rate_expression};
     use crate::domain::SimulationId;
-    use aws_sdk_scheduler::error::{DisplayErrorContext, SdkError};
+    use aws_sdk_scheduler::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
     use aws_sdk_scheduler::types::{
         DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, ScheduleState,
         Target,
@@ -301,6 +301,11 @@ mod eventbridge {
                 DisplayErrorContext(error)
             ),
         }
+    }
+
+    /// The schedule (or its group) does not exist.
+    fn is_not_found<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+        error.as_service_error().and_then(|e| e.code()) == Some("ResourceNotFoundException")
     }
 
     fn invalid(what: &str, error: impl std::error::Error) -> ScheduleError {
@@ -363,9 +368,7 @@ mod eventbridge {
                 .await;
             match updated {
                 Ok(_) => return Ok(()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) => {}
+                Err(e) if is_not_found(&e) => {}
                 Err(e) => return Err(failed("UpdateSchedule", e)),
             }
             self.client
@@ -393,12 +396,7 @@ mod eventbridge {
                 .await
             {
                 Ok(_) => Ok(()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
-                {
-                    Ok(())
-                }
+                Err(e) if is_not_found(&e) => Ok(()),
                 Err(e) => Err(failed("DeleteSchedule", e)),
             }
         }
@@ -447,12 +445,7 @@ mod eventbridge {
                     s.schedule_expression().unwrap_or_default().to_owned(),
                     s.state() == Some(&ScheduleState::Enabled),
                 ))),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
-                {
-                    Ok(None)
-                }
+                Err(e) if is_not_found(&e) => Ok(None),
                 Err(e) => Err(failed("GetSchedule", e)),
             }
         }

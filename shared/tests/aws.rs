@@ -82,6 +82,14 @@ async fn a_run_task_that_ecs_refuses_is_a_launch_error_naming_the_cause() {
     assert!(error.0.starts_with("ECS RunTask failed"), "{}", error.0);
 }
 
+/// What a config's schedule should be: every `interval_minutes`, enabled or not.
+fn spec(interval_minutes: i64, enabled: bool) -> Option<ScheduleSpec> {
+    Some(ScheduleSpec {
+        interval_minutes,
+        enabled,
+    })
+}
+
 #[tokio::test]
 async fn schedules_are_created_updated_disabled_and_deleted() {
     let eb = moto_scheduler("simrunner-test").await;
@@ -89,16 +97,7 @@ async fn schedules_are_created_updated_disabled_and_deleted() {
     let scheduler = Scheduler::EventBridge(eb.clone());
     let sim = SimulationId::generate();
 
-    scheduler
-        .sync(
-            &sim,
-            Some(ScheduleSpec {
-                interval_minutes: 5,
-                enabled: true,
-            }),
-        )
-        .await
-        .unwrap();
+    scheduler.sync(&sim, spec(5, true)).await.unwrap();
     assert_eq!(
         eb.describe(&sim).await.unwrap(),
         Some(("rate(5 minutes)".into(), true))
@@ -127,26 +126,8 @@ async fn schedules_are_created_updated_disabled_and_deleted() {
     );
 
     // Idempotent: the same sync again changes nothing; a paused config's schedule is disabled.
-    scheduler
-        .sync(
-            &sim,
-            Some(ScheduleSpec {
-                interval_minutes: 5,
-                enabled: true,
-            }),
-        )
-        .await
-        .unwrap();
-    scheduler
-        .sync(
-            &sim,
-            Some(ScheduleSpec {
-                interval_minutes: 1,
-                enabled: false,
-            }),
-        )
-        .await
-        .unwrap();
+    scheduler.sync(&sim, spec(5, true)).await.unwrap();
+    scheduler.sync(&sim, spec(1, false)).await.unwrap();
     assert_eq!(
         eb.describe(&sim).await.unwrap(),
         Some(("rate(1 minute)".into(), false))
@@ -185,12 +166,6 @@ async fn reconcile_repairs_missing_stale_and_left_over_schedules() {
     let db = fresh_database().await;
     let eb = moto_scheduler("reconcile-test").await;
     let scheduler = Scheduler::EventBridge(eb.clone());
-    let spec = |interval_minutes, enabled| {
-        Some(ScheduleSpec {
-            interval_minutes,
-            enabled,
-        })
-    };
     let missing = config_with(&db, Some(5), "active").await;
     let wrong_state = config_with(&db, Some(5), "paused").await;
     scheduler.sync(&wrong_state, spec(5, true)).await.unwrap();

@@ -78,7 +78,7 @@ pub fn connector(verification: &Verification) -> Result<MakeRustlsConnect, Strin
                 Some(path) => {
                     let pem = std::fs::read(path)
                         .map_err(|e| format!("reading sslrootcert {path}: {e}"))?;
-                    for cert in rustls_pemfile_certs(&pem)? {
+                    for cert in pem_certificates(&pem)? {
                         store
                             .add(cert)
                             .map_err(|e| format!("sslrootcert {path}: {e}"))?;
@@ -98,7 +98,7 @@ pub fn connector(verification: &Verification) -> Result<MakeRustlsConnect, Strin
     Ok(MakeRustlsConnect::new(config))
 }
 
-fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     use rustls::pki_types::pem::PemObject as _;
     CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()

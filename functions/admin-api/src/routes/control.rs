@@ -12,7 +12,7 @@ use chrono::Utc;
 use serde::Serialize;
 use simrunner::dispatch::{self, Started, Trigger};
 use simrunner::domain::SimulationId;
-use simrunner::schedule::ScheduleSpec;
+use simrunner::schedule::{ScheduleSpec, Scheduler};
 use simrunner::store;
 use utoipa::ToSchema;
 
@@ -100,7 +100,10 @@ pub struct StopResult {
 /// committed: stopping must work when the scheduler does not, and a paused config's
 /// schedule can only cause `paused` skips until reconcile disables it.
 async fn disable_schedules(state: &AppState, configs: &[SimulationId]) -> Vec<String> {
-    let mut errors = Vec::new();
+    if matches!(state.runs.scheduler, Scheduler::Local) {
+        // The local ticker reads the configs themselves: nothing to disable.
+        return Vec::new();
+    }
     let client = match state.db().await {
         Ok(client) => client,
         Err(_) => {
@@ -109,11 +112,19 @@ async fn disable_schedules(state: &AppState, configs: &[SimulationId]) -> Vec<St
             ];
         }
     };
+    let mut errors = Vec::new();
     for config in configs {
         let synced = async {
-            let record = store::get_simulation(&client, config).await.ok().flatten();
+            let record = store::get_simulation(&client, config)
+                .await
+                .map_err(|e| e.to_string())?;
             match record.and_then(|r| ScheduleSpec::of(&r.spec)) {
-                Some(schedule) => state.runs.scheduler.sync(config, Some(schedule)).await,
+                Some(schedule) => state
+                    .runs
+                    .scheduler
+                    .sync(config, Some(schedule))
+                    .await
+                    .map_err(|e| e.to_string()),
                 None => Ok(()),
             }
         };

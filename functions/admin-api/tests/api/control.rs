@@ -1,9 +1,7 @@
-use crate::helpers::{TestApp, fake_launcher, state_for};
-use admin_api::state::{AppState, RunControl};
+use crate::helpers::{TestApp, fake_launcher};
+use admin_api::state::RunControl;
 use axum::http::StatusCode;
 use serde_json::json;
-use simrunner::testing::fresh_database;
-use std::sync::Arc;
 
 #[tokio::test]
 async fn start_queues_and_launches_a_run_and_a_second_start_is_a_409() {
@@ -55,32 +53,23 @@ async fn start_queues_and_launches_a_run_and_a_second_start_is_a_409() {
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     // Clean up the launched stand-in process.
-    simrunner::launch::Launcher::Process(match fake_launcher("") {
-        simrunner::launch::Launcher::Process(p) => p,
-        _ => unreachable!(),
-    })
-    .stop(&task)
-    .await
-    .unwrap();
+    fake_launcher("").stop(&task).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_failed_launch_closes_the_run_failed_and_answers_502() {
-    let db = fresh_database().await;
-    let app = TestApp::with_state(db, |pool| AppState {
-        runs: Arc::new(RunControl {
-            launcher: Some(simrunner::launch::Launcher::Process(
-                simrunner::launch::ProcessLauncher {
-                    program: "/nonexistent/runner".into(),
-                    args: vec![],
-                    env: vec![],
-                    log_dir: std::env::temp_dir(),
-                },
-            )),
-            ..RunControl::default()
-        }),
-        ..state_for(pool, None)
-    });
+    let app = TestApp::with_runs(RunControl {
+        launcher: Some(simrunner::launch::Launcher::Process(
+            simrunner::launch::ProcessLauncher {
+                program: "/nonexistent/runner".into(),
+                args: vec![],
+                env: vec![],
+                log_dir: std::env::temp_dir(),
+            },
+        )),
+        ..RunControl::default()
+    })
+    .await;
     let id = app.create_simulation(|_| {}).await;
     let response = app
         .post(&format!("/v1/admin/simulations/{id}/start"), json!({}))
@@ -107,11 +96,7 @@ async fn a_failed_launch_closes_the_run_failed_and_answers_502() {
 
 #[tokio::test]
 async fn without_a_launcher_start_answers_503() {
-    let db = fresh_database().await;
-    let app = TestApp::with_state(db, |pool| AppState {
-        runs: Arc::new(RunControl::default()),
-        ..state_for(pool, None)
-    });
+    let app = TestApp::with_runs(RunControl::default()).await;
     let id = app.create_simulation(|_| {}).await;
     let response = app
         .post(&format!("/v1/admin/simulations/{id}/start"), json!({}))

@@ -105,6 +105,15 @@ impl TestApp {
         Self::with_state(db, |pool| state_for(pool, jwt))
     }
 
+    /// A fresh database and the API with `runs` as its launcher, scheduler and limits.
+    pub async fn with_runs(runs: RunControl) -> Self {
+        let db = fresh_database().await;
+        Self::with_state(db, |pool| AppState {
+            runs: Arc::new(runs),
+            ..state_for(pool, None)
+        })
+    }
+
     pub fn with_state(
         db: TestDatabase,
         state: impl FnOnce(deadpool_postgres::Pool) -> AppState,

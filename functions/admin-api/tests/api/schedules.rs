@@ -2,25 +2,21 @@
 //! the real SDK): every change to a periodic config reaches its schedule before it commits,
 //! and a scheduler that fails leaves the database unchanged.
 
-use crate::helpers::{TestApp, fake_launcher, state_for};
-use admin_api::state::{AppState, RunControl};
+use crate::helpers::{TestApp, fake_launcher};
+use admin_api::state::RunControl;
 use axum::http::StatusCode;
 use serde_json::json;
 use simrunner::launch::Launcher;
 use simrunner::schedule::{EventBridgeScheduler, Scheduler};
-use simrunner::testing::{fresh_database, moto_ecs_launcher, moto_scheduler, unreachable};
-use std::sync::Arc;
+use simrunner::testing::{moto_ecs_launcher, moto_scheduler, unreachable};
 
 async fn app_with(scheduler: EventBridgeScheduler, launcher: Launcher) -> TestApp {
-    let db = fresh_database().await;
-    TestApp::with_state(db, |pool| AppState {
-        runs: Arc::new(RunControl {
-            launcher: Some(launcher),
-            scheduler: Scheduler::EventBridge(scheduler),
-            ..RunControl::default()
-        }),
-        ..state_for(pool, None)
+    TestApp::with_runs(RunControl {
+        launcher: Some(launcher),
+        scheduler: Scheduler::EventBridge(scheduler),
+        ..RunControl::default()
     })
+    .await
 }
 
 /// The schedule of `id` as (expression, enabled), or `None` when there is none.
