@@ -21,7 +21,9 @@ pub mod db;
 pub mod dispatch;
 pub mod domain;
 pub mod launch;
-pub mod poker;
+/// The pure game logic (its own crate, `shared/poker`, so that "no I/O" is kept by the
+/// compiler), re-exported for the crates that already link this one.
+pub use poker;
 pub mod schedule;
 pub mod secrets;
 pub mod settings;

@@ -1,10 +1,10 @@
-//! Engine benchmark: `cargo bench -p simrunner-shared --bench engine`.
+//! Engine benchmark: `cargo bench -p simrunner-poker --bench engine`.
 //!
 //! Six `random` bots at one table, fast pace (no sleeps), one thread, nothing recorded:
 //! tables are dealt until `HANDS` hands have been played (a table that is down to one player
 //! is replaced by a fresh one). Prints hands per second. Target: >= 1,000,000.
 
-use simrunner::poker::{Agent, RandomBot, Table, play_out};
+use poker::{Agent, RandomBot, Table, play_out};
 use std::time::Instant;
 
 const HANDS: u64 = 3_000_000;
@@ -33,7 +33,7 @@ fn main() {
             actions += hand
                 .events()
                 .iter()
-                .filter(|e| matches!(e, simrunner::poker::Event::Acted { .. }))
+                .filter(|e| matches!(e, poker::Event::Acted { .. }))
                 .count() as u64;
             events = hand.into_events();
         }

@@ -254,10 +254,10 @@ impl Agent for TightBot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poker::engine::HandSetup;
+    use crate::engine::HandSetup;
 
     fn decision_hand(stacks: [i64; 3]) -> Hand {
-        let mut all = [0; crate::poker::MAX_SEATS];
+        let mut all = [0; crate::MAX_SEATS];
         all[..3].copy_from_slice(&stacks);
         let deck = Card::deck();
         Hand::start(&HandSetup {
