@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod hand_tool;
+pub mod llm;
 pub mod record;
 pub mod run;
 pub mod settings;

@@ -6,19 +6,24 @@
 //! at once (no more think time) and then ends the run: `cancelled`, or `failed` with
 //! `safety_timeout`.
 
+use crate::llm::client::{ProviderClient, http_client};
+use crate::llm::ledger::SharedLedger;
+use crate::llm::{LlmAgent, Style, action_json};
 use crate::record::{Recorder, SeatInfo, agent_results};
 use crate::settings::RunnerSettings;
 use chrono::Utc;
 use deadpool_postgres::Pool;
+use poker::{
+    Agent, CallStation, Choice, Decision, FallbackReason, Hand, RandomBot, Reply, Table,
+    TableMemory, TightBot, Turn,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::json;
-use simrunner::domain::{AgentType, Pace, RunId, RunStatus, SimulationSpec};
-use simrunner::poker::{
-    Agent, CallStation, Decision, Hand, RandomBot, Table, TightBot, legal_choice,
-};
+use serde_json::{Value, json};
+use simrunner::domain::{AgentType, Pace, Provider, RunId, RunStatus, SimulationSpec};
 use simrunner::store::recording::{self, Claim, NewTable, RunEnd};
-use simrunner::store::{self, StoreError};
+use simrunner::store::{self, RevealError, StoreError};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -77,6 +82,20 @@ impl Signals {
             _ = self.wake.notified() => {}
         }
     }
+
+    /// Resolves once a stop has arrived.
+    async fn stopped(&self) {
+        loop {
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a stop between the two is not missed.
+            notified.as_mut().enable();
+            if self.stopping() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// How long a database outage is ridden out before the run fails.
@@ -103,20 +122,40 @@ where
     }
 }
 
-/// A seat's agent: the built-in bots. LLM and external agents come with a later issue.
-fn agent_for(agent_type: AgentType, seed: u64, seat: usize) -> Option<Box<dyn Agent>> {
-    match agent_type {
-        AgentType::Random => Some(Box::new(RandomBot::new(seed ^ (seat as u64 + 1) << 32))),
-        AgentType::Tight => Some(Box::new(TightBot)),
-        AgentType::Callstation => Some(Box::new(CallStation)),
-        AgentType::Autonomous | AgentType::Protocol => None,
-    }
+/// How long past its deadline an agent's answer is still awaited before the seat plays the
+/// fallback: the agents bound their own calls by the deadline, this only catches strays.
+const DEADLINE_GRACE: Duration = Duration::from_millis(250);
+
+/// The seats' agents and what they are shown besides the hand.
+struct Seats {
+    agents: Vec<Box<dyn Agent>>,
+    names: Vec<String>,
+    streams: Vec<String>,
+    is_llm: Vec<bool>,
+    /// The run's LLM spending; `None` without LLM seats.
+    ledger: Option<SharedLedger>,
+    /// What the table has seen (public): LLM seats read it, so it is kept only for them.
+    memory: TableMemory,
 }
 
-/// The think time before an action at live pace: 0.5 to 3 s, always under the timeout.
-fn think_time(rng: &mut ChaCha8Rng, action_timeout_ms: i64) -> Duration {
-    let cap = (action_timeout_ms - 250).max(100) as u64;
+/// Why the run's seats could not be set up: an error code and a message for the run row.
+type SetupError = (&'static str, String);
+
+/// The think time before a bot's action at live pace: 0.5 to 3 s, always under the timeout.
+fn think_time(rng: &mut ChaCha8Rng, action_timeout: Duration) -> Duration {
+    let cap = (action_timeout.as_millis() as u64)
+        .saturating_sub(250)
+        .max(100);
     Duration::from_millis(rng.random_range(500..=3_000).min(cap))
+}
+
+/// How fast a hand is played.
+struct Pacing {
+    live: bool,
+    /// The run's safety deadline: past it, no more think time.
+    deadline: Instant,
+    /// The table's action timeout: how long an agent may take to answer.
+    action_timeout: Duration,
 }
 
 /// The pause between hands at live pace.
@@ -224,6 +263,7 @@ impl Runner {
             results,
             error_code: Some(code),
             error_message: Some(&message),
+            llm_usage: None,
         };
         with_retry("closing the run", || async {
             let client = self.pool.get().await?;
@@ -247,24 +287,119 @@ impl Runner {
             .await
     }
 
+    /// A client per provider the LLM seats use, with that provider's newest stored key.
+    async fn provider_clients(
+        &self,
+        spec: &SimulationSpec,
+    ) -> Result<HashMap<Provider, Arc<ProviderClient>>, SetupError> {
+        let providers = spec.llm_providers();
+        let mut clients = HashMap::new();
+        if providers.is_empty() {
+            return Ok(clients);
+        }
+        let Some(keyring) = &self.settings.keyring else {
+            return Err((
+                "missing_key_encryption_key",
+                "the config has LLM seats but the runner has no SIMRUNNER_KEY_ENCRYPTION_KEY \
+                 to open provider keys with"
+                    .into(),
+            ));
+        };
+        let http = http_client().map_err(|e| ("llm_unavailable", e))?;
+        for provider in providers {
+            let key = with_retry("reading provider keys", || async {
+                let client = self.pool.get().await?;
+                match store::reveal_newest_api_key(&client, keyring, provider).await {
+                    Err(RevealError::Store(e)) => Err(e),
+                    other => Ok(other),
+                }
+            })
+            .await
+            .map_err(|e| ("database_error", e.to_string()))?;
+            let key = match key {
+                Ok(Some(key)) => key,
+                Ok(None) => {
+                    return Err((
+                        "missing_api_key",
+                        format!(
+                            "no {} API key is stored; add one, then start again",
+                            provider.as_str()
+                        ),
+                    ));
+                }
+                Err(e) => return Err(("api_key_unreadable", e.to_string())),
+            };
+            let base_url = self.settings.base_urls.of(provider);
+            clients.insert(
+                provider,
+                Arc::new(ProviderClient::new(http.clone(), provider, base_url, key)),
+            );
+        }
+        Ok(clients)
+    }
+
+    /// Every seat's agent: a bot, or an LLM agent on its provider's client.
+    async fn seats(&self, cx: &Context) -> Result<Seats, SetupError> {
+        let spec = &cx.spec;
+        let clients = self.provider_clients(spec).await?;
+        let ledger = (!clients.is_empty()).then(|| SharedLedger::new(spec.max_llm_cost_usd()));
+        let mut agents: Vec<Box<dyn Agent>> = Vec::new();
+        let mut is_llm = Vec::new();
+        for (slot, info) in spec.agent_slots().iter().zip(&cx.seats) {
+            let seed = cx.seed as u64 ^ (info.seat as u64 + 1) << 32;
+            let style = match slot.agent_type() {
+                AgentType::Random => {
+                    agents.push(Box::new(RandomBot::new(seed)));
+                    is_llm.push(false);
+                    continue;
+                }
+                AgentType::Tight => {
+                    agents.push(Box::new(TightBot));
+                    is_llm.push(false);
+                    continue;
+                }
+                AgentType::Callstation => {
+                    agents.push(Box::new(CallStation));
+                    is_llm.push(false);
+                    continue;
+                }
+                AgentType::Protocol => Style::Protocol,
+                AgentType::Autonomous => Style::Autonomous,
+            };
+            let (Some(model), Some(ledger)) = (slot.model(), &ledger) else {
+                return Err(("invalid_config", format!("seat {} has no model", info.seat)));
+            };
+            let client = clients[&model.provider()].clone();
+            let price = self.settings.prices.lookup(&model.to_text());
+            ledger
+                .lock()
+                .add_seat(info.seat, model.provider().as_str(), model.model(), price);
+            agents.push(Box::new(LlmAgent::new(
+                info.seat,
+                style,
+                model.model(),
+                client,
+                ledger.clone(),
+            )));
+            is_llm.push(true);
+        }
+        Ok(Seats {
+            agents,
+            names: cx.seats.iter().map(|s| s.name.clone()).collect(),
+            streams: cx.seats.iter().map(SeatInfo::stream).collect(),
+            is_llm,
+            ledger,
+            memory: TableMemory::default(),
+        })
+    }
+
     async fn play(&self, cx: &Context) -> Result<Outcome, StoreError> {
         let spec = &cx.spec;
         let table_config = spec.table();
-        let mut agents = Vec::new();
-        for (slot, info) in spec.agent_slots().iter().zip(&cx.seats) {
-            match agent_for(slot.agent_type(), cx.seed as u64, info.seat) {
-                Some(agent) => agents.push(agent),
-                None => {
-                    let message = format!(
-                        "seat {} is a {} agent; this runner plays the built-in bots only",
-                        info.seat, info.agent_type
-                    );
-                    return self
-                        .fail(&cx.run, 0, "unsupported_agent", message, None)
-                        .await;
-                }
-            }
-        }
+        let mut seats = match self.seats(cx).await {
+            Ok(seats) => seats,
+            Err((code, message)) => return self.fail(&cx.run, 0, code, message, None).await,
+        };
         let started = Instant::now();
         let mut recorder = Recorder::new(
             cx.seats.clone(),
@@ -299,6 +434,19 @@ impl Runner {
                 "agents": cx.seats.iter().map(SeatInfo::to_json).collect::<Vec<_>>(),
             }),
         );
+        for (info, slot) in cx.seats.iter().zip(spec.agent_slots()) {
+            if let Some(model) = slot.model() {
+                recorder.log(
+                    &info.stream(),
+                    json!({
+                        "event": "agent_start", "seat": info.seat, "type": info.agent_type,
+                        "provider": model.provider().as_str(), "model": model.model(),
+                        "at": Utc::now(), "action_timeout_ms": table_config.action_timeout_ms,
+                        "system_prompt": poker::llm::RULES,
+                    }),
+                );
+            }
+        }
         let seats_json = serde_json::Value::Array(cx.seats.iter().map(SeatInfo::to_json).collect());
         let new_table = NewTable {
             id: &cx.table_id,
@@ -325,7 +473,7 @@ impl Runner {
         );
 
         let hands_recorded = Arc::new(AtomicI64::new(0));
-        let heartbeat = self.spawn_heartbeat(hands_recorded.clone());
+        let heartbeat = self.spawn_heartbeat(hands_recorded.clone(), seats.ledger.clone());
 
         let mut table = Table::new(
             cx.seats.len(),
@@ -348,17 +496,25 @@ impl Runner {
                 break; // one seat holds every chip
             };
             let started_at = Utc::now();
-            self.play_hand(
-                &mut hand,
-                &mut agents,
+            let pace = Pacing {
                 live,
                 deadline,
-                table_config.action_timeout_ms,
+                action_timeout: Duration::from_millis(table_config.action_timeout_ms as u64),
+            };
+            self.play_hand(
+                &mut hand,
+                played + 1,
+                &mut seats,
+                &mut recorder,
+                &pace,
                 &mut pace_rng,
             )
             .await;
             table.settle(&hand);
             played += 1;
+            if seats.ledger.is_some() {
+                seats.memory.observe(played, &hand);
+            }
             recorder.hand(
                 played,
                 table.deck_id(deal.number),
@@ -421,11 +577,22 @@ impl Runner {
         } else {
             (RunStatus::Completed, None)
         };
+        let llm_usage = seats.ledger.as_ref().map(|ledger| ledger.lock().to_json());
+        if let Some(ledger) = &seats.ledger {
+            let ledger = ledger.lock();
+            for (info, _) in cx.seats.iter().zip(&seats.is_llm).filter(|(_, llm)| **llm) {
+                let mut entry = ledger.seat_json(info.seat).unwrap_or_else(|| json!({}));
+                entry["event"] = json!("agent_stop");
+                entry["at"] = json!(Utc::now());
+                recorder.log(&info.stream(), entry);
+            }
+        }
         let summary = match &error {
             None => json!({
                 "event": "simulation_complete", "at": Utc::now(), "status": status.as_str(),
                 "hands_played": played, "table_id": cx.table_id,
                 "duration_ms": started.elapsed().as_millis() as u64, "agents": results,
+                "llm": llm_usage,
             }),
             Some((code, message)) => json!({
                 "event": "simulation_error", "at": Utc::now(), "code": code, "message": message,
@@ -451,7 +618,11 @@ impl Runner {
         if let Err(e) = closed {
             return self.fail_database(&cx.run, played, e).await;
         }
-        let run_results = json!({"table_id": cx.table_id, "agents": results});
+        let mut run_results = json!({"table_id": cx.table_id, "agents": results});
+        if let Some(usage) = &llm_usage {
+            run_results["budget_exhausted"] = usage["budget_exhausted"].clone();
+            run_results["llm_warnings"] = usage["warnings"].clone();
+        }
         let (code, message) = match &error {
             Some((code, message)) => (Some(*code), Some(message.as_str())),
             None => (None, None),
@@ -462,6 +633,7 @@ impl Runner {
             results: Some(&run_results),
             error_code: code,
             error_message: message,
+            llm_usage: llm_usage.as_ref(),
         };
         with_retry("closing the run", || async {
             let client = self.pool.get().await?;
@@ -479,22 +651,62 @@ impl Runner {
         })
     }
 
-    /// Plays one hand; at live pace each decision takes a believable think time, unless a
-    /// stop or the deadline asks to finish quickly.
+    /// Plays one hand. At live pace a bot's decision takes a believable think time (a model's
+    /// takes its own), unless a stop or the deadline asks to finish quickly. Each answer is
+    /// awaited until the table's action timeout, then the seat checks or folds.
     async fn play_hand(
         &self,
         hand: &mut Hand,
-        agents: &mut [Box<dyn Agent>],
-        live: bool,
-        deadline: Instant,
-        action_timeout_ms: i64,
+        number: i64,
+        seats: &mut Seats,
+        recorder: &mut Recorder,
+        pace: &Pacing,
         rng: &mut ChaCha8Rng,
     ) {
+        let mut log = Vec::new();
         while let Some(decision) = Decision::of(hand) {
-            if live && Instant::now() < deadline {
-                self.signals.pause(think_time(rng, action_timeout_ms)).await;
+            let seat = decision.seat;
+            let llm = seats.is_llm[seat];
+            if pace.live && !llm && Instant::now() < pace.deadline {
+                self.signals
+                    .pause(think_time(rng, pace.action_timeout))
+                    .await;
             }
-            let action = legal_choice(agents[decision.seat].as_mut(), &decision);
+            let due = Instant::now() + pace.action_timeout;
+            let turn = Turn {
+                decision,
+                hand,
+                hand_number: number,
+                names: &seats.names,
+                memory: &seats.memory,
+                deadline: due,
+            };
+            let choice = match seats.agents[seat].act(&turn) {
+                Reply::Now(choice) => choice,
+                later => tokio::select! {
+                    choice = later => choice,
+                    _ = tokio::time::sleep_until((due + DEADLINE_GRACE).into()) => {
+                        Choice::Fallback(FallbackReason::Timeout)
+                    }
+                    _ = self.signals.stopped() => Choice::Fallback(FallbackReason::Stopping),
+                },
+            };
+            let (action, fell_back) = choice.resolve(&decision.legal);
+            if llm {
+                seats.agents[seat].drain_log(&mut log);
+                if let Some(reason) = fell_back {
+                    log.push(json!({
+                        "event": "fallback", "hand": number, "seat": seat,
+                        "reason": reason.name(), "action": action_json(action),
+                    }));
+                }
+                if let Some(ledger) = &seats.ledger {
+                    ledger.lock().record_decision(seat, fell_back.is_some());
+                }
+                for entry in log.drain(..) {
+                    recorder.log(&seats.streams[seat], entry);
+                }
+            }
             hand.apply(action)
                 .expect("checked against the legal actions");
         }
@@ -521,7 +733,11 @@ impl Runner {
         Ok(())
     }
 
-    fn spawn_heartbeat(&self, hands: Arc<AtomicI64>) -> tokio::task::JoinHandle<()> {
+    fn spawn_heartbeat(
+        &self,
+        hands: Arc<AtomicI64>,
+        ledger: Option<SharedLedger>,
+    ) -> tokio::task::JoinHandle<()> {
         let pool = self.pool.clone();
         let run = self.settings.run_id.clone();
         let every = self.settings.heartbeat_every;
@@ -531,9 +747,11 @@ impl Runner {
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
+                let usage: Option<Value> = ledger.as_ref().map(|l| l.lock().to_json());
                 let beat = async {
                     let client = pool.get().await?;
-                    recording::heartbeat(&client, &run, hands.load(Ordering::SeqCst)).await
+                    let hands = hands.load(Ordering::SeqCst);
+                    recording::heartbeat(&client, &run, hands, usage.as_ref()).await
                 };
                 match beat.await {
                     Ok(Some(true)) => {

@@ -1,6 +1,9 @@
 //! The runner's settings, read once from the environment.
 
-use simrunner::domain::RunId;
+use crate::llm::client::BaseUrls;
+use crate::llm::prices::PriceTable;
+use simrunner::domain::{Provider, RunId};
+use simrunner::secrets::Keyring;
 use simrunner::settings::{EnvReader, Secret, SettingsError};
 use std::time::Duration;
 
@@ -14,6 +17,32 @@ pub struct RunnerSettings {
     pub log_retention: i64,
     /// `SIMRUNNER_HEARTBEAT_SECONDS` (5): how often the run row is refreshed.
     pub heartbeat_every: Duration,
+    /// Opens the provider keys LLM seats use (`SIMRUNNER_KEY_ENCRYPTION_KEY`); only runs
+    /// with LLM seats need it.
+    pub keyring: Option<Keyring>,
+    /// `SIMRUNNER_OPENAI_BASE_URL`, `SIMRUNNER_ANTHROPIC_BASE_URL`,
+    /// `SIMRUNNER_GOOGLE_BASE_URL`: where each provider is reached.
+    pub base_urls: BaseUrls,
+    /// `SIMRUNNER_LLM_PRICES` on top of the shipped prices.
+    pub prices: PriceTable,
+}
+
+/// A base URL setting: an `http(s)://` URL; the provider's public endpoint when unset.
+fn base_url(env: &mut EnvReader<'_>, provider: Provider, default: String) -> String {
+    let name = format!(
+        "SIMRUNNER_{}_BASE_URL",
+        provider.as_str().to_ascii_uppercase()
+    );
+    match env.raw(&name) {
+        None => default,
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            url.trim_end_matches('/').to_owned()
+        }
+        Some(_) => {
+            env.problem(&name, "must be an http:// or https:// URL");
+            default
+        }
+    }
 }
 
 impl RunnerSettings {
@@ -39,12 +68,29 @@ impl RunnerSettings {
         });
         let log_retention = env.integer_in("SIMRUNNER_LOG_RETENTION_RUNS", 1..=10_000, 5);
         let heartbeat = env.integer_in("SIMRUNNER_HEARTBEAT_SECONDS", 1..=60, 5);
+        let keyring = Keyring::from_env(env, false);
+        let defaults = BaseUrls::default();
+        let base_urls = BaseUrls {
+            openai: base_url(env, Provider::OpenAi, defaults.openai),
+            anthropic: base_url(env, Provider::Anthropic, defaults.anthropic),
+            google: base_url(env, Provider::Google, defaults.google),
+        };
+        let prices = match env.raw("SIMRUNNER_LLM_PRICES") {
+            None => PriceTable::default(),
+            Some(text) => PriceTable::with_overrides(&text).unwrap_or_else(|problem| {
+                env.problem("SIMRUNNER_LLM_PRICES", problem);
+                PriceTable::default()
+            }),
+        };
         Some(Self {
             run_id: run_id?,
             database_url: database_url?,
             runner_id,
             log_retention,
             heartbeat_every: Duration::from_secs(heartbeat as u64),
+            keyring,
+            base_urls,
+            prices,
         })
     }
 

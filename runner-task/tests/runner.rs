@@ -246,19 +246,29 @@ async fn runs_that_cannot_be_played_say_why() {
         )
         .await
         .unwrap();
-    let run = queued_run(&db, &config).await;
-    let output = runner(&db, &run).output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let row = one(
-        &db,
-        "SELECT status, error_code FROM simulation_runs WHERE id = $1",
-        &run,
-    )
-    .await;
-    assert_eq!(
-        (row.get::<_, String>(0), row.get::<_, String>(1)),
-        ("failed".into(), "unsupported_agent".into())
-    );
+    // An LLM seat needs the key-encryption key to open provider keys, then a stored key.
+    let failure = async |kek: Option<&str>| {
+        let run = queued_run(&db, &config).await;
+        let mut command = runner(&db, &run);
+        if let Some(kek) = kek {
+            command.env("SIMRUNNER_KEY_ENCRYPTION_KEY", kek);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let row = one(
+            &db,
+            "SELECT status, error_code, error_message FROM simulation_runs WHERE id = $1",
+            &run,
+        )
+        .await;
+        assert_eq!(row.get::<_, String>(0), "failed");
+        (row.get::<_, String>(1), row.get::<_, String>(2))
+    };
+    let (code, _) = failure(None).await;
+    assert_eq!(code, "missing_key_encryption_key");
+    let (code, message) = failure(Some(&"ab".repeat(32))).await;
+    assert_eq!(code, "missing_api_key");
+    assert!(message.contains("openai"), "{message}");
 }
 
 fn wait(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {

@@ -6,6 +6,7 @@
 //! row does not decrypt. A [`Keyring`] holds the current key (used to seal) and retired keys
 //! (still accepted to open), which is how the master key is rotated.
 
+use crate::settings::EnvReader;
 use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
 use aes_gcm::{AeadCore, Aes256Gcm, Nonce};
 use base64::Engine as _;
@@ -113,6 +114,37 @@ pub struct Keyring {
 impl Keyring {
     pub fn new(current: MasterKey, retired: Vec<MasterKey>) -> Self {
         Self { current, retired }
+    }
+
+    /// `SIMRUNNER_KEY_ENCRYPTION_KEY` (required when `required`) and the retired keys in
+    /// `SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED` (comma-separated); problems are reported to
+    /// `env` without echoing a key.
+    pub fn from_env(env: &mut EnvReader<'_>, required: bool) -> Option<Self> {
+        const CURRENT: &str = "SIMRUNNER_KEY_ENCRYPTION_KEY";
+        const RETIRED: &str = "SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED";
+        let parse = |env: &mut EnvReader<'_>, name: &str, text: &str| {
+            MasterKey::parse(text)
+                .map_err(|e| env.problem(name, e.to_string()))
+                .ok()
+        };
+        let current = env.secret(CURRENT);
+        if required {
+            env.require(
+                CURRENT,
+                current.as_ref(),
+                "32 random bytes as hex or base64 (openssl rand -hex 32)",
+            );
+        }
+        let current = current.and_then(|k| parse(env, CURRENT, k.expose()));
+        let retired = env.secret(RETIRED);
+        let retired: Vec<MasterKey> = retired
+            .iter()
+            .flat_map(|list| list.expose().split(','))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .filter_map(|k| parse(env, RETIRED, k))
+            .collect();
+        current.map(|current| Self::new(current, retired))
     }
 
     pub fn current_key_id(&self) -> &str {

@@ -110,8 +110,9 @@ fn database_url(config: &tokio_postgres::Config) -> String {
     )
 }
 
-/// Stores a one-off config of built-in bots (`slots` by type) at `pace`, with the given
-/// blinds and starting stack and a 1 s action timeout (so live pace thinks briefly).
+/// Stores a one-off config at `pace`, with the given blinds and starting stack and a 1 s
+/// action timeout (so live pace thinks briefly). `slots` are agent types: built-in bots by
+/// name, LLM seats as `type=provider:model` (`protocol=openai:gpt-4o`).
 pub async fn bot_simulation(
     db: &TestDatabase,
     slots: &[&str],
@@ -127,9 +128,15 @@ pub async fn bot_simulation(
         agent_slots: Some(
             slots
                 .iter()
-                .map(|t| crate::domain::AgentSlotDraft {
-                    agent_type: Some((*t).into()),
-                    model: None,
+                .map(|slot| {
+                    let (agent_type, model) = match slot.split_once('=') {
+                        Some((agent_type, model)) => (agent_type, Some(model.into())),
+                        None => (*slot, None),
+                    };
+                    crate::domain::AgentSlotDraft {
+                        agent_type: Some(agent_type.into()),
+                        model,
+                    }
                 })
                 .collect(),
         ),
@@ -140,7 +147,7 @@ pub async fn bot_simulation(
         ..Default::default()
     }
     .validate()
-    .expect("a valid bot config");
+    .expect("a valid config");
     let client = db.pool.get().await.expect("connect");
     crate::store::insert_simulation(&client, &spec)
         .await

@@ -25,6 +25,7 @@ pub enum ErrorCode {
     LogsExpired,
     MethodNotAllowed,
     SimulationRunning,
+    MissingApiKey,
     LaunchFailed,
     LauncherUnavailable,
     SchedulerFailed,
@@ -47,6 +48,7 @@ impl ErrorCode {
             ErrorCode::NotFound | ErrorCode::LogsExpired => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::SimulationRunning => StatusCode::CONFLICT,
+            ErrorCode::MissingApiKey => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::LaunchFailed | ErrorCode::SchedulerFailed => StatusCode::BAD_GATEWAY,
             ErrorCode::LauncherUnavailable | ErrorCode::SchedulerUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE

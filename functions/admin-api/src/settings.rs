@@ -4,7 +4,7 @@ use crate::auth::{JwtKey, JwtVerifier};
 use simrunner::aws::EcsSettings;
 use simrunner::dispatch::DispatchPolicy;
 use simrunner::schedule::SchedulerSettings;
-use simrunner::secrets::{Keyring, MasterKey};
+use simrunner::secrets::Keyring;
 use simrunner::settings::{EnvReader, Secret, SettingsError};
 use std::net::SocketAddr;
 
@@ -48,12 +48,6 @@ pub enum LauncherKind {
     Ecs(EcsSettings),
 }
 
-fn master_key(env: &mut EnvReader<'_>, name: &str, text: &Secret<String>) -> Option<MasterKey> {
-    MasterKey::parse(text.expose())
-        .map_err(|e| env.problem(name, e.to_string()))
-        .ok()
-}
-
 impl ApiSettings {
     pub fn from_env(env: &mut EnvReader<'_>, mode: Mode) -> Self {
         let database_url = env.secret("DATABASE_URL");
@@ -89,28 +83,7 @@ impl ApiSettings {
             );
         }
 
-        let current = env.secret("SIMRUNNER_KEY_ENCRYPTION_KEY");
-        if mode == Mode::Lambda {
-            env.require(
-                "SIMRUNNER_KEY_ENCRYPTION_KEY",
-                current.as_ref(),
-                "32 random bytes as hex or base64 (openssl rand -hex 32)",
-            );
-        }
-        let current = current.and_then(|k| master_key(env, "SIMRUNNER_KEY_ENCRYPTION_KEY", &k));
-        let retired: Vec<MasterKey> = env
-            .secret("SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED")
-            .map(|list| {
-                list.expose()
-                    .split(',')
-                    .filter(|k| !k.trim().is_empty())
-                    .map(|k| Secret::new(k.trim().to_owned()))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|k| master_key(env, "SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED", k))
-            .collect();
+        let keyring = Keyring::from_env(env, mode == Mode::Lambda);
         let launcher = match env.raw("SIMRUNNER_LAUNCHER").as_deref().map(str::trim) {
             None if mode == Mode::Local => Some(LauncherKind::Process),
             None => None,
@@ -144,7 +117,7 @@ impl ApiSettings {
             http_addr,
             admin_token,
             jwt,
-            keyring: current.map(|c| Keyring::new(c, retired)),
+            keyring,
             launcher,
             scheduler,
             runner_image: env

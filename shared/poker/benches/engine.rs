@@ -4,7 +4,7 @@
 //! tables are dealt until `HANDS` hands have been played (a table that is down to one player
 //! is replaced by a fresh one). Prints hands per second. Target: >= 1,000,000.
 
-use poker::{Agent, RandomBot, Table, play_out};
+use poker::{Bot, RandomBot, Table, play_out};
 use std::time::Instant;
 
 const HANDS: u64 = 3_000_000;
@@ -20,14 +20,14 @@ fn main() {
     while played < hands {
         tables += 1;
         let mut table = Table::new(6, 1_000, 5, 10, tables);
-        let mut agents: Vec<Box<dyn Agent>> = (0..6)
-            .map(|s| Box::new(RandomBot::new(tables * 10 + s)) as Box<dyn Agent>)
+        let mut bots: Vec<Box<dyn Bot>> = (0..6)
+            .map(|s| Box::new(RandomBot::new(tables * 10 + s)) as Box<dyn Bot>)
             .collect();
         while played < hands {
             let Some((_, mut hand)) = table.deal(std::mem::take(&mut events)) else {
                 break;
             };
-            play_out(&mut hand, &mut agents);
+            play_out(&mut hand, &mut bots);
             table.settle(&hand);
             played += 1;
             actions += hand

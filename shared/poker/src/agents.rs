@@ -1,5 +1,6 @@
-//! Agents: whatever decides for a seat. The built-in bots are documented decision rules;
-//! LLM and external-process agents implement the same trait.
+//! The built-in bots: documented decision rules that answer at once from what the seat
+//! sees. They are agents too (see [`crate::turn::Agent`]), like the LLM agents the runner
+//! drives.
 
 use super::cards::Card;
 use super::engine::{Action, Hand, Legal, Street};
@@ -44,8 +45,8 @@ impl<'a> Decision<'a> {
     }
 }
 
-/// Decides for one seat.
-pub trait Agent: Send {
+/// A decision rule: answers at once, from the decision alone, with no I/O.
+pub trait Bot: Send {
     fn decide(&mut self, decision: &Decision<'_>) -> Action;
 }
 
@@ -63,7 +64,7 @@ impl RandomBot {
     }
 }
 
-impl Agent for RandomBot {
+impl Bot for RandomBot {
     fn decide(&mut self, d: &Decision<'_>) -> Action {
         let mut options = [Action::Check; 3];
         let mut n = 0;
@@ -100,9 +101,9 @@ pub fn fallback(legal: &Legal) -> Action {
     }
 }
 
-/// The agent's answer if it is legal, otherwise [`fallback`].
-pub fn legal_choice(agent: &mut dyn Agent, decision: &Decision<'_>) -> Action {
-    let chosen = agent.decide(decision);
+/// The bot's answer if it is legal, otherwise [`fallback`].
+pub fn legal_choice(bot: &mut dyn Bot, decision: &Decision<'_>) -> Action {
+    let chosen = bot.decide(decision);
     if decision.legal.allows(chosen) {
         chosen
     } else {
@@ -110,10 +111,10 @@ pub fn legal_choice(agent: &mut dyn Agent, decision: &Decision<'_>) -> Action {
     }
 }
 
-/// Plays a hand to its end with one agent per seat and no pauses.
-pub fn play_out(hand: &mut Hand, agents: &mut [Box<dyn Agent>]) {
+/// Plays a hand to its end with one bot per seat and no pauses.
+pub fn play_out(hand: &mut Hand, bots: &mut [Box<dyn Bot>]) {
     while let Some(decision) = Decision::of(hand) {
-        let action = legal_choice(agents[decision.seat].as_mut(), &decision);
+        let action = legal_choice(bots[decision.seat].as_mut(), &decision);
         hand.apply(action)
             .expect("the action was checked against the legal ones");
     }
@@ -122,7 +123,7 @@ pub fn play_out(hand: &mut Hand, agents: &mut [Box<dyn Agent>]) {
 /// Checks when it can, otherwise calls; never raises, never folds.
 pub struct CallStation;
 
-impl Agent for CallStation {
+impl Bot for CallStation {
     fn decide(&mut self, d: &Decision<'_>) -> Action {
         if d.legal.can_check() {
             Action::Check
@@ -203,7 +204,7 @@ fn raise_about_pot(d: &Decision<'_>) -> Option<Action> {
     Some(Action::RaiseTo(target.clamp(min, max)))
 }
 
-impl Agent for TightBot {
+impl Bot for TightBot {
     fn decide(&mut self, d: &Decision<'_>) -> Action {
         let passive = if d.legal.can_check() {
             Action::Check
@@ -254,26 +255,11 @@ impl Agent for TightBot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::HandSetup;
-
-    fn decision_hand(stacks: [i64; 3]) -> Hand {
-        let mut all = [0; crate::MAX_SEATS];
-        all[..3].copy_from_slice(&stacks);
-        let deck = Card::deck();
-        Hand::start(&HandSetup {
-            stacks: all,
-            button: 0,
-            small_blind: 5,
-            big_blind: 10,
-            holes: std::array::from_fn(|i| [deck[2 * i], deck[2 * i + 1]]),
-            board: [deck[40], deck[41], deck[42], deck[43], deck[44]],
-        })
-        .unwrap()
-    }
+    use crate::testing::decision_hand;
 
     #[test]
     fn the_random_bot_only_chooses_legal_actions_and_uses_the_whole_raise_range() {
-        let hand = decision_hand([1000, 1000, 1000]);
+        let hand = decision_hand(&[1000, 1000, 1000]);
         let decision = Decision::of(&hand).unwrap();
         let mut bot = RandomBot::new(1);
         let mut kinds = std::collections::HashSet::new();
@@ -293,7 +279,7 @@ mod tests {
 
     #[test]
     fn the_callstation_calls_bets_and_checks_when_it_is_free() {
-        let mut hand = decision_hand([1000, 1000, 1000]);
+        let mut hand = decision_hand(&[1000, 1000, 1000]);
         let decision = Decision::of(&hand).unwrap();
         assert_eq!(CallStation.decide(&decision), Action::Call);
         hand.apply(Action::Call).unwrap();

@@ -178,8 +178,9 @@ pub enum Event {
     HandComplete,
 }
 
+/// Where a seat stands in the hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
+pub enum SeatStatus {
     /// Not dealt in (empty seat or busted).
     Out,
     Active,
@@ -187,9 +188,20 @@ enum Status {
     AllIn,
 }
 
+impl SeatStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            SeatStatus::Out => "out",
+            SeatStatus::Active => "active",
+            SeatStatus::Folded => "folded",
+            SeatStatus::AllIn => "all_in",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Seat {
-    status: Status,
+    status: SeatStatus,
     stack: i64,
     /// Chips in front on the current street.
     street: i64,
@@ -298,7 +310,7 @@ impl Hand {
         }
 
         let empty = Seat {
-            status: Status::Out,
+            status: SeatStatus::Out,
             stack: 0,
             street: 0,
             total: 0,
@@ -309,7 +321,7 @@ impl Hand {
         let mut seats = [empty; MAX_SEATS];
         for &s in dealt {
             seats[s] = Seat {
-                status: Status::Active,
+                status: SeatStatus::Active,
                 stack: setup.stacks[s],
                 hole: setup.holes[s],
                 ..empty
@@ -369,7 +381,7 @@ impl Hand {
             seat,
             kind,
             amount: paid,
-            all_in: self.seats[seat].status == Status::AllIn,
+            all_in: self.seats[seat].status == SeatStatus::AllIn,
         });
     }
 
@@ -381,7 +393,7 @@ impl Hand {
         s.street += paid;
         s.total += paid;
         if s.stack == 0 {
-            s.status = Status::AllIn;
+            s.status = SeatStatus::AllIn;
         }
         paid
     }
@@ -389,7 +401,7 @@ impl Hand {
     fn next_dealt(&self, from: usize) -> usize {
         (1..=MAX_SEATS)
             .map(|i| (from + i) % MAX_SEATS)
-            .find(|&s| self.seats[s].status != Status::Out)
+            .find(|&s| self.seats[s].status != SeatStatus::Out)
             .expect("at least two seats are dealt in")
     }
 
@@ -397,14 +409,14 @@ impl Hand {
     fn can_bet_count(&self) -> usize {
         self.seats
             .iter()
-            .filter(|s| s.status == Status::Active)
+            .filter(|s| s.status == SeatStatus::Active)
             .count()
     }
 
     fn live_count(&self) -> usize {
         self.seats
             .iter()
-            .filter(|s| matches!(s.status, Status::Active | Status::AllIn))
+            .filter(|s| matches!(s.status, SeatStatus::Active | SeatStatus::AllIn))
             .count()
     }
 
@@ -416,7 +428,7 @@ impl Hand {
             .map(|i| (after + i) % MAX_SEATS)
             .find(|&seat| {
                 let s = &self.seats[seat];
-                s.status == Status::Active
+                s.status == SeatStatus::Active
                     && (s.street < self.bet || (s.acted_at.is_none() && others_can_answer))
             })
     }
@@ -458,7 +470,7 @@ impl Hand {
         }
         let (kind, amount) = match action {
             Action::Fold => {
-                self.seats[seat].status = Status::Folded;
+                self.seats[seat].status = SeatStatus::Folded;
                 (ActionKind::Fold, 0)
             }
             Action::Check => (ActionKind::Check, 0),
@@ -486,7 +498,7 @@ impl Hand {
             kind,
             amount,
             total: s.street,
-            all_in: s.status == Status::AllIn,
+            all_in: s.status == SeatStatus::AllIn,
         });
         self.to_act = self.first_to_act(seat);
         self.settle();
@@ -527,7 +539,7 @@ impl Hand {
         let mut folded: SeatSet = 0;
         for (i, s) in self.seats.iter().enumerate() {
             totals[i] = s.total;
-            if !matches!(s.status, Status::Active | Status::AllIn) {
+            if !matches!(s.status, SeatStatus::Active | SeatStatus::AllIn) {
                 folded |= 1 << i;
             }
         }
@@ -635,8 +647,8 @@ impl Hand {
             s.street -= excess.min(s.street);
             s.stack += excess;
             s.won += excess;
-            if s.status == Status::AllIn {
-                s.status = Status::Active;
+            if s.status == SeatStatus::AllIn {
+                s.status = SeatStatus::Active;
             }
             self.events.push(Event::UncalledBetReturned {
                 seat: top,
@@ -714,9 +726,13 @@ impl Hand {
         self.seats[seat].total
     }
 
+    pub fn status(&self, seat: usize) -> SeatStatus {
+        self.seats[seat].status
+    }
+
     /// Whether the seat was dealt into this hand.
     pub fn is_dealt(&self, seat: usize) -> bool {
-        self.seats[seat].status != Status::Out
+        self.seats[seat].status != SeatStatus::Out
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::cards::Card;
 use super::engine::{Action, ActionKind, Event, Hand, HandSetup, MAX_SEATS, Street};
-use super::{Agent, CallStation, RandomBot, Table, TightBot, play_out};
+use super::{Bot, CallStation, RandomBot, Table, TightBot, play_out};
 
 fn cards(text: &str) -> Vec<Card> {
     text.split_whitespace()
@@ -285,9 +285,9 @@ fn illegal_actions_are_refused_with_what_is_allowed() {
 
 // ---- properties over many seeded hands -----------------------------------------------------
 
-fn lineup(seats: usize, seed: u64) -> Vec<Box<dyn Agent>> {
+fn lineup(seats: usize, seed: u64) -> Vec<Box<dyn Bot>> {
     (0..seats)
-        .map(|s| -> Box<dyn Agent> {
+        .map(|s| -> Box<dyn Bot> {
             match (s as u64 + seed) % 3 {
                 0 => Box::new(RandomBot::new(seed * 31 + s as u64)),
                 1 => Box::new(TightBot),

@@ -35,6 +35,8 @@ pub enum SkipReason {
     NotDue,
     /// A one-off config has no schedule: only a manual start runs it.
     NotPeriodic,
+    /// An LLM seat's provider has no stored API key.
+    MissingApiKey,
 }
 
 impl SkipReason {
@@ -46,6 +48,7 @@ impl SkipReason {
             SkipReason::Duplicate => "duplicate",
             SkipReason::NotDue => "not_due",
             SkipReason::NotPeriodic => "not_periodic",
+            SkipReason::MissingApiKey => "missing_api_key",
         }
     }
 }
@@ -234,6 +237,28 @@ async fn decide_and_insert(
             message: format!("run {active} of this simulation is still active"),
             active_run: RunId::parse(&active),
         });
+    }
+
+    let missing: Option<Vec<String>> = tx
+        .query_one(
+            "SELECT array_agg(DISTINCT provider ORDER BY provider) FROM (
+                 SELECT split_part(slot->>'model', ':', 1) AS provider
+                   FROM simulation_configs c, jsonb_array_elements(c.agent_slots) slot
+                  WHERE c.id = $1 AND slot ? 'model') needed
+              WHERE NOT EXISTS (SELECT 1 FROM provider_api_keys k WHERE k.provider = needed.provider)",
+            &[&config.as_str()],
+        )
+        .await?
+        .get(0);
+    if let Some(missing) = missing {
+        return Ok(skipped(
+            SkipReason::MissingApiKey,
+            format!(
+                "no API key is stored for {}, which its LLM seats need; add one with POST \
+                 /v1/admin/api-keys",
+                missing.join(", ")
+            ),
+        ));
     }
 
     if trigger != Trigger::Manual {

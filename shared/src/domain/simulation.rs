@@ -243,6 +243,8 @@ impl Limits {
     pub const DEFAULT_MAX_HANDS: i64 = 20;
     pub const DEFAULT_MAX_RUN_MINUTES: i64 = 10;
     pub const DEFAULT_COOLDOWN_MINUTES: i64 = 5;
+    /// `max_llm_cost_usd`, in cents: one cent to ten thousand dollars.
+    pub const MAX_LLM_COST_CENTS: std::ops::RangeInclusive<i64> = 1..=1_000_000;
 }
 
 /// A valid simulation config: only [`SimulationDraft::validate`] makes one.
@@ -257,6 +259,8 @@ pub struct SimulationSpec {
     pace: Pace,
     agent_slots: Vec<AgentSlot>,
     table: TableConfig,
+    /// The LLM seats' estimated spend a run may reach (`max_llm_cost_usd`), in cents.
+    max_llm_cost_cents: Option<i64>,
 }
 
 impl SimulationSpec {
@@ -290,6 +294,27 @@ impl SimulationSpec {
     pub fn table(&self) -> TableConfig {
         self.table
     }
+    pub fn max_llm_cost_cents(&self) -> Option<i64> {
+        self.max_llm_cost_cents
+    }
+    /// `max_llm_cost_usd` in dollars.
+    pub fn max_llm_cost_usd(&self) -> Option<f64> {
+        self.max_llm_cost_cents.map(|c| c as f64 / 100.0)
+    }
+    /// The providers this config's LLM seats need a key for, each once, in seat order.
+    pub fn llm_providers(&self) -> Vec<Provider> {
+        let mut providers = Vec::new();
+        for provider in self
+            .agent_slots
+            .iter()
+            .filter_map(|s| s.model().map(ModelRef::provider))
+        {
+            if !providers.contains(&provider) {
+                providers.push(provider);
+            }
+        }
+        providers
+    }
 }
 
 /// One seat of a [`SimulationDraft`].
@@ -301,7 +326,7 @@ pub struct AgentSlotDraft {
 
 /// Unvalidated input for a config, field by field. Absent fields take the documented
 /// defaults; `status` absent means `paused` (new configs never start on their own).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SimulationDraft {
     pub name: Option<String>,
     pub status: Option<String>,
@@ -317,6 +342,8 @@ pub struct SimulationDraft {
     pub big_blind: Option<i64>,
     pub initial_stack: Option<i64>,
     pub action_timeout_ms: Option<i64>,
+    /// Dollars, at most two decimals; absent means no limit.
+    pub max_llm_cost_usd: Option<f64>,
 }
 
 impl From<&SimulationSpec> for SimulationDraft {
@@ -344,6 +371,7 @@ impl From<&SimulationSpec> for SimulationDraft {
             big_blind: Some(spec.table.blinds.big),
             initial_stack: Some(spec.table.initial_stack),
             action_timeout_ms: Some(spec.table.action_timeout_ms),
+            max_llm_cost_usd: spec.max_llm_cost_usd(),
         }
     }
 }
@@ -461,6 +489,21 @@ impl SimulationDraft {
             self.action_timeout_ms,
         );
 
+        let max_llm_cost_cents = self.max_llm_cost_usd.and_then(|dollars| {
+            let cents = (dollars * 100.0).round();
+            if !dollars.is_finite()
+                || (cents - dollars * 100.0).abs() > 1e-6
+                || !Limits::MAX_LLM_COST_CENTS.contains(&(cents as i64))
+            {
+                errors.add(
+                    "max_llm_cost_usd",
+                    "must be 0.01 to 10000 dollars with at most two decimals, or null for no limit",
+                );
+                return None;
+            }
+            Some(cents as i64)
+        });
+
         errors.into_result(|| SimulationSpec {
             name,
             status,
@@ -471,6 +514,7 @@ impl SimulationDraft {
             pace,
             agent_slots,
             table,
+            max_llm_cost_cents,
         })
     }
 }

@@ -105,29 +105,46 @@ pub async fn reveal_api_key(
     keyring: &Keyring,
     id: &ApiKeyId,
 ) -> Result<Option<Secret<String>>, RevealError> {
-    let Some(row) = query_opt(
+    let row = query_opt(
         client,
-        "SELECT ciphertext, nonce, key_id FROM provider_api_keys WHERE id = $1",
+        "SELECT id, ciphertext, nonce, key_id FROM provider_api_keys WHERE id = $1",
         &[&id.as_str()],
     )
-    .await?
-    else {
-        return Ok(None);
-    };
+    .await?;
+    row.map(|row| open_row(&row, keyring)).transpose()
+}
+
+/// Decrypts the newest stored key of `provider`: the one an LLM seat of that provider uses.
+/// `None` when there is none.
+pub async fn reveal_newest_api_key(
+    client: &impl GenericClient,
+    keyring: &Keyring,
+    provider: Provider,
+) -> Result<Option<Secret<String>>, RevealError> {
+    let row = query_opt(
+        client,
+        "SELECT id, ciphertext, nonce, key_id FROM provider_api_keys WHERE provider = $1
+          ORDER BY created_at DESC, id DESC LIMIT 1",
+        &[&provider.as_str()],
+    )
+    .await?;
+    row.map(|row| open_row(&row, keyring)).transpose()
+}
+
+fn open_row(row: &Row, keyring: &Keyring) -> Result<Secret<String>, RevealError> {
+    let id: String = get(row, "id")?;
     let sealed = Sealed {
-        ciphertext: get(&row, "ciphertext")?,
-        nonce: get(&row, "nonce")?,
-        key_id: get(&row, "key_id")?,
+        ciphertext: get(row, "ciphertext")?,
+        nonce: get(row, "nonce")?,
+        key_id: get(row, "key_id")?,
     };
     let open_error = |source| RevealError::Open {
-        id: id.to_string(),
+        id: id.clone(),
         source,
     };
-    let plaintext = keyring
-        .open(id.as_str().as_bytes(), &sealed)
-        .map_err(open_error)?;
+    let plaintext = keyring.open(id.as_bytes(), &sealed).map_err(open_error)?;
     let text = String::from_utf8(plaintext).map_err(|_| open_error(OpenError::Corrupt))?;
-    Ok(Some(Secret::new(text)))
+    Ok(Secret::new(text))
 }
 
 /// What [`reseal_api_keys`] did.
@@ -159,23 +176,13 @@ pub async fn reseal_api_keys(
         current: 0,
     };
     for row in &rows {
-        let id: String = get(row, "id")?;
-        let sealed = Sealed {
-            ciphertext: get(row, "ciphertext")?,
-            nonce: get(row, "nonce")?,
-            key_id: get(row, "key_id")?,
-        };
-        if sealed.key_id == keyring.current_key_id() {
+        if get::<String>(row, "key_id")? == keyring.current_key_id() {
             report.current += 1;
             continue;
         }
-        let plaintext = Secret::new(keyring.open(id.as_bytes(), &sealed).map_err(|source| {
-            RevealError::Open {
-                id: id.clone(),
-                source,
-            }
-        })?);
-        let resealed = keyring.seal(id.as_bytes(), plaintext.expose());
+        let id: String = get(row, "id")?;
+        let plaintext = open_row(row, keyring)?;
+        let resealed = keyring.seal(id.as_bytes(), plaintext.expose().as_bytes());
         execute(
             &tx,
             "UPDATE provider_api_keys SET ciphertext = $2, nonce = $3, key_id = $4 WHERE id = $1",

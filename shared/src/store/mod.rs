@@ -9,7 +9,7 @@ mod simulations;
 
 pub use api_keys::{
     ApiKeyRecord, ResealReport, RevealError, delete_api_key, insert_api_key, list_api_keys,
-    reseal_api_keys, reveal_api_key,
+    reseal_api_keys, reveal_api_key, reveal_newest_api_key,
 };
 pub use page::{Cursor, Page, PageRequest};
 pub use runs::{RunRecord, get_run, list_runs};

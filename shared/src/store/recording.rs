@@ -65,19 +65,22 @@ pub async fn claim_run(
     })
 }
 
-/// Refreshes the heartbeat and progress; returns whether a stop was requested. `None` when
-/// the run is no longer running (reaped or closed by someone else).
+/// Refreshes the heartbeat and progress (hands, and the LLM seats' usage when there are
+/// any); returns whether a stop was requested. `None` when the run is no longer running
+/// (reaped or closed by someone else).
 pub async fn heartbeat(
     client: &impl GenericClient,
     run: &RunId,
     hands_played: i64,
+    llm_usage: Option<&serde_json::Value>,
 ) -> Result<Option<bool>, StoreError> {
     let row = query_opt(
         client,
-        "UPDATE simulation_runs SET heartbeat_at = now(), hands_played = $2
+        "UPDATE simulation_runs
+            SET heartbeat_at = now(), hands_played = $2, llm_usage = COALESCE($3, llm_usage)
           WHERE id = $1 AND status = 'running'
           RETURNING stop_requested_at IS NOT NULL",
-        &[&run.as_str(), &hands_played],
+        &[&run.as_str(), &hands_played, &llm_usage],
     )
     .await?;
     Ok(row.map(|r| r.get(0)))
@@ -330,6 +333,7 @@ pub struct RunEnd<'a> {
     pub results: Option<&'a serde_json::Value>,
     pub error_code: Option<&'a str>,
     pub error_message: Option<&'a str>,
+    pub llm_usage: Option<&'a serde_json::Value>,
 }
 
 /// Closes a running run; `false` when it was no longer running (someone else closed it).
@@ -343,7 +347,8 @@ pub async fn finish_run(
         client,
         "UPDATE simulation_runs
             SET status = $2, completed_at = now(), hands_played = $3, results = $4,
-                error_code = $5, error_message = $6, heartbeat_at = now()
+                error_code = $5, error_message = $6, heartbeat_at = now(),
+                llm_usage = COALESCE($7, llm_usage)
           WHERE id = $1 AND status = 'running'",
         &[
             &run.as_str(),
@@ -352,6 +357,7 @@ pub async fn finish_run(
             &end.results,
             &end.error_code,
             &end.error_message,
+            &end.llm_usage,
         ],
     )
     .await?;

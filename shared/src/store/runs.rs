@@ -22,9 +22,11 @@ pub struct RunRecord {
     pub completed_at: Option<DateTime<Utc>>,
     pub heartbeat_at: Option<DateTime<Utc>>,
     pub stop_requested_at: Option<DateTime<Utc>>,
+    /// LLM seats' tokens and estimated cost, kept current while the run plays.
+    pub llm_usage: Option<serde_json::Value>,
 }
 
-const COLUMNS: [&str; 14] = [
+const COLUMNS: [&str; 15] = [
     "id",
     "config_id",
     "status",
@@ -39,6 +41,7 @@ const COLUMNS: [&str; 14] = [
     "completed_at",
     "heartbeat_at",
     "stop_requested_at",
+    "llm_usage",
 ];
 
 /// `alias.id AS {prefix}id, …`: lets a run ride along in another query's rows.
@@ -67,9 +70,9 @@ impl Prefix {
     }
 
     /// Column names are built once, not per row.
-    fn names(self) -> &'static [String; 14] {
-        static PLAIN: LazyLock<[String; 14]> = LazyLock::new(|| COLUMNS.map(str::to_owned));
-        static LATEST: LazyLock<[String; 14]> =
+    fn names(self) -> &'static [String; 15] {
+        static PLAIN: LazyLock<[String; 15]> = LazyLock::new(|| COLUMNS.map(str::to_owned));
+        static LATEST: LazyLock<[String; 15]> =
             LazyLock::new(|| COLUMNS.map(|c| format!("run_{c}")));
         match self {
             Prefix::Plain => &PLAIN,
@@ -95,6 +98,7 @@ pub(super) fn from_row(row: &Row, prefix: Prefix) -> Result<Option<RunRecord>, S
         completed_at,
         heartbeat_at,
         stop_requested_at,
+        llm_usage,
     ] = prefix.names().each_ref().map(String::as_str);
     let Some(id) = get::<Option<String>>(row, id)? else {
         return Ok(None);
@@ -118,6 +122,7 @@ pub(super) fn from_row(row: &Row, prefix: Prefix) -> Result<Option<RunRecord>, S
         completed_at: get(row, completed_at)?,
         heartbeat_at: get(row, heartbeat_at)?,
         stop_requested_at: get(row, stop_requested_at)?,
+        llm_usage: get(row, llm_usage)?,
     }))
 }
 

@@ -1,7 +1,7 @@
 use super::runs::{self, RunRecord};
 use super::{Cursor, Page, PageRequest, StoreError, execute, get, query, query_opt};
 use crate::domain::{
-    AgentSlotDraft, SimulationDraft, SimulationId, SimulationSpec, ValidationErrors,
+    AgentSlotDraft, Provider, SimulationDraft, SimulationId, SimulationSpec, ValidationErrors,
 };
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
@@ -22,6 +22,8 @@ pub struct SimulationRecord {
     pub is_running: bool,
     pub latest_run: Option<RunRecord>,
     pub last_skip: Option<Skip>,
+    /// Providers its LLM seats need and no stored key is for: runs cannot start.
+    pub missing_keys: Vec<Provider>,
 }
 
 /// Why the scheduler's last trigger of a config started nothing.
@@ -43,8 +45,8 @@ struct StoredSlot {
 
 const CONFIG_COLUMNS: &str = "c.id, c.name, c.status, c.schedule_type, c.interval_minutes, \
     c.cooldown_minutes, c.max_hands, c.max_run_minutes, c.pace, c.agent_count, c.agent_slots, \
-    c.small_blind, c.big_blind, c.initial_stack, c.action_timeout_ms, c.bucket_key, \
-    c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at";
+    c.small_blind, c.big_blind, c.initial_stack, c.action_timeout_ms, c.max_llm_cost_cents, \
+    c.bucket_key, c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at";
 
 /// One query for configs with their latest run and whether any run is active: no N+1.
 static SELECT_RECORDS: LazyLock<String> = LazyLock::new(|| {
@@ -52,6 +54,7 @@ static SELECT_RECORDS: LazyLock<String> = LazyLock::new(|| {
         "SELECT {CONFIG_COLUMNS},
                 EXISTS (SELECT 1 FROM simulation_runs a
                         WHERE a.config_id = c.id AND a.status IN ('queued', 'running')) AS is_running,
+                ARRAY(SELECT DISTINCT provider FROM provider_api_keys) AS key_providers,
                 latest.*
          FROM simulation_configs c
          LEFT JOIN LATERAL (
@@ -99,6 +102,8 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
         big_blind: Some(get(row, "big_blind")?),
         initial_stack: Some(get(row, "initial_stack")?),
         action_timeout_ms: Some(get(row, "action_timeout_ms")?),
+        max_llm_cost_usd: get::<Option<i64>>(row, "max_llm_cost_cents")?
+            .map(|cents| cents as f64 / 100.0),
     };
     let spec = draft
         .validate()
@@ -114,6 +119,12 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
         }),
         _ => None,
     };
+    let key_providers: Vec<String> = get(row, "key_providers")?;
+    let missing_keys = spec
+        .llm_providers()
+        .into_iter()
+        .filter(|p| !key_providers.iter().any(|k| k == p.as_str()))
+        .collect();
     Ok(SimulationRecord {
         id: SimulationId::parse(&id)
             .ok_or_else(|| StoreError::Corrupt(format!("{id:?} is not a config id")))?,
@@ -124,6 +135,7 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
         is_running: get(row, "is_running")?,
         latest_run: runs::from_row(row, runs::Prefix::Latest)?,
         last_skip,
+        missing_keys,
     })
 }
 
@@ -139,7 +151,7 @@ fn slots_json(spec: &SimulationSpec) -> serde_json::Value {
     serde_json::to_value(slots).expect("agent slots serialise")
 }
 
-/// The spec's columns in the order `$2…$14` of the insert and update statements.
+/// The spec's columns in the order `$2…$16` of the insert and update statements.
 macro_rules! spec_params {
     ($id:expr, $spec:expr, $slots:expr, $table:expr, $interval:expr) => {
         [
@@ -158,6 +170,7 @@ macro_rules! spec_params {
             &$table.blinds.big,
             &$table.initial_stack,
             &$table.action_timeout_ms,
+            &$spec.max_llm_cost_cents(),
         ]
     };
 }
@@ -177,8 +190,8 @@ pub async fn insert_simulation(
         client,
         "INSERT INTO simulation_configs (id, name, status, schedule_type, interval_minutes,
              cooldown_minutes, max_hands, max_run_minutes, pace, agent_count, agent_slots,
-             small_blind, big_blind, initial_stack, action_timeout_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             small_blind, big_blind, initial_stack, action_timeout_ms, max_llm_cost_cents)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         &spec_params!(&id.as_str(), spec, &slots, table, &interval),
     )
     .await?;
@@ -259,7 +272,8 @@ pub async fn update_simulation(
         "UPDATE simulation_configs SET name = $2, status = $3, schedule_type = $4,
              interval_minutes = $5, cooldown_minutes = $6, max_hands = $7, max_run_minutes = $8,
              pace = $9, agent_count = $10, agent_slots = $11, small_blind = $12, big_blind = $13,
-             initial_stack = $14, action_timeout_ms = $15, updated_at = now()
+             initial_stack = $14, action_timeout_ms = $15, max_llm_cost_cents = $16,
+             updated_at = now()
          WHERE id = $1",
         &spec_params!(&id.as_str(), spec, &slots, table, &interval),
     )

@@ -10,8 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::Serialize;
-use simrunner::dispatch::{self, Started, Trigger};
-use simrunner::domain::SimulationId;
+use simrunner::dispatch::{self, SkipReason, Started, Trigger};
+use simrunner::domain::{Provider, SimulationId};
 use simrunner::schedule::{ScheduleSpec, Scheduler};
 use simrunner::store;
 use utoipa::ToSchema;
@@ -21,7 +21,8 @@ fn parse_id(id: &str) -> Result<SimulationId, ApiError> {
 }
 
 /// Starts a run now (a paused config becomes active). 409 `simulation_running` while one of
-/// its runs is active or the concurrency limit is reached.
+/// its runs is active or the concurrency limit is reached; 422 `missing_api_key` when an LLM
+/// seat's provider has no stored key.
 #[utoipa::path(post, path = "/v1/admin/simulations/{id}/start", tag = "simulations",
     params(("id" = String, Path, description = "sim_…")),
     security(("bearer" = [])),
@@ -29,6 +30,7 @@ fn parse_id(id: &str) -> Result<SimulationId, ApiError> {
         (status = 201, description = "Queued and launched", body = RunView),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`simulation_running`", body = ErrorBody),
+        (status = 422, description = "`missing_api_key`: the message names the providers", body = ErrorBody),
         (status = 502, description = "`launch_failed`: the run was closed failed; `scheduler_failed`", body = ErrorBody),
         (status = 503, description = "`launcher_unavailable`, `scheduler_unavailable`", body = ErrorBody),
     ))]
@@ -49,6 +51,9 @@ pub async fn start_simulation(
     let record = store::get_simulation(&state.db().await?, &config)
         .await?
         .ok_or_else(|| ApiError::not_found("simulation", &id))?;
+    if !record.missing_keys.is_empty() {
+        return Err(missing_api_key(&record.missing_keys));
+    }
     if let Some(schedule) = ScheduleSpec::of(&record.spec)
         && !schedule.enabled
     {
@@ -77,11 +82,29 @@ pub async fn start_simulation(
             ),
         )),
         Started::NotFound => Err(ApiError::not_found("simulation", &id)),
-        // A manual start skips only for an active run or a full concurrency limit.
+        // A key deleted since the check above.
+        Started::Skipped {
+            reason: SkipReason::MissingApiKey,
+            message,
+            ..
+        } => Err(ApiError::new(ErrorCode::MissingApiKey, message)),
+        // Otherwise a manual start skips only for an active run or a full concurrency limit.
         Started::Skipped { message, .. } => {
             Err(ApiError::new(ErrorCode::SimulationRunning, message))
         }
     }
+}
+
+fn missing_api_key(providers: &[Provider]) -> ApiError {
+    let names: Vec<&str> = providers.iter().map(|p| p.as_str()).collect();
+    ApiError::new(
+        ErrorCode::MissingApiKey,
+        format!(
+            "no API key is stored for {}, which this simulation's LLM seats need; add one with \
+             POST /v1/admin/api-keys",
+            names.join(", ")
+        ),
+    )
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -11,7 +11,9 @@ use chrono::DateTime;
 use chrono::Utc;
 use serde::{Deserialize, Deserializer, Serialize};
 use simrunner::dispatch;
-use simrunner::domain::{AgentSlotDraft, AgentType, ScheduleKind, SimulationDraft, SimulationId};
+use simrunner::domain::{
+    AgentSlotDraft, AgentType, Provider, ScheduleKind, SimulationDraft, SimulationId,
+};
 use simrunner::schedule::ScheduleSpec;
 use simrunner::store::{self, RunRecord, SimulationRecord, StoreError, UpdateOutcome};
 use utoipa::{IntoParams, ToSchema};
@@ -71,9 +73,14 @@ pub struct CreateSimulation {
     pub agent_count: Option<i64>,
     pub agent_slots: Option<Vec<AgentSlotInput>>,
     pub table_config: Option<TableConfigInput>,
+    /// The most a run's LLM seats may spend, estimated in US dollars: 0.01 to 10,000, at
+    /// most two decimals; absent or null for no limit. Once reached, LLM seats check or fold
+    /// for the rest of the run.
+    pub max_llm_cost_usd: Option<f64>,
 }
 
-/// Absent leaves a field as it is; for `interval_minutes`, `null` clears it.
+/// Absent leaves a field as it is; for `interval_minutes` and `max_llm_cost_usd`, `null`
+/// clears it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSimulation {
@@ -91,6 +98,9 @@ pub struct UpdateSimulation {
     pub agent_count: Option<i64>,
     pub agent_slots: Option<Vec<AgentSlotInput>>,
     pub table_config: Option<TableConfigInput>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>)]
+    pub max_llm_cost_usd: Option<Option<f64>>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`).
@@ -134,6 +144,7 @@ impl From<CreateSimulation> for SimulationDraft {
             pace: input.pace,
             agent_count: input.agent_count,
             agent_slots: input.agent_slots.map(slot_drafts),
+            max_llm_cost_usd: input.max_llm_cost_usd,
             ..Default::default()
         };
         if let Some(table) = input.table_config {
@@ -160,6 +171,9 @@ impl UpdateSimulation {
         draft.max_hands = self.max_hands.or(draft.max_hands);
         draft.max_run_minutes = self.max_run_minutes.or(draft.max_run_minutes);
         draft.pace = self.pace.or(draft.pace);
+        if let Some(limit) = self.max_llm_cost_usd {
+            draft.max_llm_cost_usd = limit;
+        }
         if let Some(slots) = self.agent_slots {
             draft.agent_slots = Some(slot_drafts(slots));
             // New slots bring their own count unless one is given alongside.
@@ -226,6 +240,10 @@ pub struct RunView {
     pub completed_at: Option<DateTime<Utc>>,
     pub heartbeat_at: Option<DateTime<Utc>>,
     pub stop_requested_at: Option<DateTime<Utc>>,
+    /// Runs with LLM seats: tokens and estimated cost per seat and in total, the budget, and
+    /// warnings about providers that stopped answering; kept current while the run plays.
+    #[schema(value_type = Option<Object>)]
+    pub llm_usage: Option<serde_json::Value>,
 }
 
 impl From<RunRecord> for RunView {
@@ -247,6 +265,7 @@ impl From<RunRecord> for RunView {
             completed_at: run.completed_at,
             heartbeat_at: run.heartbeat_at,
             stop_requested_at: run.stop_requested_at,
+            llm_usage: run.llm_usage,
         }
     }
 }
@@ -254,7 +273,8 @@ impl From<RunRecord> for RunView {
 /// The scheduler's last trigger that started nothing, and how many there have been.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SkipView {
-    /// `already_running`, `cooling_down`, `paused` or `duplicate`.
+    /// `already_running`, `cooling_down`, `paused`, `duplicate`, `not_due`,
+    /// `not_periodic` or `missing_api_key`.
     pub reason: String,
     pub at: DateTime<Utc>,
     pub count: i64,
@@ -278,6 +298,8 @@ pub struct SimulationView {
     pub agent_count: i64,
     pub agent_slots: Vec<AgentSlotView>,
     pub table_config: TableConfigView,
+    /// The most a run's LLM seats may spend (estimated, US dollars); null: no limit.
+    pub max_llm_cost_usd: Option<f64>,
     /// `sb{small}_bb{big}_seats{agent_count}_timeout{actionTimeoutMs}`
     #[schema(example = "sb5_bb10_seats4_timeout10000")]
     pub bucket_key: String,
@@ -285,8 +307,20 @@ pub struct SimulationView {
     pub is_running: bool,
     pub latest_run: Option<RunView>,
     pub last_skip: Option<SkipView>,
+    /// Problems that keep it from running, e.g. `missing_api_key`.
+    pub warnings: Vec<WarningView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Something an operator should fix.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarningView {
+    /// `missing_api_key`: an LLM seat's provider has no stored key, so runs cannot start.
+    pub code: &'static str,
+    pub message: String,
+    /// The providers concerned.
+    pub providers: Vec<&'static str>,
 }
 
 impl From<SimulationRecord> for SimulationView {
@@ -320,6 +354,7 @@ impl From<SimulationRecord> for SimulationView {
                 initial_stack: table.initial_stack,
                 action_timeout_ms: table.action_timeout_ms,
             },
+            max_llm_cost_usd: spec.max_llm_cost_usd(),
             bucket_key: record.bucket_key,
             is_running: record.is_running,
             latest_run: record.latest_run.map(RunView::from),
@@ -328,10 +363,28 @@ impl From<SimulationRecord> for SimulationView {
                 at: s.at,
                 count: s.count,
             }),
+            warnings: missing_key_warning(&record.missing_keys)
+                .into_iter()
+                .collect(),
             created_at: record.created_at,
             updated_at: record.updated_at,
         }
     }
+}
+
+fn missing_key_warning(providers: &[Provider]) -> Option<WarningView> {
+    if providers.is_empty() {
+        return None;
+    }
+    let names: Vec<&'static str> = providers.iter().map(|p| p.as_str()).collect();
+    Some(WarningView {
+        code: "missing_api_key",
+        message: format!(
+            "no API key is stored for {}: runs cannot start until one is added",
+            names.join(", ")
+        ),
+        providers: names,
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,0 +1,200 @@
+//! What a run's LLM seats have spent: tokens and estimated cost per seat and in total, the
+//! budget (`max_llm_cost_usd`), and warnings about providers that stopped answering for
+//! good. Shared by the run's LLM agents; the runner writes it to the run row.
+
+use super::prices::Price;
+use super::wire::Usage;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+#[derive(Debug, Clone)]
+struct SeatLedger {
+    seat: usize,
+    provider: &'static str,
+    model: String,
+    price: Option<Price>,
+    usage: Usage,
+    calls: u64,
+    decisions: u64,
+    fallbacks: u64,
+    repairs: u64,
+    cost_usd: f64,
+}
+
+#[derive(Debug, Default)]
+pub struct Ledger {
+    seats: Vec<SeatLedger>,
+    budget_usd: Option<f64>,
+    exhausted: bool,
+    warnings: Vec<Value>,
+}
+
+/// The run's ledger, shared by its agents. The lock is never held across an `await`.
+#[derive(Debug, Clone, Default)]
+pub struct SharedLedger(Arc<Mutex<Ledger>>);
+
+impl SharedLedger {
+    pub fn new(budget_usd: Option<f64>) -> Self {
+        Self(Arc::new(Mutex::new(Ledger {
+            budget_usd,
+            ..Ledger::default()
+        })))
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, Ledger> {
+        // A panic while holding the lock leaves counts that are still worth reading.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Ledger {
+    pub fn add_seat(
+        &mut self,
+        seat: usize,
+        provider: &'static str,
+        model: &str,
+        price: Option<Price>,
+    ) {
+        self.seats.push(SeatLedger {
+            seat,
+            provider,
+            model: model.to_owned(),
+            price,
+            usage: Usage::default(),
+            calls: 0,
+            decisions: 0,
+            fallbacks: 0,
+            repairs: 0,
+            cost_usd: 0.0,
+        });
+    }
+
+    fn seat(&mut self, seat: usize) -> Option<&mut SeatLedger> {
+        self.seats.iter_mut().find(|s| s.seat == seat)
+    }
+
+    /// Counts one model call; returns true when this call used up the budget.
+    pub fn record_call(&mut self, seat: usize, usage: &Usage) -> bool {
+        if let Some(entry) = self.seat(seat) {
+            entry.calls += 1;
+            entry.usage.add(usage);
+            if let Some(price) = entry.price {
+                entry.cost_usd += price.cost(usage);
+            }
+        }
+        let over = self
+            .budget_usd
+            .is_some_and(|budget| self.cost_usd() >= budget);
+        let newly = over && !self.exhausted;
+        self.exhausted |= over;
+        newly
+    }
+
+    pub fn record_decision(&mut self, seat: usize, fell_back: bool) {
+        if let Some(entry) = self.seat(seat) {
+            entry.decisions += 1;
+            entry.fallbacks += u64::from(fell_back);
+        }
+    }
+
+    pub fn record_repair(&mut self, seat: usize) {
+        if let Some(entry) = self.seat(seat) {
+            entry.repairs += 1;
+        }
+    }
+
+    /// A provider stopped answering this seat for the rest of the run (never the key).
+    pub fn warn(&mut self, seat: usize, code: &str, status: Option<u16>, message: &str) {
+        let provider = self.seat(seat).map(|s| s.provider).unwrap_or_default();
+        self.warnings.push(json!({
+            "seat": seat, "provider": provider, "code": code, "status": status,
+            "message": format!("{provider} answered {code} for seat {seat}: {message}; the seat \
+                                checks or folds for the rest of the run"),
+        }));
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.exhausted
+    }
+
+    /// The estimated cost so far: seats of unknown price count nothing.
+    pub fn cost_usd(&self) -> f64 {
+        self.seats.iter().map(|s| s.cost_usd).sum()
+    }
+
+    pub fn seat_json(&self, seat: usize) -> Option<Value> {
+        self.seats.iter().find(|s| s.seat == seat).map(seat_json)
+    }
+
+    /// The run row's `llm_usage`: per seat and in total.
+    pub fn to_json(&self) -> Value {
+        let mut total = Usage::default();
+        for seat in &self.seats {
+            total.add(&seat.usage);
+        }
+        let priced = self.seats.iter().any(|s| s.price.is_some());
+        json!({
+            "seats": self.seats.iter().map(seat_json).collect::<Vec<_>>(),
+            "tokens": total.to_json(),
+            "calls": self.seats.iter().map(|s| s.calls).sum::<u64>(),
+            "cost_usd": priced.then(|| round_cents(self.cost_usd())),
+            "budget_usd": self.budget_usd,
+            "budget_exhausted": self.exhausted,
+            "warnings": self.warnings,
+        })
+    }
+}
+
+/// Costs are estimates: a tenth of a cent is precision enough.
+fn round_cents(cost: f64) -> f64 {
+    (cost * 1000.0).round() / 1000.0
+}
+
+fn seat_json(s: &SeatLedger) -> Value {
+    json!({
+        "seat": s.seat, "provider": s.provider, "model": s.model,
+        "tokens": s.usage.to_json(), "calls": s.calls, "decisions": s.decisions,
+        "fallbacks": s.fallbacks, "repairs": s.repairs,
+        "cost_usd": s.price.map(|_| round_cents(s.cost_usd)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_reached_once_and_unknown_prices_count_tokens_only() {
+        let ledger = SharedLedger::new(Some(0.01));
+        let mut l = ledger.lock();
+        l.add_seat(
+            0,
+            "openai",
+            "gpt-4o",
+            Some(Price {
+                input: 2.5,
+                cached_input: 1.25,
+                output: 10.0,
+            }),
+        );
+        l.add_seat(1, "openai", "local-model", None);
+        let call = Usage {
+            input: 1000,
+            output: 200,
+            cached: 0,
+            reasoning: 0,
+        };
+        assert!(!l.record_call(0, &call), "$0.0045");
+        assert!(!l.record_call(1, &call), "unpriced");
+        assert!(!l.record_call(0, &call), "$0.009");
+        assert!(l.record_call(0, &call), "$0.0135 reaches $0.01");
+        assert!(l.exhausted() && !l.record_call(0, &call), "reported once");
+        let json = l.to_json();
+        assert_eq!(json["seats"][1]["cost_usd"], Value::Null);
+        assert_eq!(json["tokens"]["input"], 5000);
+        assert_eq!(json["cost_usd"], 0.018);
+        assert_eq!(json["budget_exhausted"], true);
+    }
+}
