@@ -552,7 +552,7 @@ async fn a_spent_budget_turns_every_llm_seat_into_fallbacks() {
         "{usage}"
     );
     assert!(
-        calls >= 1 && calls <= 2,
+        (1..=2).contains(&calls),
         "the first priced answer spent the budget: {usage}"
     );
     for stream in ["agent-0-protocol", "agent-1-protocol"] {
