@@ -508,3 +508,50 @@ async fn stop_and_emergency_stop_ask_runs_to_stop_and_pause_configs() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_trigger_for_llm_seats_without_a_key_is_skipped_and_recorded() {
+    let db = fresh_database().await;
+    let config = periodic(&db, 5, 0).await;
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE simulation_configs
+                SET agent_slots = '[{\"type\":\"random\"},{\"type\":\"tight\"},
+                                    {\"type\":\"protocol\",\"model\":\"anthropic:claude-sonnet-4\"}]'
+              WHERE id = $1",
+            &[&config.as_str()],
+        )
+        .await
+        .unwrap();
+    let decision = go(&db, &config, Trigger::Scheduled { at: t0() }, t0()).await;
+    assert_eq!(reason(&decision), Some(SkipReason::MissingApiKey));
+    let Decision::Skipped { message, .. } = &decision else {
+        unreachable!()
+    };
+    assert!(message.contains("anthropic"), "{message}");
+    let manual = go(&db, &config, Trigger::Manual, t0()).await;
+    assert_eq!(reason(&manual), Some(SkipReason::MissingApiKey));
+    let skip: String = client
+        .query_one(
+            "SELECT last_skip_reason FROM simulation_configs WHERE id = $1",
+            &[&config.as_str()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(skip, "missing_api_key");
+
+    client
+        .execute(
+            "INSERT INTO provider_api_keys (id, provider, label, ciphertext, nonce, key_id, last4)
+             VALUES ('key_0123456789abcdef0123456789abcdef', 'anthropic', 'k', '\\x00',
+                     '\\x000000000000000000000000', 'k1', 'abcd')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let later = t0() + Duration::minutes(5);
+    let started = go(&db, &config, Trigger::Scheduled { at: later }, later).await;
+    assert!(matches!(started, Decision::Started(_)), "{started:?}");
+}

@@ -149,3 +149,51 @@ async fn stop_and_emergency_stop_pause_and_ask_runs_to_stop() {
     let detail = app.get(&format!("/v1/admin/simulations/{b}")).await;
     assert_eq!(detail.body["simulation"]["status"], "paused");
 }
+
+#[tokio::test]
+async fn an_llm_config_without_a_key_is_refused_with_a_422_and_warned_about() {
+    let app = TestApp::spawn().await;
+    let id = app
+        .create_simulation(|body| {
+            body["agent_slots"] = json!([
+                {"type": "random"},
+                {"type": "protocol", "model": "openai:gpt-4o-mini"},
+                {"type": "autonomous", "model": "google:gemini-2.5-flash"},
+            ]);
+        })
+        .await;
+    let detail = app.get(&format!("/v1/admin/simulations/{id}")).await;
+    let warnings = &detail.body["simulation"]["warnings"];
+    assert_eq!(warnings[0]["code"], "missing_api_key", "{warnings}");
+    assert_eq!(warnings[0]["providers"], json!(["openai", "google"]));
+    let listed = app.get("/v1/admin/simulations").await;
+    assert_eq!(listed.body["items"][0]["warnings"], *warnings);
+
+    let start = app
+        .post(&format!("/v1/admin/simulations/{id}/start"), json!({}))
+        .await;
+    assert_eq!(
+        (start.status, start.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "missing_api_key")
+    );
+    let message = start.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("openai") && message.contains("google"),
+        "{message}"
+    );
+    assert_eq!(app.count("simulation_runs").await, 0, "nothing was queued");
+
+    // With a key for one provider the warning names only the other.
+    let added = app
+        .post(
+            "/v1/admin/api-keys",
+            json!({"provider": "openai", "label": "prod", "key": "sk-test-0123456789abcdef"}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    let detail = app.get(&format!("/v1/admin/simulations/{id}")).await;
+    assert_eq!(
+        detail.body["simulation"]["warnings"][0]["providers"],
+        json!(["google"])
+    );
+}

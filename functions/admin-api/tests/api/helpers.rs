@@ -183,9 +183,11 @@ impl TestApp {
         self.call(Method::DELETE, path, None, Auth::Token).await
     }
 
-    /// Creates a valid config, optionally changed by `edit`, and returns its id.
+    /// Creates a valid config of four bots (so it starts without provider keys), optionally
+    /// changed by `edit`, and returns its id.
     pub async fn create_simulation(&self, edit: impl FnOnce(&mut Value)) -> String {
         let mut body = valid_simulation();
+        body["agent_slots"][3] = json!({"type": "random"});
         edit(&mut body);
         let response = self.post("/v1/admin/simulations", body).await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);

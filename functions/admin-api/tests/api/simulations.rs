@@ -451,6 +451,26 @@ async fn every_validation_rule_answers_400_naming_the_field() {
             &["max_hands"],
         ),
         ("array body", Box::new(|b| *b = json!([1, 2])), &["body"]),
+        (
+            "no budget",
+            Box::new(|b| b["max_llm_cost_usd"] = json!(0)),
+            &["max_llm_cost_usd"],
+        ),
+        (
+            "a tenth of a cent",
+            Box::new(|b| b["max_llm_cost_usd"] = json!(0.005)),
+            &["max_llm_cost_usd"],
+        ),
+        (
+            "huge budget",
+            Box::new(|b| b["max_llm_cost_usd"] = json!(10_000.01)),
+            &["max_llm_cost_usd"],
+        ),
+        (
+            "budget as text",
+            Box::new(|b| b["max_llm_cost_usd"] = json!("5")),
+            &["max_llm_cost_usd"],
+        ),
     ];
     for (name, edit, fields) in cases {
         let got = rejected_fields(&app, edit).await;
@@ -612,4 +632,36 @@ async fn malformed_requests_get_a_clear_4xx() {
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong_method.code(), "method_not_allowed");
     assert_eq!(app.count("simulation_configs").await, 1);
+}
+
+#[tokio::test]
+async fn an_llm_budget_is_stored_shown_changed_and_cleared() {
+    let app = TestApp::spawn().await;
+    let id = app
+        .create_simulation(|b| b["max_llm_cost_usd"] = json!(2.5))
+        .await;
+    let detail = app.get(&format!("/v1/admin/simulations/{id}")).await;
+    assert_eq!(detail.body["simulation"]["max_llm_cost_usd"], 2.5);
+    let changed = app
+        .patch(
+            &format!("/v1/admin/simulations/{id}"),
+            json!({"max_llm_cost_usd": 0.07}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    assert_eq!(changed.body["max_llm_cost_usd"], 0.07);
+    let untouched = app
+        .patch(
+            &format!("/v1/admin/simulations/{id}"),
+            json!({"max_hands": 30}),
+        )
+        .await;
+    assert_eq!(untouched.body["max_llm_cost_usd"], 0.07, "absent leaves it");
+    let cleared = app
+        .patch(
+            &format!("/v1/admin/simulations/{id}"),
+            json!({"max_llm_cost_usd": null}),
+        )
+        .await;
+    assert_eq!(cleared.body["max_llm_cost_usd"], Value::Null);
 }
