@@ -830,4 +830,49 @@ mod tests {
             assert_eq!(draft.validate().is_ok(), ok, "{name:?}");
         }
     }
+
+    #[test]
+    fn an_llm_budget_is_whole_cents_within_limits_and_needs_keys_per_provider() {
+        for (dollars, cents) in [
+            (0.01, Some(1)),
+            (2.5, Some(250)),
+            (10_000.0, Some(1_000_000)),
+        ] {
+            let mut draft = valid();
+            draft.max_llm_cost_usd = Some(dollars);
+            assert_eq!(
+                draft.validate().unwrap().max_llm_cost_cents(),
+                cents,
+                "{dollars}"
+            );
+        }
+        for dollars in [0.0, -1.0, 0.005, 10_000.01, f64::NAN, f64::INFINITY] {
+            let mut draft = valid();
+            draft.max_llm_cost_usd = Some(dollars);
+            let errors = draft.validate().unwrap_err();
+            assert_eq!(errors.0[0].field, "max_llm_cost_usd", "{dollars}");
+        }
+        let mut draft = valid();
+        draft.agent_slots = Some(vec![
+            AgentSlotDraft {
+                agent_type: Some("protocol".into()),
+                model: Some("google:gemini-2.5-flash".into()),
+            },
+            AgentSlotDraft {
+                agent_type: Some("random".into()),
+                model: None,
+            },
+            AgentSlotDraft {
+                agent_type: Some("autonomous".into()),
+                model: Some("openai:gpt-4o".into()),
+            },
+            AgentSlotDraft {
+                agent_type: Some("protocol".into()),
+                model: Some("google:gemini-2.5-pro".into()),
+            },
+        ]);
+        let spec = draft.validate().unwrap();
+        assert_eq!(spec.llm_providers(), [Provider::Google, Provider::OpenAi]);
+        assert_eq!(spec.max_llm_cost_usd(), None);
+    }
 }
