@@ -119,11 +119,25 @@ impl LocalDatabase {
     }
 }
 
+/// The local stack's key-encryption key.
+struct LocalKeyring {
+    keyring: Keyring,
+    /// Its text, for the runners (they open provider keys for LLM seats).
+    text: Secret<String>,
+    /// Generated once into the data folder rather than given.
+    generated: bool,
+}
+
 /// `SIMRUNNER_KEY_ENCRYPTION_KEY`, or a key generated once and kept (mode 0600) in the data
 /// folder so that stored provider keys still open after a restart.
-fn local_keyring(settings: &mut ApiSettings, data_dir: &Path) -> anyhow::Result<(Keyring, bool)> {
+fn local_keyring(settings: &mut ApiSettings, data_dir: &Path) -> anyhow::Result<LocalKeyring> {
     if let Some(keyring) = settings.keyring.take() {
-        return Ok((keyring, false));
+        let text = std::env::var("SIMRUNNER_KEY_ENCRYPTION_KEY").unwrap_or_default();
+        return Ok(LocalKeyring {
+            keyring,
+            text: Secret::new(text),
+            generated: false,
+        });
     }
     let path = data_dir.join("key-encryption-key");
     let text = match std::fs::read_to_string(&path) {
@@ -142,7 +156,11 @@ fn local_keyring(settings: &mut ApiSettings, data_dir: &Path) -> anyhow::Result<
         Err(e) => return Err(e).context(format!("reading {}", path.display())),
     };
     let key = MasterKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok((Keyring::new(key, Vec::new()), true))
+    Ok(LocalKeyring {
+        keyring: Keyring::new(key, Vec::new()),
+        text: Secret::new(text.trim().to_owned()),
+        generated: true,
+    })
 }
 
 /// `simrunner up`: runs the local stack until Ctrl-C or SIGTERM.
@@ -160,7 +178,11 @@ pub async fn up() -> anyhow::Result<()> {
             ),
             _ => anyhow::Error::new(e).context(format!("listening on {}", settings.http_addr)),
         })?;
-    let (keyring, generated_key) = local_keyring(&mut settings, &data_dir)?;
+    let LocalKeyring {
+        keyring,
+        text: key_text,
+        generated: generated_key,
+    } = local_keyring(&mut settings, &data_dir)?;
     let generated_token = settings.admin_token.is_none();
     let token = settings
         .admin_token
@@ -189,6 +211,7 @@ pub async fn up() -> anyhow::Result<()> {
                     Some(LocalRuns {
                         database_url: &database.url,
                         data_dir: &data_dir,
+                        key_encryption_key: &key_text,
                     }),
                 )
                 .await?,

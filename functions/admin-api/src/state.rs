@@ -46,6 +46,8 @@ impl Default for RunControl {
 pub struct LocalRuns<'a> {
     pub database_url: &'a Secret<String>,
     pub data_dir: &'a Path,
+    /// The key-encryption key, which runners need to open provider keys for LLM seats.
+    pub key_encryption_key: &'a Secret<String>,
 }
 
 impl RunControl {
@@ -90,10 +92,19 @@ impl RunControl {
 
 impl LocalRuns<'_> {
     fn runner_env(&self) -> Vec<(String, String)> {
-        vec![(
+        let mut env = vec![(
             "DATABASE_URL".to_owned(),
             self.database_url.expose().clone(),
-        )]
+        )];
+        env.push((
+            "SIMRUNNER_KEY_ENCRYPTION_KEY".to_owned(),
+            self.key_encryption_key.expose().clone(),
+        ));
+        // During a key rotation, keys sealed under a retired key must still open.
+        if let Ok(retired) = std::env::var("SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED") {
+            env.push(("SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED".to_owned(), retired));
+        }
+        env
     }
 }
 

@@ -2,6 +2,9 @@
 //! process launcher, on a real PostgreSQL. Each test takes one to three minutes: periodic
 //! schedules tick once a minute at the fastest.
 
+#[path = "../../../runner-task/tests/fake_provider/mod.rs"]
+mod fake_provider;
+
 use serde_json::{Value, json};
 use simrunner::testing::{TestDatabase, fresh_database};
 use std::process::{Child, Command, Stdio};
@@ -16,6 +19,9 @@ struct Stack {
     data_dir: std::path::PathBuf,
     lease_seconds: u32,
     demo: bool,
+    /// Settings on top of the usual ones (`SIMRUNNER_KEY_ENCRYPTION_KEY` is left unset, so
+    /// the stack generates one, when `extra_env` is given).
+    extra_env: Vec<(&'static str, String)>,
 }
 
 /// A test that fails must not leave its `simrunner up` running.
@@ -42,7 +48,17 @@ impl Stack {
         lease_seconds: u32,
         demo: bool,
     ) -> Self {
-        let (child, api) = launch(&db, &data_dir, lease_seconds, demo);
+        Self::spawn_with(db, data_dir, lease_seconds, demo, Vec::new())
+    }
+
+    fn spawn_with(
+        db: TestDatabase,
+        data_dir: std::path::PathBuf,
+        lease_seconds: u32,
+        demo: bool,
+        extra_env: Vec<(&'static str, String)>,
+    ) -> Self {
+        let (child, api) = launch(&db, &data_dir, lease_seconds, demo, &extra_env);
         Self {
             child,
             api,
@@ -50,13 +66,20 @@ impl Stack {
             data_dir,
             lease_seconds,
             demo,
+            extra_env,
         }
     }
 
     /// Ctrl-C, then `simrunner up` again on the same database and data folder.
     fn restart(&mut self) {
         self.interrupt();
-        let (child, api) = launch(&self.db, &self.data_dir, self.lease_seconds, self.demo);
+        let (child, api) = launch(
+            &self.db,
+            &self.data_dir,
+            self.lease_seconds,
+            self.demo,
+            &self.extra_env,
+        );
         self.child = child;
         self.api = api;
     }
@@ -148,21 +171,29 @@ fn launch(
     data_dir: &std::path::Path,
     lease_seconds: u32,
     demo: bool,
+    extra_env: &[(&'static str, String)],
 ) -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_simrunner"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_simrunner"));
+    if extra_env.is_empty() {
+        command.env(
+            "SIMRUNNER_KEY_ENCRYPTION_KEY",
+            simrunner::secrets::MasterKey::generate_hex(),
+        );
+    } else {
+        command
+            .env_remove("SIMRUNNER_KEY_ENCRYPTION_KEY")
+            .envs(extra_env.iter().cloned());
+    }
+    let child = command
         .arg("up")
         .env("DATABASE_URL", &db.url)
         .env("SIMRUNNER_HTTP_ADDR", format!("127.0.0.1:{port}"))
         .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
-        .env(
-            "SIMRUNNER_KEY_ENCRYPTION_KEY",
-            simrunner::secrets::MasterKey::generate_hex(),
-        )
         .env("SIMRUNNER_DATA_DIR", data_dir)
         .env("SIMRUNNER_RUN_LEASE_SECONDS", lease_seconds.to_string())
         .env("SIMRUNNER_DEMO", if demo { "on" } else { "off" })
@@ -347,5 +378,61 @@ fn a_second_stack_on_the_same_folder_or_port_stops_with_a_clear_message() {
     assert!(!ok);
     assert!(message.contains("is already in use"), "{message}");
     let _ = std::fs::remove_dir_all(&other_dir);
+    stack.stop();
+}
+
+#[test]
+fn an_llm_seat_plays_through_the_local_stack_with_its_generated_key() {
+    let fake = fake_provider::FakeProvider::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(fresh_database());
+    let data_dir = std::env::temp_dir().join(format!("simrunner-stack-{}", uuid_like()));
+    let stack = Stack::spawn_with(db, data_dir, 60, false, fake.env().to_vec());
+    let key = stack.call(
+        "POST",
+        "/v1/admin/api-keys",
+        Some(json!({"provider": "openai", "label": "fake", "key": fake_provider::KEY})),
+    );
+    assert_eq!(key["provider"], "openai", "{key}");
+    let created = stack.call("POST", "/v1/admin/simulations", Some(json!({
+        "name": "llm table", "pace": "fast", "max_hands": 20,
+        "agent_slots": [{"type": "protocol", "model": "openai:legal"}, {"type": "callstation"}, {"type": "tight"}],
+        "table_config": {"blinds": {"small": 1, "big": 2}, "initialStack": 1000, "actionTimeoutMs": 2000}
+    })));
+    let id = created["id"].as_str().expect("created").to_owned();
+    let started = stack.call("POST", &format!("/v1/admin/simulations/{id}/start"), None);
+    assert_eq!(started["status"], "queued", "{started}");
+    let runs = stack.wait_for_runs(&id, Duration::from_secs(60), |runs| {
+        runs.first().is_some_and(|r| r["status"] == "completed")
+    });
+    let usage = &runs[0]["llm_usage"];
+    assert!(
+        usage["seats"][0]["decisions"].as_u64().unwrap() > 0,
+        "{usage}"
+    );
+    assert_eq!(
+        usage["seats"][0]["fallbacks"], 0,
+        "the runner opened the key: {usage}"
+    );
+    let run = runs[0]["id"].as_str().unwrap();
+    let logs = stack.call(
+        "GET",
+        &format!("/v1/admin/simulations/runs/{run}/logs"),
+        None,
+    );
+    let llm = logs["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "agent-0-protocol")
+        .expect("the LLM seat's stream");
+    let entries = llm["entries"].as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["event"] == "llm_response" && e["action"].is_object())
+    );
+    assert!(!logs.to_string().contains(fake_provider::KEY));
+    assert_eq!(fake.violations(), Vec::<String>::new());
     stack.stop();
 }
