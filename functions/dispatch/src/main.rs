@@ -12,10 +12,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .without_time()
         .with_target(false)
         .init();
-    let settings = DispatchSettings::load(EnvReader::from_process())
-        .inspect_err(|e| tracing::error!("{e}"))?;
     // Built once per execution environment; AWS clients and the pool connect lazily.
-    let dispatcher = Dispatcher::build(settings).await?;
+    let dispatcher = match DispatchSettings::load(EnvReader::from_process()) {
+        Ok(settings) => Dispatcher::build(settings).await,
+        Err(e) => Err(e.into()),
+    };
+    let dispatcher = match dispatcher {
+        Ok(dispatcher) => dispatcher,
+        Err(e) => return lambda_startup::answer_every_invocation_with(e).await,
+    };
     let dispatcher = &dispatcher;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {

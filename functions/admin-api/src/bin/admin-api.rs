@@ -14,18 +14,27 @@ use std::sync::Arc;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     admin_api::telemetry::init(true);
-    let mut settings = settings::load(Mode::Lambda).inspect_err(|e| tracing::error!("{e}"))?;
+    match state().await {
+        Ok(state) => lambda_http::run(admin_api::app(state)).await,
+        // Bad settings are answered to every request instead of ending the process, which
+        // would leave the invoker waiting (see the lambda-startup crate).
+        Err(e) => lambda_startup::answer_every_invocation_with(format!("{e:#}")).await,
+    }
+}
+
+/// Built once per execution environment and reused by every warm invocation; the pool
+/// connects lazily, so a cold start does no network I/O before the first request.
+async fn state() -> anyhow::Result<AppState> {
+    let mut settings = settings::load(Mode::Lambda)?;
     let url = settings
         .database_url
         .take()
         .expect("required in Lambda mode");
-    // Built once per execution environment and reused by every warm invocation; the pool
-    // connects lazily, so a cold start does no network I/O before the first request.
     let pool = simrunner::db::build_pool(url.expose(), settings.pool_size)?;
     // A process launcher (under `cargo lambda watch`) runs `runner-task` beside this binary
     // unless SIMRUNNER_RUNNER_PROGRAM names another.
     let runners = LocalRunners::beside_this_executable(url)?;
-    let state = AppState {
+    Ok(AppState {
         pool,
         keyring: Arc::new(settings.keyring.take().expect("required in Lambda mode")),
         auth: Arc::new(Authenticator::new(
@@ -34,6 +43,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         )),
         // ECS and EventBridge clients exist only when chosen; they too connect lazily.
         runs: Arc::new(RunControl::build(settings.runs, &runners).await),
-    };
-    lambda_http::run(admin_api::app(state)).await
+    })
 }
