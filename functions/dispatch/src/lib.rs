@@ -82,6 +82,20 @@ pub enum DispatchError {
     NoLauncher,
 }
 
+/// What the invoker sees: `errorType` says which fault it is.
+impl From<DispatchError> for lambda_runtime::Diagnostic {
+    fn from(error: DispatchError) -> Self {
+        let error_type = match error {
+            DispatchError::Store(_) => "DatabaseError",
+            DispatchError::NoLauncher => "NoLauncher",
+        };
+        Self {
+            error_type: error_type.into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
 /// Built once per execution environment.
 pub struct Dispatcher {
     pub pool: Pool,

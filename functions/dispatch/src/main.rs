@@ -24,10 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let dispatcher = &dispatcher;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-            dispatcher
-                .handle(event.payload, chrono::Utc::now())
-                .await
-                .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+            dispatcher.handle(event.payload, chrono::Utc::now()).await
         },
     ))
     .await
