@@ -178,14 +178,9 @@ mod tests {
     use super::*;
     use simrunner::launch::LauncherSettings;
     use simrunner::schedule::SchedulerSettings;
-    use std::collections::HashMap;
 
     fn read(mode: Mode, vars: &[(&str, &str)]) -> Result<ApiSettings, SettingsError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let mut env = EnvReader::from_fn(move |name| map.get(name).cloned());
+        let mut env = EnvReader::from_vars(vars);
         let settings = ApiSettings::from_env(&mut env, mode);
         env.finish().map(|()| settings)
     }

@@ -69,7 +69,7 @@ pub enum StartupError {
     Runners(#[from] LaunchError),
 }
 
-/// A fault worth a retry, answered as the invocation's error.
+/// A fault of the function, not of its event: answered as the invocation's error.
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
     /// The database is down or refused a statement.
@@ -122,8 +122,8 @@ impl Dispatcher {
         })
     }
 
-    /// Handles one event. `Err` only for faults worth a retry (the database is down, no
-    /// launcher is configured).
+    /// Handles one event. `Err` only for faults of the function, not of the event: the
+    /// database is down, or no launcher is configured.
     pub async fn handle(&self, event: Value, now: DateTime<Utc>) -> Result<Value, DispatchError> {
         let event: DispatchEvent = match serde_json::from_value(event) {
             Ok(event) => event,
@@ -226,14 +226,9 @@ impl Dispatcher {
 mod tests {
     use super::*;
     use simrunner::launch::LauncherSettings;
-    use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<DispatchSettings, SettingsError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        DispatchSettings::load(EnvReader::from_fn(move |name| map.get(name).cloned()))
+        DispatchSettings::load(EnvReader::from_vars(vars))
     }
 
     fn variables(error: &SettingsError) -> Vec<&str> {

@@ -11,7 +11,6 @@ use simrunner::settings::EnvReader;
 use simrunner::testing::{
     TestDatabase, bot_simulation, fresh_database, moto_ecs_launcher, moto_scheduler,
 };
-use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt as _;
 
 /// A dispatcher with the ECS launcher on a new moto cluster and EventBridge Scheduler on a
@@ -32,13 +31,8 @@ async fn dispatcher(cluster: &str) -> (Dispatcher, TestDatabase) {
 
 /// The dispatcher the function's `main` builds from these settings (and `DATABASE_URL`).
 async fn dispatcher_from_settings(db: &TestDatabase, vars: &[(&str, &str)]) -> Dispatcher {
-    let mut map: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    map.insert("DATABASE_URL".into(), db.url.clone());
-    let settings = DispatchSettings::load(EnvReader::from_fn(move |name| map.get(name).cloned()))
-        .expect("valid settings");
+    let vars = [vars, &[("DATABASE_URL", db.url.as_str())]].concat();
+    let settings = DispatchSettings::load(EnvReader::from_vars(&vars)).expect("valid settings");
     Dispatcher::build(settings).await.unwrap()
 }
 

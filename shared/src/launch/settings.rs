@@ -118,17 +118,12 @@ impl LocalRunners {
 mod tests {
     use super::*;
     use crate::settings::SettingsError;
-    use std::collections::HashMap;
 
     fn read(
         vars: &[(&str, &str)],
         when_unset: Option<&str>,
     ) -> Result<Option<LauncherSettings>, SettingsError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let mut env = EnvReader::from_fn(move |name| map.get(name).cloned());
+        let mut env = EnvReader::from_vars(vars);
         let settings = LauncherSettings::from_env(&mut env, when_unset);
         env.finish().map(|()| settings)
     }
