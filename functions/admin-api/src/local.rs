@@ -184,7 +184,8 @@ pub async fn up() -> anyhow::Result<()> {
             pool: pool.clone(),
             keyring: Arc::new(keyring),
             auth: Arc::new(Authenticator::new(Some(&token), settings.jwt.take())),
-            // Runs are this very binary as `simrunner runner`, logging into the data folder.
+            // The process launcher runs this very binary as `simrunner runner`, logging into
+            // the data folder.
             runs: Arc::new(
                 RunControl::build(
                     settings.runs.clone(),
