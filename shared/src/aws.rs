@@ -138,17 +138,12 @@ impl EventBridgeSettings {
 mod tests {
     use super::*;
     use crate::settings::SettingsError;
-    use std::collections::HashMap;
 
     fn read<T>(
         vars: &[(&str, &str)],
         f: impl FnOnce(&mut EnvReader<'_>) -> Option<T>,
     ) -> Result<Option<T>, SettingsError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let mut env = EnvReader::from_fn(move |name| map.get(name).cloned());
+        let mut env = EnvReader::from_vars(vars);
         let value = f(&mut env);
         env.finish().map(|()| value)
     }

@@ -3,6 +3,7 @@
 //! Every binary reads its settings once at start-up through an [`EnvReader`], which collects
 //! *every* missing or malformed variable so that one start-up error lists them all.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -71,6 +72,15 @@ impl<'a> EnvReader<'a> {
             source: Box::new(source),
             problems: Vec::new(),
         }
+    }
+
+    /// Only these variables, never the process's: for tests.
+    pub fn from_vars(vars: &[(&str, &str)]) -> EnvReader<'static> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        EnvReader::from_fn(move |name| map.get(name).cloned())
     }
 
     /// The raw value; an empty or all-blank value counts as unset.
@@ -149,19 +159,10 @@ impl<'a> EnvReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn reader(vars: &[(&str, &str)]) -> EnvReader<'static> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        EnvReader::from_fn(move |name| map.get(name).cloned())
-    }
 
     #[test]
     fn collects_every_problem_and_names_each_variable() {
-        let mut env = reader(&[("A", "x"), ("B", "99")]);
+        let mut env = EnvReader::from_vars(&[("A", "x"), ("B", "99")]);
         assert_eq!(env.parsed::<u16>("A", "a port"), None);
         assert_eq!(env.integer_in("B", 1..=10, 5), 5);
         let missing = env.raw("C");
@@ -179,7 +180,7 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_debug_output() {
-        let env = reader(&[("TOKEN", "hunter2-hunter2")]);
+        let env = EnvReader::from_vars(&[("TOKEN", "hunter2-hunter2")]);
         let secret = env.secret("TOKEN").unwrap();
         assert_eq!(format!("{secret:?}"), "[redacted]");
         assert_eq!(secret.expose(), "hunter2-hunter2");
@@ -187,7 +188,7 @@ mod tests {
 
     #[test]
     fn blank_values_count_as_unset() {
-        let env = reader(&[("X", "   ")]);
+        let env = EnvReader::from_vars(&[("X", "   ")]);
         assert_eq!(env.raw("X"), None);
     }
 }

@@ -4,13 +4,14 @@
 
 use crate::auth::Authenticator;
 use crate::settings::{self, ApiSettings, Mode};
-use crate::state::{AppState, LocalRuns, RunControl};
+use crate::state::AppState;
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use simrunner::db::cluster::{ClusterOptions, LocalCluster};
-use simrunner::dispatch::{self, Started, Trigger};
+use simrunner::dispatch::{self, RunControl, Started, Trigger};
 use simrunner::domain::{AgentSlotDraft, SimulationDraft, SimulationId};
+use simrunner::launch::LocalRunners;
 use simrunner::schedule::Scheduler;
 use simrunner::secrets::{Keyring, MasterKey, random_hex};
 use simrunner::settings::{EnvReader, Secret};
@@ -205,16 +206,22 @@ pub async fn up() -> anyhow::Result<()> {
             pool: pool.clone(),
             keyring: Arc::new(keyring),
             auth: Arc::new(Authenticator::new(Some(&token), settings.jwt.take())),
+            // The process launcher runs this very binary as `simrunner runner`, logging into
+            // the data folder.
             runs: Arc::new(
                 RunControl::build(
-                    &settings,
-                    Some(LocalRuns {
-                        database_url: &database.url,
-                        data_dir: &data_dir,
-                        key_encryption_key: &key_text,
-                    }),
+                    settings.runs.clone(),
+                    &LocalRunners {
+                        database_url: database.url.clone(),
+                        default_program: (
+                            std::env::current_exe().context("finding the simrunner binary")?,
+                            vec!["runner".into()],
+                        ),
+                        log_dir: data_dir.join("runs"),
+                        key_encryption_key: Some(key_text),
+                    },
                 )
-                .await?,
+                .await,
             ),
         };
         let ticker = tokio::spawn(tick_forever(state.clone(), Duration::from_secs(5)));
@@ -445,14 +452,14 @@ pub async fn shutdown_signal() {
 /// what it changed.
 pub async fn reconcile() -> anyhow::Result<()> {
     let settings = settings::load(Mode::Local)?;
-    if settings.scheduler == simrunner::schedule::SchedulerSettings::Local {
+    if settings.runs.scheduler == simrunner::schedule::SchedulerSettings::Local {
         println!(
             "SIMRUNNER_SCHEDULER is local: the local scheduler reads the configs themselves, \
              so there is nothing to reconcile"
         );
         return Ok(());
     }
-    let scheduler = settings.scheduler.clone().build().await;
+    let scheduler = settings.runs.scheduler.clone().build().await;
     with_database(&settings, async |client| {
         let migrated: bool = client
             .query_one("SELECT to_regclass('simulation_configs') IS NOT NULL", &[])

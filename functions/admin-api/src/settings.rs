@@ -1,9 +1,7 @@
 //! The admin API's settings, read once from the environment.
 
 use crate::auth::{JwtKey, JwtVerifier};
-use simrunner::aws::EcsSettings;
-use simrunner::dispatch::DispatchPolicy;
-use simrunner::schedule::SchedulerSettings;
+use simrunner::dispatch::RunSettings;
 use simrunner::secrets::Keyring;
 use simrunner::settings::{EnvReader, Secret, SettingsError};
 use std::net::SocketAddr;
@@ -27,25 +25,12 @@ pub struct ApiSettings {
     pub admin_token: Option<Secret<String>>,
     pub jwt: Option<JwtVerifier>,
     pub keyring: Option<Keyring>,
-    /// `SIMRUNNER_LAUNCHER`: how runs are started (`process` locally by default).
-    pub launcher: Option<LauncherKind>,
-    /// `SIMRUNNER_SCHEDULER`: where periodic configs' schedules live (`local` by default).
-    pub scheduler: SchedulerSettings,
-    /// `SIMRUNNER_RUNNER_IMAGE` and `SIMRUNNER_DOCKER_NETWORK`, for the Docker launcher.
-    pub runner_image: String,
-    pub docker_network: Option<String>,
-    pub dispatch: DispatchPolicy,
+    /// `SIMRUNNER_LAUNCHER` (`process` in the local stack by default, none in Lambda),
+    /// `SIMRUNNER_SCHEDULER` (`local` by default) and the dispatch limits.
+    pub runs: RunSettings,
     /// `SIMRUNNER_DEMO` (`on` by default): the local stack creates a demo simulation on a
     /// fresh database.
     pub demo: bool,
-}
-
-/// The launcher adapters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LauncherKind {
-    Process,
-    Docker,
-    Ecs(EcsSettings),
 }
 
 impl ApiSettings {
@@ -84,21 +69,7 @@ impl ApiSettings {
         }
 
         let keyring = Keyring::from_env(env, mode == Mode::Lambda);
-        let launcher = match env.raw("SIMRUNNER_LAUNCHER").as_deref().map(str::trim) {
-            None if mode == Mode::Local => Some(LauncherKind::Process),
-            None => None,
-            Some("process") => Some(LauncherKind::Process),
-            Some("docker") => Some(LauncherKind::Docker),
-            Some("ecs") => EcsSettings::from_env(env).map(LauncherKind::Ecs),
-            Some(other) => {
-                env.problem(
-                    "SIMRUNNER_LAUNCHER",
-                    format!("expected process, docker or ecs, got {other:?}"),
-                );
-                None
-            }
-        };
-        let scheduler = SchedulerSettings::from_env(env);
+        let runs = RunSettings::from_env(env, (mode == Mode::Local).then_some("process"));
         let demo = match env.raw("SIMRUNNER_DEMO").as_deref().map(str::trim) {
             None | Some("on") => true,
             Some("off") => false,
@@ -110,7 +81,6 @@ impl ApiSettings {
                 false
             }
         };
-        let dispatch = DispatchPolicy::from_env(env);
         Self {
             database_url,
             pool_size,
@@ -118,13 +88,7 @@ impl ApiSettings {
             admin_token,
             jwt,
             keyring,
-            launcher,
-            scheduler,
-            runner_image: env
-                .raw("SIMRUNNER_RUNNER_IMAGE")
-                .unwrap_or_else(|| "simrunner-runner:latest".into()),
-            docker_network: env.raw("SIMRUNNER_DOCKER_NETWORK"),
-            dispatch,
+            runs,
             demo,
         }
     }
@@ -185,14 +149,11 @@ pub fn load(mode: Mode) -> Result<ApiSettings, SettingsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use simrunner::launch::LauncherSettings;
+    use simrunner::schedule::SchedulerSettings;
 
     fn read(mode: Mode, vars: &[(&str, &str)]) -> Result<ApiSettings, SettingsError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let mut env = EnvReader::from_fn(move |name| map.get(name).cloned());
+        let mut env = EnvReader::from_vars(vars);
         let settings = ApiSettings::from_env(&mut env, mode);
         env.finish().map(|()| settings)
     }
@@ -222,6 +183,13 @@ mod tests {
         assert_eq!(settings.http_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(settings.pool_size, 16);
         assert!(settings.keyring.is_none() && settings.admin_token.is_none());
+        assert_eq!(
+            settings.runs.launcher,
+            Some(LauncherSettings::Process {
+                runner_program: None
+            }),
+            "runs start as child processes"
+        );
     }
 
     #[test]
@@ -273,6 +241,10 @@ mod tests {
         let settings = read(Mode::Lambda, &vars).unwrap();
         assert!(settings.jwt.is_some() && settings.admin_token.is_none());
         assert_eq!(settings.pool_size, 2, "Lambda pools stay small");
+        assert_eq!(
+            settings.runs.launcher, None,
+            "Lambda has no default launcher"
+        );
     }
 
     #[test]
@@ -314,10 +286,10 @@ mod tests {
         ]);
         let settings = read(Mode::Lambda, &vars).unwrap();
         assert!(
-            matches!(settings.launcher, Some(LauncherKind::Ecs(ref ecs)) if ecs.cluster == "simrunner")
+            matches!(settings.runs.launcher, Some(LauncherSettings::Ecs(ref ecs)) if ecs.cluster == "simrunner")
         );
         assert!(
-            matches!(settings.scheduler, SchedulerSettings::EventBridge(ref eb) if eb.group == "sims")
+            matches!(settings.runs.scheduler, SchedulerSettings::EventBridge(ref eb) if eb.group == "sims")
         );
         let error = read(Mode::Local, &[("SIMRUNNER_SCHEDULER", "cron")]).unwrap_err();
         assert_eq!(variables(&error), ["SIMRUNNER_SCHEDULER"]);

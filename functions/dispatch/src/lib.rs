@@ -1,8 +1,9 @@
 //! The dispatch function. EventBridge Scheduler invokes it with
 //! `{"config_id": "sim_…", "scheduled_at": "<scheduled time>"}` for a config's trigger, or
 //! `{"action": "reap"}` every minute; it runs the shared dispatch path
-//! ([`simrunner::dispatch::start_run`]) with the ECS launcher. The reap also repairs drift
-//! between the periodic configs and their schedules.
+//! ([`simrunner::dispatch::start_run`]) with the launcher `SIMRUNNER_LAUNCHER` names (ECS in
+//! AWS; a child process or a container under `cargo lambda watch`). The reap also repairs
+//! drift between the periodic configs and the schedules of `SIMRUNNER_SCHEDULER`.
 //!
 //! Bad input is answered with an `{"outcome": "rejected", …}` result, not an error: a
 //! malformed trigger will not get better by being retried.
@@ -11,10 +12,12 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use simrunner::dispatch::{self, DispatchPolicy, Started, Trigger};
+use simrunner::db::PoolError;
+use simrunner::dispatch::{self, RunControl, RunSettings, Started, Trigger};
 use simrunner::domain::SimulationId;
-use simrunner::launch::Launcher;
-use simrunner::schedule::{ReconcileError, Scheduler};
+use simrunner::launch::{LaunchError, LocalRunners};
+use simrunner::schedule::ReconcileError;
+use simrunner::settings::{EnvReader, Secret, SettingsError};
 use simrunner::store::StoreError;
 
 /// What the function is given.
@@ -31,14 +34,74 @@ pub enum DispatchEvent {
     },
 }
 
+/// The function's settings: `DATABASE_URL`, and `SIMRUNNER_LAUNCHER`,
+/// `SIMRUNNER_SCHEDULER` and the dispatch limits as the admin API reads them.
+#[derive(Debug)]
+pub struct DispatchSettings {
+    pub database_url: Secret<String>,
+    pub runs: RunSettings,
+}
+
+impl DispatchSettings {
+    /// Reads every setting; the error names each variable that is missing or malformed.
+    pub fn load(mut env: EnvReader<'_>) -> Result<Self, SettingsError> {
+        let url = env.secret("DATABASE_URL");
+        let url = env.require("DATABASE_URL", url, "the PostgreSQL connection URL");
+        // No launcher unless one is named: a reap needs none, and a trigger then says which
+        // setting is missing.
+        let runs = RunSettings::from_env(&mut env, None);
+        env.finish()?;
+        Ok(Self {
+            database_url: url.expect("finish() reports a missing DATABASE_URL"),
+            runs,
+        })
+    }
+}
+
+/// Why the function could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+    #[error(transparent)]
+    Runners(#[from] LaunchError),
+}
+
+/// A fault of the function, not of its event: answered as the invocation's error.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    /// The database is down or refused a statement.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "no launcher is configured, so runs cannot start: set SIMRUNNER_LAUNCHER to process, \
+         docker or ecs"
+    )]
+    NoLauncher,
+}
+
+/// What the invoker sees: `errorType` says which fault it is.
+impl From<DispatchError> for lambda_runtime::Diagnostic {
+    fn from(error: DispatchError) -> Self {
+        let error_type = match error {
+            DispatchError::Store(_) => "DatabaseError",
+            DispatchError::NoLauncher => "NoLauncher",
+        };
+        Self {
+            error_type: error_type.into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
 /// Built once per execution environment.
 pub struct Dispatcher {
     pub pool: Pool,
-    pub launcher: Launcher,
-    /// Checked against the configs at every reap (a quick state check; `simrunner
-    /// reconcile` also compares rates).
-    pub scheduler: Scheduler,
-    pub policy: DispatchPolicy,
+    /// The launcher (if any), and the scheduler checked against the configs at every reap
+    /// (a quick state check; `simrunner reconcile` also compares rates).
+    pub runs: RunControl,
 }
 
 fn rejected(message: String) -> Value {
@@ -47,8 +110,21 @@ fn rejected(message: String) -> Value {
 }
 
 impl Dispatcher {
-    /// Handles one event. `Err` only for faults worth a retry (the database is down).
-    pub async fn handle(&self, event: Value, now: DateTime<Utc>) -> Result<Value, StoreError> {
+    /// Builds the pool and the adapters; nothing connects until the first invocation. A
+    /// process launcher's runner is `runner-task` beside this executable unless
+    /// `SIMRUNNER_RUNNER_PROGRAM` names another.
+    pub async fn build(settings: DispatchSettings) -> Result<Self, StartupError> {
+        let pool = simrunner::db::build_pool(settings.database_url.expose(), 2)?;
+        let runners = LocalRunners::beside_this_executable(settings.database_url)?;
+        Ok(Self {
+            pool,
+            runs: RunControl::build(settings.runs, &runners).await,
+        })
+    }
+
+    /// Handles one event. `Err` only for faults of the function, not of the event: the
+    /// database is down, or no launcher is configured.
+    pub async fn handle(&self, event: Value, now: DateTime<Utc>) -> Result<Value, DispatchError> {
         let event: DispatchEvent = match serde_json::from_value(event) {
             Ok(event) => event,
             Err(_) => {
@@ -59,22 +135,30 @@ impl Dispatcher {
         };
         match event {
             DispatchEvent::Action { action } if action == "reap" => {
-                let mut client = self.pool.get().await?;
-                let reaped = dispatch::reaper::reap(&client, now, &self.policy.reaper).await?;
-                dispatch::stop_reaped(&self.launcher, &reaped).await;
+                let mut client = self.pool.get().await.map_err(StoreError::from)?;
+                let reaped = dispatch::reaper::reap(&client, now, &self.runs.policy.reaper).await?;
+                match &self.runs.launcher {
+                    Some(launcher) => dispatch::stop_reaped(launcher, &reaped).await,
+                    None if !reaped.is_empty() => tracing::warn!(
+                        "no launcher is configured (SIMRUNNER_LAUNCHER): the tasks of reaped \
+                         runs are left alone"
+                    ),
+                    None => {}
+                }
                 let runs: Vec<Value> = reaped
                     .iter()
                     .map(|r| json!({"run": r.run.as_str(), "reason": r.reason}))
                     .collect();
                 // Drift between configs and schedules is repaired here too; a scheduler
                 // failure is reported, not retried: the next minute's reap tries again.
-                let reconciled = match self.scheduler.reconcile(&mut client, now, false).await {
+                let reconciled = match self.runs.scheduler.reconcile(&mut client, now, false).await
+                {
                     Ok(report) => json!({
                         "checked": report.checked,
                         "repaired": report.repaired.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
                         "deleted": report.deleted,
                     }),
-                    Err(ReconcileError::Store(e)) => return Err(e),
+                    Err(ReconcileError::Store(e)) => return Err(e.into()),
                     Err(ReconcileError::Schedule(e)) => {
                         tracing::warn!(error = %e, "reconciling schedules failed");
                         json!({"error": e.to_string()})
@@ -103,13 +187,18 @@ impl Dispatcher {
                         }
                     },
                 };
+                let launcher = self
+                    .runs
+                    .launcher
+                    .as_ref()
+                    .ok_or(DispatchError::NoLauncher)?;
                 let started = dispatch::start_run(
                     &self.pool,
-                    &self.launcher,
+                    launcher,
                     &config,
                     trigger,
                     now,
-                    &self.policy,
+                    &self.runs.policy,
                 )
                 .await?;
                 Ok(match started {
@@ -130,5 +219,55 @@ impl Dispatcher {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simrunner::launch::LauncherSettings;
+
+    fn load(vars: &[(&str, &str)]) -> Result<DispatchSettings, SettingsError> {
+        DispatchSettings::load(EnvReader::from_vars(vars))
+    }
+
+    fn variables(error: &SettingsError) -> Vec<&str> {
+        error.problems.iter().map(|p| p.variable.as_str()).collect()
+    }
+
+    #[test]
+    fn a_database_url_is_enough_and_the_launcher_is_the_one_named() {
+        let url = (
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5433/simrunner",
+        );
+        assert_eq!(load(&[url]).unwrap().runs.launcher, None);
+        let process = load(&[url, ("SIMRUNNER_LAUNCHER", "process")]).unwrap();
+        assert_eq!(
+            process.runs.launcher,
+            Some(LauncherSettings::Process {
+                runner_program: None
+            })
+        );
+    }
+
+    #[test]
+    fn every_bad_variable_is_named_at_once() {
+        let error = load(&[
+            ("SIMRUNNER_LAUNCHER", "ecs"),
+            ("SIMRUNNER_SCHEDULER", "cron"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            variables(&error),
+            [
+                "DATABASE_URL",
+                "SIMRUNNER_ECS_CLUSTER",
+                "SIMRUNNER_ECS_TASK_DEFINITION",
+                "SIMRUNNER_ECS_SUBNETS",
+                "SIMRUNNER_ECS_SECURITY_GROUPS",
+                "SIMRUNNER_SCHEDULER"
+            ]
+        );
     }
 }

@@ -1,24 +1,52 @@
-//! The dispatch function's handler with the real ECS launcher (moto) and real PostgreSQL.
+//! The dispatch function's handler on real PostgreSQL: with the real ECS launcher and
+//! EventBridge Scheduler (moto), and with the adapters its settings choose on a laptop.
 
 use chrono::{DateTime, Utc};
-use dispatch::Dispatcher;
+use dispatch::{DispatchError, DispatchSettings, Dispatcher};
 use serde_json::{Value, json};
+use simrunner::dispatch::RunControl;
 use simrunner::launch::Launcher;
 use simrunner::schedule::Scheduler;
-use simrunner::testing::{bot_simulation, fresh_database, moto_ecs_launcher, moto_scheduler};
+use simrunner::settings::EnvReader;
+use simrunner::testing::{
+    TestDatabase, bot_simulation, fresh_database, moto_ecs_launcher, moto_scheduler,
+};
+use std::os::unix::fs::PermissionsExt as _;
 
 /// A dispatcher with the ECS launcher on a new moto cluster and EventBridge Scheduler on a
 /// schedule group of the same name.
-async fn dispatcher(cluster: &str) -> (Dispatcher, simrunner::testing::TestDatabase) {
+async fn dispatcher(cluster: &str) -> (Dispatcher, TestDatabase) {
     let db = fresh_database().await;
     let (ecs, _) = moto_ecs_launcher(cluster).await;
     let dispatcher = Dispatcher {
         pool: db.pool.clone(),
-        launcher: Launcher::Ecs(ecs),
-        scheduler: Scheduler::EventBridge(moto_scheduler(cluster).await),
-        policy: Default::default(),
+        runs: RunControl {
+            launcher: Some(Launcher::Ecs(ecs)),
+            scheduler: Scheduler::EventBridge(moto_scheduler(cluster).await),
+            policy: Default::default(),
+        },
     };
     (dispatcher, db)
+}
+
+/// The dispatcher the function's `main` builds from these settings (and `DATABASE_URL`).
+async fn dispatcher_from_settings(db: &TestDatabase, vars: &[(&str, &str)]) -> Dispatcher {
+    let vars = [vars, &[("DATABASE_URL", db.url.as_str())]].concat();
+    let settings = DispatchSettings::load(EnvReader::from_vars(&vars)).expect("valid settings");
+    Dispatcher::build(settings).await.unwrap()
+}
+
+async fn make_periodic_and_active(db: &TestDatabase) {
+    db.pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE simulation_configs SET schedule_type = 'periodic', interval_minutes = 5, status = 'active'",
+            &[],
+        )
+        .await
+        .unwrap();
 }
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -29,14 +57,8 @@ fn at(text: &str) -> DateTime<Utc> {
 async fn scheduled_triggers_start_ecs_tasks_once_per_scheduled_time() {
     let (dispatcher, db) = dispatcher("dispatch-a").await;
     let config = bot_simulation(&db, &["random", "tight"], "fast", 10, (5, 10), 1000).await;
+    make_periodic_and_active(&db).await;
     let client = db.pool.get().await.unwrap();
-    client
-        .execute(
-            "UPDATE simulation_configs SET schedule_type = 'periodic', interval_minutes = 5, status = 'active'",
-            &[],
-        )
-        .await
-        .unwrap();
     let event = json!({"config_id": config.as_str(), "scheduled_at": "2026-11-22T10:00:00Z"});
     let first = dispatcher
         .handle(event.clone(), at("2026-11-22T10:00:01Z"))
@@ -116,7 +138,7 @@ async fn every_reap_gives_an_active_periodic_config_without_a_schedule_its_sched
         .await
         .unwrap();
     assert_eq!(reaped["schedules"]["repaired"], json!([config.as_str()]));
-    let Scheduler::EventBridge(eb) = &dispatcher.scheduler else {
+    let Scheduler::EventBridge(eb) = &dispatcher.runs.scheduler else {
         unreachable!()
     };
     assert_eq!(
@@ -128,4 +150,96 @@ async fn every_reap_gives_an_active_periodic_config_without_a_schedule_its_sched
         .await
         .unwrap();
     assert_eq!(again["schedules"]["repaired"], json!([]));
+}
+
+#[tokio::test]
+async fn with_the_process_launcher_a_scheduled_trigger_starts_the_runner_program() {
+    let db = fresh_database().await;
+    let dir = std::env::temp_dir().join(format!("dispatch-process-{}", db.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A stand-in runner that records what it was started with.
+    let runner = dir.join("runner");
+    let launched = dir.join("launched");
+    std::fs::write(
+        &runner,
+        format!(
+            "#!/bin/sh\necho \"$RUN_ID $DATABASE_URL\" > {}\n",
+            launched.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&runner, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dispatcher = dispatcher_from_settings(
+        &db,
+        &[
+            ("SIMRUNNER_LAUNCHER", "process"),
+            ("SIMRUNNER_RUNNER_PROGRAM", runner.to_str().unwrap()),
+        ],
+    )
+    .await;
+    let config = bot_simulation(&db, &["random", "tight"], "fast", 10, (5, 10), 1000).await;
+    make_periodic_and_active(&db).await;
+
+    // Now, not a fixed time: the reap below must see a fresh queued run, not a stale one.
+    let now = Utc::now();
+    let scheduled_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let started = dispatcher
+        .handle(
+            json!({"config_id": config.as_str(), "scheduled_at": scheduled_at}),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(started["outcome"], "started", "{started}");
+    let run = started["run_id"].as_str().unwrap();
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = std::fs::read_to_string(&launched).unwrap_or_default();
+        if !seen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen.trim(), format!("{run} {}", db.url));
+
+    // SIMRUNNER_SCHEDULER is unset (local): a reap has no schedules to check.
+    let reaped = dispatcher
+        .handle(json!({"action": "reap"}), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        reaped,
+        json!({"outcome": "reaped", "runs": [],
+               "schedules": {"checked": 0, "repaired": [], "deleted": []}})
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn without_a_launcher_a_reap_works_and_a_trigger_names_the_missing_setting() {
+    let db = fresh_database().await;
+    let dispatcher = dispatcher_from_settings(&db, &[]).await;
+    let config = bot_simulation(&db, &["random", "tight"], "fast", 10, (5, 10), 1000).await;
+    let reaped = dispatcher
+        .handle(json!({"action": "reap"}), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(reaped["outcome"], "reaped", "{reaped}");
+
+    let error = dispatcher
+        .handle(json!({"config_id": config.as_str()}), Utc::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DispatchError::NoLauncher), "{error}");
+    assert!(error.to_string().contains("SIMRUNNER_LAUNCHER"), "{error}");
+    let runs: i64 = db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM simulation_runs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(runs, 0, "nothing was queued");
 }

@@ -6,7 +6,10 @@
 //! per config, at most `max_concurrent_runs` active runs in all, and one run per scheduled
 //! time per config (duplicate deliveries collapse on the trigger key).
 
+mod control;
 pub mod reaper;
+
+pub use control::{RunControl, RunSettings};
 
 use crate::domain::{RunId, SimulationId};
 use crate::store::{self, RunRecord, StoreError};

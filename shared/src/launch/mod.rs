@@ -5,13 +5,17 @@
 //! - [`Launcher::Docker`]: `docker run --rm -d …` the runner image;
 //! - `Launcher::Ecs` (feature `aws`): an ECS Fargate task per run.
 //!
+//! [`LauncherSettings`] reads which one `SIMRUNNER_LAUNCHER` names.
+//!
 //! Secrets reach the task through its environment (for ECS: the task definition's secrets),
 //! never its command line, which any user of the machine can read.
 
 #[cfg(feature = "aws")]
 mod ecs;
+mod settings;
 #[cfg(feature = "aws")]
 pub use ecs::EcsLauncher;
+pub use settings::{LauncherSettings, LocalRunners};
 
 use crate::domain::{RunId, SimulationId};
 use std::path::PathBuf;
@@ -111,7 +115,17 @@ impl Launcher {
                     // Its own process group: a Ctrl-C meant for simrunner does not kill it.
                     .process_group(0)
                     .spawn()
-                    .map_err(|e| LaunchError(format!("starting {}: {e}", p.program.display())))?;
+                    .map_err(|e| {
+                        let program = p.program.display();
+                        LaunchError(match e.kind() {
+                            std::io::ErrorKind::NotFound => format!(
+                                "the runner program {program} does not exist: build it \
+                                 (cargo build --bin runner-task) or name another with \
+                                 SIMRUNNER_RUNNER_PROGRAM"
+                            ),
+                            _ => format!("starting {program}: {e}"),
+                        })
+                    })?;
                 let pid = child.id().unwrap_or_default();
                 // Wait for it in the background so it never lingers as a zombie.
                 tokio::spawn(async move {
@@ -268,13 +282,10 @@ mod tests {
             env: vec![],
             log_dir: dir.clone(),
         });
+        let error = missing.launch(&request).await.unwrap_err().0;
         assert!(
-            missing
-                .launch(&request)
-                .await
-                .unwrap_err()
-                .0
-                .contains("/nonexistent/runner")
+            error.contains("/nonexistent/runner") && error.contains("SIMRUNNER_RUNNER_PROGRAM"),
+            "{error}"
         );
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -1,7 +1,7 @@
 use crate::helpers::{TestApp, fake_launcher};
-use admin_api::state::RunControl;
 use axum::http::StatusCode;
 use serde_json::json;
+use simrunner::dispatch::RunControl;
 
 #[tokio::test]
 async fn start_queues_and_launches_a_run_and_a_second_start_is_a_409() {

@@ -1,10 +1,11 @@
 use admin_api::auth::{Authenticator, JwtKey, JwtVerifier};
-use admin_api::state::{AppState, RunControl};
+use admin_api::state::AppState;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
+use simrunner::dispatch::RunControl;
 use simrunner::launch::{Launcher, ProcessLauncher};
 use simrunner::secrets::{Keyring, MasterKey};
 use simrunner::settings::Secret;

@@ -3,9 +3,9 @@
 //! and a scheduler that fails leaves the database unchanged.
 
 use crate::helpers::{TestApp, fake_launcher};
-use admin_api::state::RunControl;
 use axum::http::StatusCode;
 use serde_json::json;
+use simrunner::dispatch::RunControl;
 use simrunner::launch::Launcher;
 use simrunner::schedule::{EventBridgeScheduler, Scheduler};
 use simrunner::testing::{moto_ecs_launcher, moto_scheduler, unreachable};
