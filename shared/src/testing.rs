@@ -32,13 +32,13 @@ fn server_url() -> &'static str {
             uuid::Uuid::new_v4().simple()
         ));
         let cluster = LocalCluster::start(&ClusterOptions {
-            root: root.clone(),
+            root,
             port: 0,
             durable: false,
         })
         .unwrap_or_else(|e| panic!("cannot start a test PostgreSQL cluster: {e}"));
         cluster
-            .stop_when_this_process_exits(&root)
+            .stop_when_this_process_exits()
             .unwrap_or_else(|e| panic!("{e}"));
         let url = cluster.url("postgres");
         // The server outlives every test of this process; the watchdog stops it afterwards.
@@ -51,13 +51,12 @@ fn server_url() -> &'static str {
 /// server; also returns its root folder (for files the test needs beside it). A watchdog
 /// stops it and removes the folder when the process exits, whatever the test did.
 pub async fn own_cluster(tag: &str) -> (LocalCluster, std::path::PathBuf) {
-    let root = std::env::temp_dir().join(format!(
-        "simrunner-{tag}-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
     let options = ClusterOptions {
-        root: root.clone(),
+        root: std::env::temp_dir().join(format!(
+            "simrunner-{tag}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        )),
         port: 0,
         durable: false,
     };
@@ -66,8 +65,9 @@ pub async fn own_cluster(tag: &str) -> (LocalCluster, std::path::PathBuf) {
         .expect("the cluster start task")
         .unwrap_or_else(|e| panic!("cannot start a test PostgreSQL cluster: {e}"));
     cluster
-        .stop_when_this_process_exits(&root)
+        .stop_when_this_process_exits()
         .unwrap_or_else(|e| panic!("{e}"));
+    let root = cluster.root().to_path_buf();
     (cluster, root)
 }
 

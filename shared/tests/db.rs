@@ -215,3 +215,86 @@ async fn rotating_the_master_key_reseals_every_provider_key_or_none() {
         }
     );
 }
+
+/// A cluster asked for under a private folder (mode 0700, like root's home): as root its
+/// files go where the `postgres` user can reach them, the same place again at the next
+/// start; as anyone else it stays where it was asked for.
+#[tokio::test]
+async fn a_cluster_under_a_private_folder_starts_and_comes_back_to_the_same_place() {
+    use simrunner::db::cluster::{ClusterOptions, LocalCluster, RELOCATION_ROOT};
+    use std::os::unix::fs::PermissionsExt as _;
+    let private = std::env::temp_dir().join(format!(
+        "simrunner-private-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let options = ClusterOptions {
+        root: private.join("project/.simrunner/postgres"),
+        port: 0,
+        durable: false,
+    };
+    let start = |options: ClusterOptions| {
+        tokio::task::spawn_blocking(move || LocalCluster::start(&options).unwrap())
+    };
+    let cluster = start(options.clone()).await.unwrap();
+    let as_root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap()
+        == 0;
+    let first_root = cluster.root().to_path_buf();
+    if as_root {
+        let moved = cluster
+            .relocation()
+            .expect("moved out of the private folder");
+        assert_eq!(moved.wanted, options.root);
+        assert!(moved.reason.contains("cannot reach"), "{}", moved.reason);
+        assert!(
+            first_root.starts_with(RELOCATION_ROOT),
+            "{}",
+            first_root.display()
+        );
+    } else {
+        assert!(cluster.relocation().is_none());
+        assert_eq!(first_root, options.root);
+    }
+    let (client, connection) =
+        tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute("CREATE TABLE kept (x int); INSERT INTO kept VALUES (7)")
+        .await
+        .unwrap();
+    drop(client);
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let again = start(options).await.unwrap();
+    assert_eq!(
+        again.root(),
+        first_root,
+        "the same folder at the next start"
+    );
+    let (client, connection) =
+        tokio_postgres::connect(&again.url("postgres"), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let kept: i32 = client
+        .query_one("SELECT x FROM kept", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 7, "the data survived the restart");
+    drop(client);
+    tokio::task::spawn_blocking(move || again.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    std::fs::remove_dir_all(&first_root).unwrap();
+    std::fs::remove_dir_all(&private).unwrap();
+}

@@ -100,13 +100,21 @@ impl LocalDatabase {
         if !exists {
             client.batch_execute("CREATE DATABASE simrunner").await?;
         }
+        let mut description = format!(
+            "{} (embedded; data in {})",
+            cluster.url("simrunner"),
+            cluster.data_dir().display()
+        );
+        if let Some(moved) = cluster.relocation() {
+            description.push_str(&format!(
+                "\n                kept there, not in {}: {}",
+                moved.wanted.display(),
+                moved.reason
+            ));
+        }
         Ok(Self {
             url: Secret::new(cluster.url("simrunner")),
-            description: format!(
-                "{} (embedded; data in {})",
-                cluster.url("simrunner"),
-                cluster.data_dir().display()
-            ),
+            description,
             cluster: Some(cluster),
         })
     }

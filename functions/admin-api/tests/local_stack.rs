@@ -436,3 +436,185 @@ fn an_llm_seat_plays_through_the_local_stack_with_its_generated_key() {
     assert_eq!(fake.violations(), Vec::<String>::new());
     stack.stop();
 }
+
+/// `cargo run --release --bin simrunner` as a newcomer runs it: no settings at all, from a
+/// project folder whose parent is private (mode 0700, like root's home). Returns the child
+/// and the banner's lines once the API answers.
+fn main_command_in(project: &std::path::Path, port: u16) -> (Child, Vec<String>) {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_simrunner"))
+        .current_dir(project)
+        .env_remove("DATABASE_URL")
+        .env_remove("SIMRUNNER_DATA_DIR")
+        .env_remove("SIMRUNNER_KEY_ENCRYPTION_KEY")
+        .env("SIMRUNNER_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = Vec::new();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("Press Ctrl-C");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    // Keep draining the output so the stack never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    assert!(
+        banner.iter().any(|l| l.contains("simrunner is up")),
+        "no banner: {banner:#?} {}",
+        child
+            .wait_with_output()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .unwrap_or_default()
+    );
+    (child, banner)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get(port: u16, path: &str) -> (u16, Value) {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            &format!("Authorization: Bearer {TOKEN}"),
+        ])
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (
+        code.parse().unwrap_or(0),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn the_main_command_works_from_a_folder_under_a_private_one_and_keeps_its_data() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let private = std::env::temp_dir().join(format!("simrunner-home-{}", uuid_like()));
+    let project = private.join("simrunner");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    let port = free_port();
+    let (mut child, banner) = main_command_in(&project, port);
+    let database = banner
+        .iter()
+        .position(|l| l.contains("  database"))
+        .unwrap();
+    let data = banner[database]
+        .split("data in ")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .expect("the banner says where the data is")
+        .to_owned();
+    let as_root = banner.iter().any(|l| l.contains("kept there"));
+    if as_root {
+        // PostgreSQL runs as `postgres`, which cannot enter the private folder.
+        assert!(data.starts_with("/var/lib/simrunner/"), "{banner:#?}");
+        assert!(banner[database + 1].contains("cannot reach"), "{banner:#?}");
+    } else {
+        assert!(data.starts_with(project.to_str().unwrap()), "{banner:#?}");
+    }
+    assert_eq!(get(port, "/healthz").0, 200);
+    // The demo is playing: its first run is live.
+    let started = Instant::now();
+    let demo = loop {
+        let (_, list) = get(port, "/v1/admin/simulations");
+        if let Some(demo) = list["items"].as_array().and_then(|items| items.first())
+            && demo["latest_run"]["status"] == "running"
+        {
+            break demo["id"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the demo never ran"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+
+    // A second instance on the same folder is refused, and says why.
+    let second = Command::new(env!("CARGO_BIN_EXE_simrunner"))
+        .current_dir(&project)
+        .env_remove("DATABASE_URL")
+        .env_remove("SIMRUNNER_DATA_DIR")
+        .env("SIMRUNNER_HTTP_ADDR", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already running"));
+
+    // Ctrl-C and start again: the same database, with the demo in it.
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let port = free_port();
+    let (mut child, banner) = main_command_in(&project, port);
+    assert!(banner.iter().any(|l| l.contains(&data)), "{banner:#?}");
+    let (status, detail) = get(port, &format!("/v1/admin/simulations/{demo}"));
+    assert_eq!(
+        status, 200,
+        "the demo config survived the restart: {detail}"
+    );
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    if as_root {
+        let cluster = std::path::Path::new(&data).parent().unwrap();
+        std::fs::remove_dir_all(cluster).unwrap();
+    }
+    std::fs::remove_dir_all(&private).unwrap();
+}
+
+#[test]
+fn without_postgresql_the_main_command_says_what_to_install() {
+    let empty = std::env::temp_dir().join(format!("simrunner-no-pg-{}", uuid_like()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_simrunner"))
+        .current_dir(&empty)
+        .env_remove("DATABASE_URL")
+        .env("SIMRUNNER_PG_BIN_DIR", &empty)
+        .env("SIMRUNNER_HTTP_ADDR", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("SIMRUNNER_PG_BIN_DIR is {}", empty.display())),
+        "{stderr}"
+    );
+    for advice in [
+        "apt-get install postgresql",
+        "brew install postgresql",
+        "DATABASE_URL",
+    ] {
+        assert!(stderr.contains(advice), "{advice}: {stderr}");
+    }
+    assert_eq!(
+        stderr.matches("were not found").count(),
+        1,
+        "said once: {stderr}"
+    );
+    std::fs::remove_dir_all(&empty).unwrap();
+}
