@@ -10,7 +10,8 @@
 #      and followed until its run completes; then both functions with wrong settings, which
 #      must answer with an error naming every bad variable rather than leave the caller
 #      waiting;
-#   4. with SIMRUNNER_SAM_BUILD=1, `sam build` (arm64 cross-build with cargo-lambda + zig).
+#   4. with SIMRUNNER_SAM_BUILD=1, `sam build` (arm64 cross-build with cargo-lambda + zig),
+#      and that the functions' binaries carry no LLM provider code.
 #
 # Step 3 uses the README's ports: PostgreSQL on 5433 and cargo lambda on 9000 (CI runs
 # alone). On a shared machine, move them with SIMRUNNER_CHECK_PG_PORT and
@@ -258,5 +259,14 @@ if [ "${SIMRUNNER_SAM_BUILD:-0}" = 1 ]; then
   echo "== sam build (arm64)"
   rustup target add aarch64-unknown-linux-gnu >/dev/null
   time sam build --build-dir "$target_dir/sam" --no-cached
+  # Only the runner talks to LLM providers: the functions must not carry that code.
+  for function in AdminApiFunction DispatchFunction; do
+    bootstrap="$target_dir/sam/$function/bootstrap"
+    if grep -q -a -e generativelanguage.googleapis.com -e anthropic-version "$bootstrap"; then
+      echo "check-deploy.sh: $function links LLM provider code" >&2
+      exit 1
+    fi
+  done
+  echo "== the functions link no LLM provider code"
 fi
 echo "check-deploy.sh: all checks passed"
