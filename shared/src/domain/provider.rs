@@ -24,15 +24,6 @@ impl Provider {
         Self::ALL.into_iter().find(|p| p.as_str() == text)
     }
 
-    /// The environment variable an agent process reads this provider's key from.
-    pub fn env_var(self) -> &'static str {
-        match self {
-            Provider::OpenAi => "OPENAI_API_KEY",
-            Provider::Anthropic => "ANTHROPIC_API_KEY",
-            Provider::Google => "GOOGLE_GENERATIVE_AI_API_KEY",
-        }
-    }
-
     pub fn names() -> String {
         Self::ALL.map(Provider::as_str).join(", ")
     }
@@ -150,12 +141,5 @@ mod tests {
         assert_eq!(fields, ["provider", "label", "key"]);
         assert!(!errors.to_string().contains("bad key"));
         assert!(errors.0[0].message.contains("openai, anthropic, google"));
-    }
-
-    #[test]
-    fn providers_map_to_the_environment_variables_agents_read() {
-        assert_eq!(Provider::OpenAi.env_var(), "OPENAI_API_KEY");
-        assert_eq!(Provider::Anthropic.env_var(), "ANTHROPIC_API_KEY");
-        assert_eq!(Provider::Google.env_var(), "GOOGLE_GENERATIVE_AI_API_KEY");
     }
 }

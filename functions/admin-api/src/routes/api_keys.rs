@@ -49,9 +49,6 @@ pub struct ApiKeyView {
     /// The last four characters behind a mask.
     #[schema(example = "****a1b2")]
     pub masked_key: String,
-    /// The variable LLM agents receive the key in.
-    #[schema(example = "ANTHROPIC_API_KEY")]
-    pub env_var: &'static str,
     /// The master key that encrypts it (changes after a key rotation).
     pub encryption_key_id: String,
     pub created_at: DateTime<Utc>,
@@ -64,7 +61,6 @@ impl From<ApiKeyRecord> for ApiKeyView {
             provider: record.provider.as_str(),
             label: record.label,
             masked_key: format!("****{}", record.last4),
-            env_var: record.provider.env_var(),
             encryption_key_id: record.key_id,
             created_at: record.created_at,
         }
