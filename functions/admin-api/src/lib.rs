@@ -3,6 +3,7 @@
 //! (`src/bin/simrunner.rs`).
 
 pub mod auth;
+pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod local;
@@ -88,15 +89,22 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(admin)
 }
 
-/// The OpenAPI document of exactly the routes [`app`] serves.
-pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
-    api(state).into_openapi()
+/// The OpenAPI document of exactly the routes [`app`] serves, completed by
+/// [`contract::complete`].
+pub fn openapi(state: &AppState) -> serde_json::Value {
+    document(api(state).into_openapi())
+}
+
+fn document(api: utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut doc = serde_json::to_value(api).expect("the OpenAPI document serialises");
+    contract::complete(&mut doc);
+    doc
 }
 
 /// The whole HTTP API.
 pub fn app(state: AppState) -> Router {
     let (router, doc) = api(&state).split_for_parts();
-    let doc = Arc::new(doc.to_json().expect("the OpenAPI document serialises"));
+    let doc = Arc::new(document(doc).to_string());
     router
         .route(
             "/openapi.json",

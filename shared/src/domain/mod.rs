@@ -12,7 +12,7 @@ pub use ids::{ApiKeyId, RunId, SimulationId};
 pub use provider::{ApiKeyDraft, NewApiKey, Provider};
 pub use runs::{RunStatus, RunTrigger};
 pub use simulation::{
-    AgentSlot, AgentSlotDraft, AgentType, Blinds, ConfigStatus, Limits, ModelRef, Pace, Schedule,
-    ScheduleKind, SimulationDraft, SimulationSpec, TableConfig,
+    AgentSlot, AgentSlotDraft, AgentType, Blinds, ConfigStatus, Limits, MAX_CHIPS, MODEL_MAX_CHARS,
+    ModelRef, Pace, Schedule, ScheduleKind, SimulationDraft, SimulationSpec, TableConfig,
 };
 pub use validation::{FieldError, ValidationErrors};

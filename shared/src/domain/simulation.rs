@@ -148,6 +148,8 @@ pub enum ScheduleKind {
 }
 
 impl ScheduleKind {
+    pub const ALL: [ScheduleKind; 2] = [ScheduleKind::OneOff, ScheduleKind::Periodic];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ScheduleKind::OneOff => "one_off",
@@ -156,9 +158,7 @@ impl ScheduleKind {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [ScheduleKind::OneOff, ScheduleKind::Periodic]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 }
 
@@ -193,6 +193,8 @@ pub enum Pace {
 }
 
 impl Pace {
+    pub const ALL: [Pace; 2] = [Pace::Live, Pace::Fast];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Pace::Live => "live",
@@ -201,9 +203,7 @@ impl Pace {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Pace::Live, Pace::Fast]
-            .into_iter()
-            .find(|p| p.as_str() == text)
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
     }
 }
 
@@ -215,6 +215,8 @@ pub enum ConfigStatus {
 }
 
 impl ConfigStatus {
+    pub const ALL: [ConfigStatus; 2] = [ConfigStatus::Active, ConfigStatus::Paused];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConfigStatus::Active => "active",
@@ -223,9 +225,7 @@ impl ConfigStatus {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [ConfigStatus::Active, ConfigStatus::Paused]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 

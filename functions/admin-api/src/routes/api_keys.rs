@@ -29,14 +29,28 @@ impl<'de> Deserialize<'de> for KeyInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
-    /// `openai`, `anthropic` or `google`.
-    #[schema(example = "anthropic")]
+    #[schema(schema_with = crate::contract::provider_schema, required = true, example = "anthropic")]
     pub provider: Option<String>,
-    /// 1 to 100 characters.
-    #[schema(example = "production")]
+    /// 1 to 100 characters, not blank, no control characters.
+    #[schema(
+        example = "production",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
+        required = true,
+        nullable = false
+    )]
     pub label: Option<String>,
-    /// The provider's API key, 8 to 512 characters; stored encrypted, never shown again.
-    #[schema(value_type = String, format = Password)]
+    /// The provider's API key, 8 to 512 characters without spaces; stored encrypted, never
+    /// shown again.
+    #[schema(
+        value_type = String,
+        format = Password,
+        min_length = 8,
+        max_length = 512,
+        pattern = r"^\S+$",
+        required = true
+    )]
     pub key: Option<KeyInput>,
 }
 

@@ -26,16 +26,25 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(deny_unknown_fields)]
 pub struct AgentSlotInput {
     #[serde(rename = "type")]
-    #[schema(example = "random")]
+    #[schema(schema_with = crate::contract::agent_type_schema, required = true, example = "random")]
     pub agent_type: Option<String>,
-    #[schema(example = "anthropic:claude-sonnet-4")]
+    /// `provider:model` for LLM agents; absent for bots.
+    #[schema(
+        example = "anthropic:claude-sonnet-4",
+        pattern = r"^(openai|anthropic|google):[^\s]{1,200}$",
+        max_length = 210
+    )]
     pub model: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlindsInput {
+    /// 1 to 1,000,000,000.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub small: Option<i64>,
+    /// At least the small blind, at most 1,000,000,000.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub big: Option<i64>,
 }
 
@@ -44,9 +53,11 @@ pub struct BlindsInput {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TableConfigInput {
     pub blinds: Option<BlindsInput>,
-    /// At least two big blinds.
+    /// At least two big blinds, at most 1,000,000,000.
+    #[schema(minimum = 2, maximum = 1000000000)]
     pub initial_stack: Option<i64>,
     /// 1,000 to 120,000.
+    #[schema(minimum = 1000, maximum = 120000)]
     pub action_timeout_ms: Option<i64>,
 }
 
@@ -55,27 +66,43 @@ pub struct TableConfigInput {
 #[serde(deny_unknown_fields)]
 pub struct CreateSimulation {
     /// 1 to 100 characters after trimming.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"\S",
+        required = true,
+        nullable = false
+    )]
     pub name: Option<String>,
-    /// `one_off` (default) or `periodic`.
-    #[schema(example = "periodic")]
+    #[schema(schema_with = crate::contract::schedule_type_schema)]
     pub schedule_type: Option<String>,
     /// Periodic only: 1 to 1,440.
+    #[schema(minimum = 1, maximum = 1440)]
     pub interval_minutes: Option<i64>,
     /// Minimum wait between a run's end and the next start: 0 to 1,440 (default 5).
+    #[schema(minimum = 0, maximum = 1440)]
     pub cooldown_minutes: Option<i64>,
     /// 1 to 10,000 (default 20).
+    #[schema(minimum = 1, maximum = 10000)]
     pub max_hands: Option<i64>,
     /// Safety timeout: 1 to 720 (default 10).
+    #[schema(minimum = 1, maximum = 720)]
     pub max_run_minutes: Option<i64>,
-    /// `live` (default) or `fast`.
+    #[schema(schema_with = crate::contract::pace_schema)]
     pub pace: Option<String>,
     /// 2 to 9; defaults to the number of slots and must equal it.
+    #[schema(minimum = 2, maximum = 9)]
     pub agent_count: Option<i64>,
+    /// One per seat, 2 to 9.
+    #[schema(min_items = 2, max_items = 9, required = true, nullable = false)]
     pub agent_slots: Option<Vec<AgentSlotInput>>,
+    /// Required, with every field, on create.
+    #[schema(required = true, nullable = false)]
     pub table_config: Option<TableConfigInput>,
     /// The most a run's LLM seats may spend, estimated in US dollars: 0.01 to 10,000, at
     /// most two decimals; absent or null for no limit. Once reached, LLM seats check or fold
     /// for the rest of the run.
+    #[schema(minimum = 0.01, maximum = 10000)]
     pub max_llm_cost_usd: Option<f64>,
 }
 
@@ -84,22 +111,30 @@ pub struct CreateSimulation {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSimulation {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
-    /// `active` or `paused`.
+    #[schema(schema_with = crate::contract::status_schema)]
     pub status: Option<String>,
+    #[schema(schema_with = crate::contract::schedule_type_schema)]
     pub schedule_type: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1440)]
     pub interval_minutes: Option<Option<i64>>,
+    #[schema(minimum = 0, maximum = 1440)]
     pub cooldown_minutes: Option<i64>,
+    #[schema(minimum = 1, maximum = 10000)]
     pub max_hands: Option<i64>,
+    #[schema(minimum = 1, maximum = 720)]
     pub max_run_minutes: Option<i64>,
+    #[schema(schema_with = crate::contract::pace_schema)]
     pub pace: Option<String>,
+    #[schema(minimum = 2, maximum = 9)]
     pub agent_count: Option<i64>,
+    #[schema(min_items = 2, max_items = 9)]
     pub agent_slots: Option<Vec<AgentSlotInput>>,
     pub table_config: Option<TableConfigInput>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.01, maximum = 10000)]
     pub max_llm_cost_usd: Option<Option<f64>>,
 }
 
@@ -424,6 +459,7 @@ pub struct AgentTypeList {
 #[into_params(parameter_in = Query)]
 pub struct DetailParams {
     /// Runs per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub runs_limit: Option<i64>,
     /// `runs.next_cursor` from the previous page.
     pub runs_cursor: Option<String>,

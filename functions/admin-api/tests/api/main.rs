@@ -6,6 +6,7 @@ mod auth;
 mod control;
 mod health;
 mod helpers;
+mod openapi;
 mod runs;
 mod schedules;
 mod simulations;
