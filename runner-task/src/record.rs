@@ -41,6 +41,22 @@ pub struct Tally {
     pub hands_won: [i64; MAX_SEATS],
 }
 
+/// A hand's public state as its events are converted, so each event can carry the values a
+/// viewer shows (stack, bet, pot after it) without poker logic of its own.
+#[derive(Debug, Clone, Default)]
+struct Tracking {
+    /// Engine events of the current hand already converted.
+    converted: usize,
+    stacks: [i64; MAX_SEATS],
+    bets: [i64; MAX_SEATS],
+    pot: i64,
+    /// The seq of the hand's first event.
+    first_seq: i64,
+    ranks: [Option<String>; MAX_SEATS],
+    pots: Vec<Value>,
+    winners: SeatSet,
+}
+
 /// Collects rows between database writes and numbers events and log lines.
 #[derive(Debug)]
 pub struct Recorder {
@@ -50,6 +66,7 @@ pub struct Recorder {
     pub tally: Tally,
     seats: Vec<SeatInfo>,
     blinds: (i64, i64),
+    hand: Tracking,
 }
 
 impl Recorder {
@@ -62,6 +79,7 @@ impl Recorder {
             tally: Tally::default(),
             seats,
             blinds,
+            hand: Tracking::default(),
         }
     }
 
@@ -75,6 +93,11 @@ impl Recorder {
         });
     }
 
+    /// The seq of the last event recorded.
+    pub fn last_seq(&self) -> i64 {
+        self.next_event
+    }
+
     pub fn log(&mut self, stream: &str, entry: Value) {
         let seq = self.next_log.entry(stream.to_owned()).or_insert(0);
         *seq += 1;
@@ -85,38 +108,44 @@ impl Recorder {
         });
     }
 
-    /// Records a finished hand: its public events, its row and its bots' notable decisions.
-    pub fn hand(
-        &mut self,
-        number: i64,
-        deck_id: String,
-        hand: &Hand,
-        start_stacks: &[i64],
-        started_at: DateTime<Utc>,
-    ) {
+    /// A new hand is dealt with these stacks: its events are converted from the start.
+    pub fn begin_hand(&mut self, start_stacks: &[i64]) {
+        let mut stacks = [0; MAX_SEATS];
+        stacks[..start_stacks.len()].copy_from_slice(start_stacks);
+        self.hand = Tracking {
+            stacks,
+            first_seq: self.next_event + 1,
+            ..Tracking::default()
+        };
+    }
+
+    /// Converts the hand's events since the last call into public feed events (hole cards
+    /// only at showdown) and its bots' notable decisions into log lines. The last blind,
+    /// action or street of the call says whose turn it is now (`to_act`, null when the
+    /// betting is over), so a viewer can highlight the seat.
+    pub fn advance(&mut self, number: i64, hand: &Hand) {
         let seats = std::mem::take(&mut self.seats);
         let n = Some(number);
-        let mut pots = Vec::new();
-        let mut ranks: [Option<String>; MAX_SEATS] = Default::default();
-        let mut winners_all: SeatSet = 0;
-        for event in hand.events() {
+        let mut turn_event = None;
+        for event in &hand.events()[self.hand.converted..] {
+            let t = &mut self.hand;
             match *event {
                 Event::HandStarted {
                     button,
                     small_blind_seat,
                     big_blind_seat,
                 } => {
-                    let stacks: Vec<Value> = seats
+                    let players: Vec<Value> = seats
                         .iter()
                         .filter(|s| hand.is_dealt(s.seat))
-                        .map(|s| json!({"seat": s.seat, "name": s.name, "stack": start_stacks[s.seat]}))
+                        .map(|s| json!({"seat": s.seat, "name": s.name, "stack": t.stacks[s.seat]}))
                         .collect();
                     self.event(
                         n,
                         "hand_started",
                         json!({
                             "hand": number, "button": button, "small_blind_seat": small_blind_seat,
-                            "big_blind_seat": big_blind_seat, "players": stacks,
+                            "big_blind_seat": big_blind_seat, "players": players,
                         }),
                     );
                 }
@@ -126,18 +155,20 @@ impl Recorder {
                     amount,
                     all_in,
                 } => {
+                    t.stacks[seat] -= amount;
+                    t.bets[seat] += amount;
+                    t.pot += amount;
                     let blind = if kind == BlindKind::Small {
                         "small"
                     } else {
                         "big"
                     };
-                    self.event(
-                        n,
-                        "blind_posted",
-                        json!({
-                            "seat": seat, "blind": blind, "amount": amount, "all_in": all_in,
-                        }),
-                    );
+                    let payload = json!({
+                        "seat": seat, "blind": blind, "amount": amount, "all_in": all_in,
+                        "stack": t.stacks[seat], "bet": t.bets[seat], "pot": t.pot,
+                    });
+                    self.event(n, "blind_posted", payload);
+                    turn_event = Some(self.batch.events.len() - 1);
                 }
                 // Private until showdown: kept in the hand row, not in the public feed.
                 Event::HoleCards { .. } => {}
@@ -149,9 +180,13 @@ impl Recorder {
                     total,
                     all_in,
                 } => {
+                    t.stacks[seat] -= amount;
+                    t.bets[seat] = total;
+                    t.pot += amount;
                     let payload = json!({
                         "seat": seat, "street": street.name(), "action": kind.name(),
                         "amount": amount, "total": total, "all_in": all_in,
+                        "stack": t.stacks[seat], "pot": t.pot,
                     });
                     // Bots log sparsely: only bets, raises and all-ins.
                     if (matches!(kind, ActionKind::Bet | ActionKind::Raise) || all_in)
@@ -163,28 +198,31 @@ impl Recorder {
                         self.log(&info.stream(), entry);
                     }
                     self.event(n, "action", payload);
+                    turn_event = Some(self.batch.events.len() - 1);
                 }
                 Event::StreetDealt { street, board } => {
+                    t.bets = [0; MAX_SEATS];
                     let dealt: Vec<Card> = board.iter().flatten().copied().collect();
-                    self.event(
-                        n,
-                        "street_dealt",
-                        json!({"street": street.name(), "board": cards(&dealt)}),
-                    );
+                    let payload =
+                        json!({"street": street.name(), "board": cards(&dealt), "pot": t.pot});
+                    self.event(n, "street_dealt", payload);
+                    turn_event = Some(self.batch.events.len() - 1);
                 }
                 Event::UncalledBetReturned { seat, amount } => {
-                    self.event(
-                        n,
-                        "uncalled_bet_returned",
-                        json!({"seat": seat, "amount": amount}),
-                    );
+                    t.stacks[seat] += amount;
+                    t.bets[seat] = (t.bets[seat] - amount).max(0);
+                    t.pot -= amount;
+                    let payload = json!({
+                        "seat": seat, "amount": amount, "stack": t.stacks[seat], "pot": t.pot,
+                    });
+                    self.event(n, "uncalled_bet_returned", payload);
                 }
                 Event::ShowedDown {
                     seat,
                     cards: hole,
                     rank,
                 } => {
-                    ranks[seat] = Some(rank.to_string());
+                    t.ranks[seat] = Some(rank.to_string());
                     self.event(
                         n,
                         "showdown",
@@ -199,12 +237,12 @@ impl Recorder {
                     eligible,
                     winners,
                 } => {
-                    winners_all |= winners;
+                    t.winners |= winners;
                     let entry = json!({
                         "pot": pot, "amount": amount,
                         "eligible": seats_of(eligible), "winners": seats_of(winners),
                     });
-                    pots.push(entry.clone());
+                    t.pots.push(entry.clone());
                     self.event(n, "pot_awarded", entry);
                 }
                 Event::HandComplete => {
@@ -212,20 +250,37 @@ impl Recorder {
                         .iter()
                         .map(|s| json!({"seat": s.seat, "stack": hand.stack(s.seat)}))
                         .collect();
+                    let winners = seats_of(self.hand.winners);
                     self.event(
                         n,
                         "hand_complete",
-                        json!({
-                            "hand": number, "winners": seats_of(winners_all), "stacks": stacks,
-                        }),
+                        json!({"hand": number, "winners": winners, "stacks": stacks}),
                     );
                 }
             }
         }
-        for seat in seats_of(winners_all) {
+        self.hand.converted = hand.events().len();
+        if let Some(index) = turn_event {
+            self.batch.events[index].payload["to_act"] = json!(hand.to_act());
+        }
+        self.seats = seats;
+    }
+
+    /// Records a finished hand: its remaining events, its row, and who won.
+    pub fn finish_hand(
+        &mut self,
+        number: i64,
+        deck_id: String,
+        hand: &Hand,
+        start_stacks: &[i64],
+        started_at: DateTime<Utc>,
+    ) {
+        self.advance(number, hand);
+        for seat in seats_of(self.hand.winners) {
             self.tally.hands_won[seat] += 1;
         }
-        let results: Vec<Value> = seats
+        let results: Vec<Value> = self
+            .seats
             .iter()
             .filter(|s| hand.is_dealt(s.seat))
             .map(|s| {
@@ -235,7 +290,7 @@ impl Recorder {
                     "start_stack": start_stacks[s.seat],
                     "end_stack": hand.stack(s.seat),
                     "net": hand.stack(s.seat) - start_stacks[s.seat],
-                    "rank": ranks[s.seat],
+                    "rank": self.hand.ranks[s.seat],
                 })
             })
             .collect();
@@ -246,12 +301,12 @@ impl Recorder {
             small_blind: self.blinds.0,
             big_blind: self.blinds.1,
             board: cards(hand.board()),
-            pots: Value::Array(pots),
+            pots: Value::Array(std::mem::take(&mut self.hand.pots)),
             results: Value::Array(results),
+            first_seq: self.hand.first_seq,
             started_at,
             completed_at: Utc::now(),
         });
-        self.seats = seats;
     }
 }
 

@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 use simrunner::domain::{AgentType, Pace, Provider, RunId, RunStatus, SimulationSpec};
-use simrunner::store::recording::{self, Claim, NewTable, RunEnd};
+use simrunner::store::recording::{self, Claim, NewTable, RunEnd, TableProgress};
 use simrunner::store::{self, RevealError, StoreError};
 use std::collections::HashMap;
 use std::future::Future;
@@ -457,6 +457,7 @@ impl Runner {
             initial_stack: table_config.initial_stack,
             action_timeout_ms: table_config.action_timeout_ms,
             seats: seats_json.clone(),
+            name: spec.name(),
         };
         if let Err(e) = with_retry("opening the table", || async {
             let mut client = self.pool.get().await?;
@@ -501,21 +502,28 @@ impl Runner {
                 deadline,
                 action_timeout: Duration::from_millis(table_config.action_timeout_ms as u64),
             };
-            self.play_hand(
-                &mut hand,
-                played + 1,
-                &mut seats,
-                &mut recorder,
-                &pace,
-                &mut pace_rng,
-            )
-            .await;
+            recorder.begin_hand(&start_stacks);
+            let played_out = self
+                .play_hand(
+                    cx,
+                    &mut hand,
+                    played + 1,
+                    &mut seats,
+                    &mut recorder,
+                    &pace,
+                    &mut pace_rng,
+                )
+                .await;
+            if let Err(e) = played_out {
+                write_error = Some(e);
+                break;
+            }
             table.settle(&hand);
             played += 1;
             if seats.ledger.is_some() {
                 seats.memory.observe(played, &hand);
             }
-            recorder.hand(
+            recorder.finish_hand(
                 played,
                 table.deck_id(deal.number),
                 &hand,
@@ -527,7 +535,10 @@ impl Runner {
                 || recorder.batch.hands.len() >= BATCH_HANDS
                 || last_write.elapsed() >= BATCH_AGE;
             if due {
-                if let Err(e) = self.write(cx, &mut recorder, played, &hands_recorded).await {
+                let written = self
+                    .write(cx, &mut recorder, played, table.stacks(), &hands_recorded)
+                    .await;
+                if let Err(e) = written {
                     write_error = Some(e);
                     break;
                 }
@@ -605,7 +616,10 @@ impl Runner {
             "table_ended",
             json!({"hands_played": played, "stacks": table.stacks()}),
         );
-        if let Err(e) = self.write(cx, &mut recorder, played, &hands_recorded).await {
+        let written = self
+            .write(cx, &mut recorder, played, table.stacks(), &hands_recorded)
+            .await;
+        if let Err(e) = written {
             return self
                 .fail_database(&cx.run, hands_recorded.load(Ordering::SeqCst), e)
                 .await;
@@ -654,16 +668,25 @@ impl Runner {
     /// Plays one hand. At live pace a bot's decision takes a believable think time (a model's
     /// takes its own), unless a stop or the deadline asks to finish quickly. Each answer is
     /// awaited until the table's action timeout, then the seat checks or folds.
+    ///
+    /// At live pace every step reaches the feed at once (the hand's row follows when it
+    /// ends); at fast pace the caller writes whole hands in batches.
+    #[allow(clippy::too_many_arguments)]
     async fn play_hand(
         &self,
+        cx: &Context,
         hand: &mut Hand,
         number: i64,
         seats: &mut Seats,
         recorder: &mut Recorder,
         pace: &Pacing,
         rng: &mut ChaCha8Rng,
-    ) {
+    ) -> Result<(), StoreError> {
         let mut log = Vec::new();
+        recorder.advance(number, hand);
+        if pace.live {
+            self.flush_events(cx, recorder).await?;
+        }
         while let Some(decision) = Decision::of(hand) {
             let seat = decision.seat;
             let llm = seats.is_llm[seat];
@@ -709,7 +732,27 @@ impl Runner {
             }
             hand.apply(action)
                 .expect("checked against the legal actions");
+            recorder.advance(number, hand);
+            if pace.live {
+                self.flush_events(cx, recorder).await?;
+            }
         }
+        Ok(())
+    }
+
+    /// Writes the events recorded so far, so watchers see them now.
+    async fn flush_events(&self, cx: &Context, recorder: &mut Recorder) -> Result<(), StoreError> {
+        if recorder.batch.events.is_empty() {
+            return Ok(());
+        }
+        let events = &recorder.batch.events;
+        with_retry("recording events", || async {
+            let client = self.pool.get().await?;
+            recording::append_events(&client, &cx.table_id, events).await
+        })
+        .await?;
+        recorder.batch.events.clear();
+        Ok(())
     }
 
     async fn write(
@@ -717,15 +760,28 @@ impl Runner {
         cx: &Context,
         recorder: &mut Recorder,
         played: i64,
+        stacks: &[i64],
         hands_recorded: &AtomicI64,
     ) -> Result<(), StoreError> {
         if recorder.batch.is_empty() {
             return Ok(());
         }
         let batch = &recorder.batch;
+        let stacks = Value::Array(
+            stacks
+                .iter()
+                .enumerate()
+                .map(|(seat, stack)| json!({"seat": seat, "stack": stack}))
+                .collect(),
+        );
+        let progress = TableProgress {
+            id: &cx.table_id,
+            hands_played: played,
+            stacks: &stacks,
+        };
         with_retry("recording hands", || async {
             let mut client = self.pool.get().await?;
-            recording::write_batch(&mut client, &cx.run, Some(&cx.table_id), batch, played).await
+            recording::write_batch(&mut client, &cx.run, Some(&progress), batch, played).await
         })
         .await?;
         recorder.batch.clear();

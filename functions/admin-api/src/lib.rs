@@ -4,13 +4,14 @@
 
 pub mod auth;
 pub mod contract;
-pub mod error;
-pub mod extract;
 pub mod local;
 pub mod routes;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+
+/// The error format and extractors, shared with the public API.
+pub use web::{error, extract};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -103,7 +104,22 @@ fn document(api: utoipa::openapi::OpenApi) -> serde_json::Value {
 
 /// The whole HTTP API.
 pub fn app(state: AppState) -> Router {
-    let (router, doc) = api(&state).split_for_parts();
+    router(state, None)
+}
+
+/// The local stack's one port: the admin API and everything public (its API, pages and
+/// assets from [`public_api::app`]), described by one OpenAPI document.
+pub fn app_with_public(state: AppState, public: (Router, utoipa::openapi::OpenApi)) -> Router {
+    router(state, Some(public))
+}
+
+fn router(state: AppState, public: Option<(Router, utoipa::openapi::OpenApi)>) -> Router {
+    let (router, mut doc) = api(&state).split_for_parts();
+    let mut router = router.with_state(state);
+    if let Some((public_router, public_doc)) = public {
+        doc.merge(public_doc);
+        router = router.merge(public_router);
+    }
     let doc = Arc::new(document(doc).to_string());
     router
         .route(
@@ -130,7 +146,6 @@ pub fn app(state: AppState) -> Router {
                 "this route does not accept that method; see /openapi.json",
             )
         })
-        .with_state(state)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_panic| {
             // The payload is not logged or returned: it could hold anything.

@@ -233,6 +233,21 @@ pub async fn up() -> anyhow::Result<()> {
             ),
         };
         let ticker = tokio::spawn(tick_forever(state.clone(), Duration::from_secs(5)));
+        // The same process serves the public API and pages, streaming feeds (SSE).
+        let public = public_api::PublicState::new(
+            pool.clone(),
+            public_api::Transport::Sse,
+            Duration::from_millis(200),
+        );
+        let app = crate::app_with_public(state.clone(), public_api::app(public));
+        // The demo's first run opens its table within moments: wait a little for it, so the
+        // banner can say where to watch.
+        let wait = if settings.demo {
+            Duration::from_secs(10)
+        } else {
+            Duration::ZERO
+        };
+        let live_table = newest_live_table(&pool, wait).await;
         print_banner(
             listener.local_addr()?,
             &database,
@@ -240,8 +255,9 @@ pub async fn up() -> anyhow::Result<()> {
             generated_key,
             &data_dir,
             demo.as_ref(),
+            live_table.as_deref(),
         );
-        axum::serve(listener, crate::app(state.clone()))
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         tracing::info!("shutting down: stopping the scheduler and asking active runs to stop");
@@ -409,6 +425,31 @@ async fn create_demo(client: &mut impl GenericClient) -> anyhow::Result<Option<S
     Ok(Some(record.id))
 }
 
+/// The newest table being played, waiting up to `wait` for one to open.
+async fn newest_live_table(pool: &deadpool_postgres::Pool, wait: Duration) -> Option<String> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let found = async {
+            let client = pool.get().await.ok()?;
+            client
+                .query_opt(
+                    "SELECT id FROM tables WHERE status = 'open' ORDER BY created_at DESC LIMIT 1",
+                    &[],
+                )
+                .await
+                .ok()?
+                .map(|row| row.get::<_, String>(0))
+        };
+        if let Some(id) = found.await {
+            return Some(id);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn print_banner(
     addr: std::net::SocketAddr,
     database: &LocalDatabase,
@@ -416,9 +457,14 @@ fn print_banner(
     generated_key: bool,
     data_dir: &Path,
     demo: Option<&SimulationId>,
+    live_table: Option<&str>,
 ) {
     let url = format!("http://{addr}");
     println!("\nsimrunner is up");
+    println!("  tables        {url}/tables   (what visitors see)");
+    if let Some(table) = live_table {
+        println!("  watch         {url}/watch/{table}   (being played now)");
+    }
     println!("  API           {url}   (OpenAPI: {url}/openapi.json)");
     match token {
         Some(token) => println!(

@@ -1,6 +1,7 @@
-//! The reaper: closes runs that nobody will close. Runs inside every dispatch, on its own
-//! schedule, and in the local ticker. Each rule is one UPDATE guarded by the run's status,
-//! so reaping concurrently or twice closes each run once.
+//! The reaper: closes runs that nobody will close, and ends the feeds of their tables (a
+//! `hand_aborted` for a hand left unfinished, then `table_ended`). Runs inside every
+//! dispatch, on its own schedule, and in the local ticker. Each rule is one UPDATE guarded by
+//! the run's status, so reaping concurrently or twice closes each run once.
 
 use crate::domain::RunId;
 use crate::store::StoreError;
@@ -106,6 +107,11 @@ pub async fn reap(
                 });
             }
         }
+    }
+    // Their tables, and any other left open by a run that is over, end in the feed too.
+    let closed = crate::store::recording::close_abandoned_tables(client).await?;
+    if !closed.is_empty() {
+        tracing::info!(tables = ?closed, "ended the feeds of abandoned tables");
     }
     Ok(reaped)
 }

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod page;
+pub mod public;
 pub mod recording;
 mod runs;
 mod simulations;

@@ -91,6 +91,8 @@ pub async fn heartbeat(
 pub struct NewTable<'a> {
     pub id: &'a str,
     pub run: &'a RunId,
+    /// The config's name, as the public tables list shows it.
+    pub name: &'a str,
     pub bucket_key: &'a str,
     pub small_blind: i64,
     pub big_blind: i64,
@@ -108,8 +110,8 @@ pub async fn open_table(
     execute(
         &tx,
         "INSERT INTO tables (id, run_id, bucket_key, small_blind, big_blind, initial_stack,
-                             action_timeout_ms, seats)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+                             action_timeout_ms, seats, name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
         &[
             &table.id,
             &table.run.as_str(),
@@ -119,6 +121,7 @@ pub async fn open_table(
             &table.initial_stack,
             &table.action_timeout_ms,
             &table.seats,
+            &table.name,
         ],
     )
     .await?;
@@ -143,6 +146,8 @@ pub struct HandRow {
     pub board: Vec<String>,
     pub pots: serde_json::Value,
     pub results: serde_json::Value,
+    /// The seq of the hand's first public event.
+    pub first_seq: i64,
     pub started_at: DateTime<Utc>,
     pub completed_at: DateTime<Utc>,
 }
@@ -184,19 +189,57 @@ impl Batch {
     }
 }
 
-/// Writes a batch of whole hands, their events and log lines (with COPY, the fastest way
-/// into PostgreSQL), and the run's progress in one transaction: a hand is recorded
-/// completely or not at all. A batch is written whole or not
-/// at all, so when its first log line is already there (a retry after a commit whose answer
-/// was lost) the batch is skipped: writing a batch twice is harmless.
+/// Where a table stands after a batch: what the public tables list shows.
+#[derive(Debug, Clone)]
+pub struct TableProgress<'a> {
+    pub id: &'a str,
+    pub hands_played: i64,
+    /// `[{"seat", "stack"}]` after the last finished hand.
+    pub stacks: &'a serde_json::Value,
+}
+
+/// Appends public events as they happen (live pace: each action reaches watchers at once).
+/// Idempotent: a retried append skips the events already there. The hand's row follows in
+/// [`write_batch`] when the hand ends.
+pub async fn append_events(
+    client: &impl GenericClient,
+    table_id: &str,
+    events: &[EventRow],
+) -> Result<(), StoreError> {
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let hands: Vec<Option<i64>> = events.iter().map(|e| e.hand_number).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind).collect();
+    let payloads: Vec<&serde_json::Value> = events.iter().map(|e| &e.payload).collect();
+    execute(
+        client,
+        "WITH added AS (
+             INSERT INTO table_events (table_id, seq, hand_number, kind, payload)
+             SELECT $1, e.* FROM unnest($2::int8[], $3::int8[], $4::text[], $5::json[]) AS e
+             ON CONFLICT (table_id, seq) DO NOTHING
+             RETURNING seq)
+         UPDATE tables SET last_seq = GREATEST(last_seq, (SELECT max(seq) FROM added)),
+                           last_event_at = now()
+          WHERE id = $1 AND EXISTS (SELECT 1 FROM added)",
+        &[&table_id, &seqs, &hands, &kinds, &payloads],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Writes a batch of whole hands, their events (those not appended already) and log lines
+/// (with COPY, the fastest way into PostgreSQL), the table's progress and the run's in one
+/// transaction: a hand's row is recorded completely or not at all. A batch is written whole
+/// or not at all, so when its first hand, event or log line is already there (a retry after
+/// a commit whose answer was lost) the batch is skipped: writing a batch twice is harmless.
 pub async fn write_batch(
     client: &mut impl GenericClient,
     run: &RunId,
-    table_id: Option<&str>,
+    table: Option<&TableProgress<'_>>,
     batch: &Batch,
     hands_played: i64,
 ) -> Result<(), StoreError> {
     let tx = client.transaction().await?;
+    let table_id = table.map(|t| t.id);
     if already_written(&tx, run, table_id, batch).await? {
         return Ok(());
     }
@@ -205,7 +248,8 @@ pub async fn write_batch(
             let sink = tx
                 .copy_in(
                     "COPY hands (table_id, number, seed, button, small_blind, big_blind, board,
-                                 pots, results, started_at, completed_at) FROM STDIN BINARY",
+                                 pots, results, first_seq, started_at, completed_at)
+                     FROM STDIN BINARY",
                 )
                 .await?;
             let types = [
@@ -218,6 +262,7 @@ pub async fn write_batch(
                 Type::TEXT_ARRAY,
                 Type::JSON,
                 Type::JSON,
+                Type::INT8,
                 Type::TIMESTAMPTZ,
                 Type::TIMESTAMPTZ,
             ];
@@ -235,6 +280,7 @@ pub async fn write_batch(
                         &h.board,
                         &h.pots,
                         &h.results,
+                        &h.first_seq,
                         &h.started_at,
                         &h.completed_at,
                     ])
@@ -274,6 +320,17 @@ pub async fn write_batch(
         }
         writer.finish().await?;
     }
+    if let Some(table) = table {
+        let last_seq = batch.events.last().map(|e| e.seq).unwrap_or(0);
+        execute(
+            &tx,
+            "UPDATE tables SET hands_played = $2, stacks = $3,
+                               last_seq = GREATEST(last_seq, $4), last_event_at = now()
+              WHERE id = $1",
+            &[&table.id, &table.hands_played, &table.stacks, &last_seq],
+        )
+        .await?;
+    }
     execute(
         &tx,
         "UPDATE simulation_runs SET hands_played = GREATEST(hands_played, $2) WHERE id = $1",
@@ -284,16 +341,29 @@ pub async fn write_batch(
     Ok(())
 }
 
-/// Whether this batch was committed already: its first event (or, without events, its first
-/// log line) exists.
+/// Whether this batch was committed already: its first hand (or, without hands, its first
+/// event; without either, its first log line) exists.
 async fn already_written(
     client: &impl GenericClient,
     run: &RunId,
     table_id: Option<&str>,
     batch: &Batch,
 ) -> Result<bool, StoreError> {
-    let found = match (table_id, batch.events.first(), batch.logs.first()) {
-        (Some(table_id), Some(event), _) => {
+    let found = match (
+        table_id,
+        batch.hands.first(),
+        batch.events.first(),
+        batch.logs.first(),
+    ) {
+        (Some(table_id), Some(hand), _, _) => {
+            query_opt(
+                client,
+                "SELECT 1 FROM hands WHERE table_id = $1 AND number = $2",
+                &[&table_id, &hand.number],
+            )
+            .await?
+        }
+        (Some(table_id), None, Some(event), _) => {
             query_opt(
                 client,
                 "SELECT 1 FROM table_events WHERE table_id = $1 AND seq = $2",
@@ -301,7 +371,7 @@ async fn already_written(
             )
             .await?
         }
-        (_, _, Some(log)) => {
+        (_, _, _, Some(log)) => {
             query_opt(
                 client,
                 "SELECT 1 FROM run_log_entries WHERE run_id = $1 AND stream = $2 AND seq = $3",
@@ -312,6 +382,55 @@ async fn already_written(
         _ => None,
     };
     Ok(found.is_some())
+}
+
+/// Ends the feeds of open tables whose run is over (killed, failed, reaped, or its config
+/// deleted) so no viewer waits forever: a `hand_aborted` for a hand left unfinished, then
+/// `table_ended`, and the table marked ended. Returns the tables closed.
+pub async fn close_abandoned_tables(
+    client: &impl GenericClient,
+) -> Result<Vec<String>, StoreError> {
+    let rows = query(
+        client,
+        "WITH abandoned AS (
+             SELECT t.id FROM tables t
+              WHERE t.status = 'open'
+                AND NOT EXISTS (SELECT 1 FROM simulation_runs r
+                                 WHERE r.id = t.run_id AND r.status IN ('queued', 'running'))
+              FOR UPDATE OF t SKIP LOCKED),
+         last AS (
+             SELECT DISTINCT ON (e.table_id) e.table_id, e.seq, e.kind, e.hand_number
+               FROM table_events e JOIN abandoned a ON a.id = e.table_id
+              ORDER BY e.table_id, e.seq DESC),
+         aborted AS (
+             INSERT INTO table_events (table_id, seq, hand_number, kind, payload)
+             SELECT table_id, seq + 1, hand_number, 'hand_aborted',
+                    json_build_object('hand', hand_number, 'reason', 'the run ended mid-hand')
+               FROM last
+              WHERE hand_number IS NOT NULL AND kind NOT IN ('hand_complete', 'table_ended')
+             RETURNING table_id, seq),
+         ended AS (
+             INSERT INTO table_events (table_id, seq, kind, payload)
+             SELECT a.id,
+                    COALESCE((SELECT seq FROM aborted WHERE aborted.table_id = a.id),
+                             (SELECT seq FROM last WHERE last.table_id = a.id), 0) + 1,
+                    'table_ended',
+                    json_build_object('hands_played', t.hands_played, 'stacks', t.stacks,
+                                      'reason', 'the run ended')
+               FROM abandoned a JOIN tables t ON t.id = a.id
+              WHERE NOT EXISTS (SELECT 1 FROM last WHERE last.table_id = a.id
+                                                     AND last.kind = 'table_ended')
+             RETURNING table_id, seq)
+         UPDATE tables t
+            SET status = 'ended', ended_at = now(), last_event_at = now(),
+                last_seq = GREATEST(t.last_seq, COALESCE((SELECT max(seq) FROM ended e
+                                                           WHERE e.table_id = t.id), 0))
+          WHERE t.id IN (SELECT id FROM abandoned)
+         RETURNING t.id",
+        &[],
+    )
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// Marks the table ended.

@@ -102,6 +102,10 @@ impl ApiError {
         self
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
     pub fn not_found(what: &str, id: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("no {what} with id {id:?}"))
     }

@@ -1,0 +1,7 @@
+//! What simrunner's HTTP surfaces share — the public API and pages, and the admin API and
+//! console: the error format ([`error`]), the JSON and query extractors ([`extract`]), and
+//! for pages the security headers, the layout and the static assets ([`page`]).
+
+pub mod error;
+pub mod extract;
+pub mod page;
