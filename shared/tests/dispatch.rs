@@ -555,3 +555,67 @@ async fn a_trigger_for_llm_seats_without_a_key_is_skipped_and_recorded() {
     let started = go(&db, &config, Trigger::Scheduled { at: later }, later).await;
     assert!(matches!(started, Decision::Started(_)), "{started:?}");
 }
+
+#[tokio::test]
+async fn the_reaper_ends_the_feed_of_a_table_whose_run_is_over_mid_hand() {
+    let db = fresh_database().await;
+    let config = bot_simulation(&db, &BOTS, "live", 10, (5, 10), 1000).await;
+    let client = db.pool.get().await.unwrap();
+    let run = simrunner::testing::queued_run(&db, &config, None).await;
+    let table = "tbl_0123456789abcdef0123456789abcdef";
+    client
+        .batch_execute(&format!(
+            "INSERT INTO tables (id, run_id, bucket_key, small_blind, big_blind, initial_stack,
+                                 action_timeout_ms, seats, hands_played)
+             VALUES ('{table}', '{run}', 'b', 5, 10, 1000, 1000, '[]', 1);
+             INSERT INTO table_events (table_id, seq, hand_number, kind, payload) VALUES
+               ('{table}', 1, NULL, 'table_opened', '{{}}'),
+               ('{table}', 2, 2, 'hand_started', '{{\"hand\": 2}}'),
+               ('{table}', 3, 2, 'action', '{{}}');
+             UPDATE simulation_runs SET status = 'failed', error_code = 'runner_lost',
+                    completed_at = now() WHERE id = '{run}';"
+        ))
+        .await
+        .unwrap();
+    let reaped = reap(&client, t0(), &ReaperPolicy::default()).await.unwrap();
+    assert!(reaped.is_empty(), "the run itself was already closed");
+    let events: Vec<(i64, String)> = client
+        .query(
+            "SELECT seq, kind FROM table_events WHERE table_id = $1 ORDER BY seq",
+            &[&table],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        events[3..],
+        [
+            (4, "hand_aborted".to_owned()),
+            (5, "table_ended".to_owned())
+        ]
+    );
+    let row = client
+        .query_one(
+            "SELECT status, last_seq FROM tables WHERE id = $1",
+            &[&table],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, i64>(1)),
+        ("ended".into(), 5)
+    );
+    // Once ended, a table is left alone.
+    reap(&client, t0(), &ReaperPolicy::default()).await.unwrap();
+    let count: i64 = client
+        .query_one(
+            "SELECT count(*) FROM table_events WHERE table_id = $1",
+            &[&table],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 5);
+}

@@ -2,7 +2,7 @@
 //! paint needs no script) from compile-time-checked templates that escape everything; a
 //! small script per page keeps them live.
 
-use crate::PublicState;
+use crate::{PublicState, Transport};
 use crate::api::{self, EventView, TableSummary, seat_names};
 use crate::view::{SeatState, TableState};
 use askama::Template;
@@ -236,7 +236,17 @@ struct WatchPage {
     result: String,
 }
 
-pub async fn watch(State(state): State<PublicState>, Path(id): Path<String>) -> Response {
+#[derive(Debug, Deserialize)]
+pub struct WatchQuery {
+    /// `sse` or `poll`: overrides the server's choice (to try polling locally).
+    transport: Option<String>,
+}
+
+pub async fn watch(
+    State(state): State<PublicState>,
+    Path(id): Path<String>,
+    Query(query): Query<WatchQuery>,
+) -> Response {
     let (detail, events) = match api::table_detail(&state, &id).await {
         Ok(found) => found,
         Err(error) if error.status() == StatusCode::NOT_FOUND => {
@@ -278,7 +288,11 @@ pub async fn watch(State(state): State<PublicState>, Path(id): Path<String>) -> 
         id: detail.table.id.clone(),
         name: detail.table.name.clone(),
         live: detail.table.status == "live",
-        transport: state.transport.as_str(),
+        transport: match query.transport.as_deref() {
+            Some("poll") => Transport::Poll.as_str(),
+            Some("sse") => Transport::Sse.as_str(),
+            _ => state.transport.as_str(),
+        },
         blinds: format!(
             "{} / {}",
             detail.table.blinds.small, detail.table.blinds.big
