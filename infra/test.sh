@@ -53,7 +53,8 @@ sys.exit(xllamacpp.__version__ != '$XLLAMACPP_VERSION' or importlib.util.find_sp
 cargo test --workspace --features simrunner-shared/testing,simrunner-shared/aws "$@"
 
 # With arguments (a test filter), only cargo test runs; the whole suite also fuzzes the API
-# against its OpenAPI document.
+# against its OpenAPI document and drives the pages in a real Chromium.
 if [ "$#" -eq 0 ]; then
   ./infra/fuzz-api.sh
+  ./infra/browser-tests.sh
 fi
