@@ -2,9 +2,9 @@
 //! paint needs no script) from compile-time-checked templates that escape everything; a
 //! small script per page keeps them live.
 
-use crate::{PublicState, Transport};
 use crate::api::{self, EventView, TableSummary, seat_names};
 use crate::view::{SeatState, TableState};
+use crate::{PublicState, Transport};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
