@@ -35,6 +35,9 @@ pub enum OpenError {
 pub struct MasterKey {
     id: String,
     cipher: Aes256Gcm,
+    /// Where keys for other purposes derive from (see [`Keyring::derive_key`]); never the
+    /// encryption key itself.
+    derivation_root: [u8; 32],
 }
 
 impl fmt::Debug for MasterKey {
@@ -75,6 +78,11 @@ impl MasterKey {
         Self {
             id: format!("k{}", hex::encode(&digest[..6])),
             cipher: Aes256Gcm::new_from_slice(bytes).expect("32-byte key"),
+            derivation_root: Sha256::new()
+                .chain_update(b"simrunner derivation root v1\0")
+                .chain_update(bytes)
+                .finalize()
+                .into(),
         }
     }
 
@@ -151,6 +159,17 @@ impl Keyring {
         self.current.id()
     }
 
+    /// A 256-bit key for `purpose` (e.g. signing console sessions), derived from the current
+    /// master key: the same on every instance that shares the master key, unrelated to it
+    /// and to other purposes' keys.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(self.current.derivation_root)
+            .chain_update(purpose.as_bytes())
+            .finalize()
+            .into()
+    }
+
     /// Encrypts `plaintext` under the current key with a fresh nonce, bound to `aad`.
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Sealed {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
@@ -212,6 +231,23 @@ mod tests {
                 .ciphertext
                 .windows(b"sk-live".len())
                 .any(|w| w == b"sk-live")
+        );
+    }
+
+    #[test]
+    fn derived_keys_are_stable_per_master_key_and_differ_by_purpose() {
+        let hex = MasterKey::generate_hex();
+        let one = Keyring::new(MasterKey::parse(&hex).unwrap(), vec![]);
+        let same = Keyring::new(MasterKey::parse(&hex).unwrap(), vec![]);
+        assert_eq!(one.derive_key("sessions"), same.derive_key("sessions"));
+        assert_ne!(one.derive_key("sessions"), one.derive_key("other"));
+        assert_ne!(
+            one.derive_key("sessions"),
+            Keyring::new(key(), vec![]).derive_key("sessions")
+        );
+        assert_ne!(
+            one.derive_key("sessions").to_vec(),
+            hex::decode(&hex).unwrap()
         );
     }
 

@@ -5,10 +5,17 @@
 //!   `email` claim is on the allowlist.
 //!
 //! No credentials or bad ones: 401. A valid identity that is not an admin: 403.
+//!
+//! The console signs in once with either of those and then holds a session cookie
+//! ([`crate::session`]); a request with the cookie and no `Authorization` header is let in
+//! as the session's identity, and one that changes state must also come from this origin and
+//! carry the session's CSRF token (`X-CSRF-Token`), or it is refused with 403.
 
 use crate::error::{ApiError, ErrorCode};
+use crate::session::{Session, Sessions, cookie_value};
 use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, REFERER};
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -99,6 +106,7 @@ struct Claims {
 pub struct Authenticator {
     token_digest: Option<[u8; 32]>,
     jwt: Option<JwtVerifier>,
+    pub sessions: Sessions,
 }
 
 fn digest(text: &str) -> [u8; 32] {
@@ -106,11 +114,54 @@ fn digest(text: &str) -> [u8; 32] {
 }
 
 impl Authenticator {
-    pub fn new(admin_token: Option<&Secret<String>>, jwt: Option<JwtVerifier>) -> Self {
+    /// `sessions` signs the console's cookies (see [`Sessions::for_keyring`]).
+    pub fn new(
+        admin_token: Option<&Secret<String>>,
+        jwt: Option<JwtVerifier>,
+        sessions: Sessions,
+    ) -> Self {
         Self {
             token_digest: admin_token.map(|t| digest(t.expose())),
             jwt,
+            sessions,
         }
+    }
+
+    /// The console session a request's cookie holds, if valid.
+    pub fn session(&self, headers: &HeaderMap) -> Option<Session> {
+        let cookie = headers.get(COOKIE)?.to_str().ok()?;
+        self.sessions
+            .verify(cookie_value(cookie)?, chrono::Utc::now())
+    }
+
+    /// A request made with the session cookie: a state-changing one must come from this
+    /// origin and carry the session's CSRF token.
+    fn check_session_request(
+        &self,
+        session: &Session,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<(), ApiError> {
+        if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            return Ok(());
+        }
+        if !same_origin(headers) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "cross-site request refused: it must come from this console's own pages",
+            ));
+        }
+        let token = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !self.sessions.csrf_matches(session, token) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "missing or wrong X-CSRF-Token: reload the page and try again",
+            ));
+        }
+        Ok(())
     }
 
     /// Checks an `Authorization` header value.
@@ -174,12 +225,94 @@ pub async fn require_admin(
         .headers()
         .get(AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
-    match auth.authenticate(header) {
+    // The console's cookie counts only when no Authorization header is sent.
+    let from_session = match header {
+        Some(_) => None,
+        None => auth.session(request.headers()),
+    };
+    let identity = match from_session {
+        Some(session) => auth
+            .check_session_request(&session, request.method(), request.headers())
+            .map(|()| session.identity()),
+        None => auth.authenticate(header),
+    };
+    match identity {
         Ok(identity) => {
             tracing::debug!(?identity, "authenticated");
             request.extensions_mut().insert(identity);
             next.run(request).await
         }
         Err(error) => error.into_response(),
+    }
+}
+
+/// Whether a request's `Origin` (or, without one, its `Referer`) names the host it was sent
+/// to: `X-Forwarded-Host` when the CDN in front sets it, else `Host`. Browsers send `Origin`
+/// with every cross-origin request and with every non-GET fetch, so a forged form or script
+/// on another site (another port of localhost included) fails; and a page on another site
+/// cannot set `X-Forwarded-Host` on a request it forges.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(host) = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(HOST))
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let source = headers
+        .get(ORIGIN)
+        .or_else(|| headers.get(REFERER))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let authority = source
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+        .unwrap_or("");
+    !authority.is_empty() && authority.eq_ignore_ascii_case(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_requests_from_the_same_host_and_port_count_as_same_origin() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, value.parse().unwrap());
+            }
+            map
+        };
+        let host = ("host", "localhost:8080");
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "http://localhost:8080")
+        ])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("referer", "http://localhost:8080/admin")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "http://localhost:9999")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "http://evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[host, ("origin", "null")])));
+        assert!(!same_origin(&headers(&[host])), "no origin at all");
+        assert!(
+            !same_origin(&headers(&[("origin", "http://localhost:8080")])),
+            "no host"
+        );
+        let behind_cdn = [
+            ("host", "abc.execute-api.aws"),
+            ("x-forwarded-host", "d1.cloudfront.net"),
+        ];
+        let mut with_origin = behind_cdn.to_vec();
+        with_origin.push(("origin", "https://d1.cloudfront.net"));
+        assert!(same_origin(&headers(&with_origin)));
     }
 }

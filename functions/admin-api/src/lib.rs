@@ -3,9 +3,11 @@
 //! (`src/bin/simrunner.rs`).
 
 pub mod auth;
+pub mod console;
 pub mod contract;
 pub mod local;
 pub mod routes;
+pub mod session;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
@@ -102,7 +104,7 @@ fn document(api: utoipa::openapi::OpenApi) -> serde_json::Value {
     doc
 }
 
-/// The whole HTTP API.
+/// The whole HTTP API and the admin console (`/admin`, see [`console`]).
 pub fn app(state: AppState) -> Router {
     router(state, None)
 }
@@ -115,7 +117,8 @@ pub fn app_with_public(state: AppState, public: (Router, utoipa::openapi::OpenAp
 
 fn router(state: AppState, public: Option<(Router, utoipa::openapi::OpenApi)>) -> Router {
     let (router, mut doc) = api(&state).split_for_parts();
-    let mut router = router.with_state(state);
+    let console = console::routes(state.clone());
+    let mut router = router.with_state(state).merge(console);
     if let Some((public_router, public_doc)) = public {
         doc.merge(public_doc);
         router = router.merge(public_router);

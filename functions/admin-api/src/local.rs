@@ -3,6 +3,7 @@
 //! `SIMRUNNER_HTTP_ADDR`, with an admin token and key-encryption key made up when unset.
 
 use crate::auth::Authenticator;
+use crate::session::Sessions;
 use crate::settings::{self, ApiSettings, Mode};
 use crate::state::AppState;
 use anyhow::{Context as _, bail};
@@ -210,10 +211,15 @@ pub async fn up() -> anyhow::Result<()> {
                 None
             }
         };
+        let sessions = Sessions::for_keyring(&keyring);
         let state = AppState {
             pool: pool.clone(),
             keyring: Arc::new(keyring),
-            auth: Arc::new(Authenticator::new(Some(&token), settings.jwt.take())),
+            auth: Arc::new(Authenticator::new(
+                Some(&token),
+                settings.jwt.take(),
+                sessions,
+            )),
             // The process launcher runs this very binary as `simrunner runner`, logging into
             // the data folder.
             runs: Arc::new(
@@ -465,6 +471,7 @@ fn print_banner(
     if let Some(table) = live_table {
         println!("  watch         {url}/watch/{table}   (being played now)");
     }
+    println!("  console       {url}/admin   (sign in with the admin token)");
     println!("  API           {url}   (OpenAPI: {url}/openapi.json)");
     match token {
         Some(token) => println!(

@@ -254,7 +254,7 @@ fn cards_in(text: &str) -> HashSet<String> {
 }
 
 /// Each hand's hole cards by seat, and which seats showed them (from the admin side).
-async fn hole_cards(db: &TestDatabase, table: &str) -> HashMap<i64, Vec<(i64, Vec<String>, bool)>> {
+async fn hole_cards(db: &TestDatabase, table: &str) -> HoleCards {
     let client = db.pool.get().await.unwrap();
     let rows = client
         .query(
@@ -285,13 +285,12 @@ async fn hole_cards(db: &TestDatabase, table: &str) -> HashMap<i64, Vec<(i64, Ve
         .collect()
 }
 
+/// Per hand number: each seat's hole cards and whether that seat showed them down.
+type HoleCards = HashMap<i64, Vec<(i64, Vec<String>, bool)>>;
+
 /// No card of a seat that did not show down may appear for its hand; shown cards appear
 /// only in that seat's showdown event.
-fn assert_secret(
-    events: &[Value],
-    holes: &HashMap<i64, Vec<(i64, Vec<String>, bool)>>,
-    source: &str,
-) {
+fn assert_secret(events: &[Value], holes: &HoleCards, source: &str) {
     for event in events {
         let Some(hand) = event["hand"].as_i64() else {
             continue;

@@ -106,6 +106,14 @@ impl ApiError {
         self.code.status()
     }
 
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     pub fn not_found(what: &str, id: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("no {what} with id {id:?}"))
     }

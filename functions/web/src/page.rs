@@ -90,7 +90,14 @@ struct AssetsInner {
 }
 
 impl Assets {
+    /// Assets served under `/assets/`.
     pub fn new(assets: &[&'static Asset]) -> Self {
+        Self::under("/assets", assets)
+    }
+
+    /// Assets served under `prefix` (e.g. `/admin/assets`, which in AWS reaches the admin
+    /// function while `/assets` reaches the public one).
+    pub fn under(prefix: &str, assets: &[&'static Asset]) -> Self {
         let mut by_file = HashMap::new();
         let mut url_of = HashMap::new();
         for asset in assets {
@@ -99,7 +106,7 @@ impl Assets {
                 Some((stem, extension)) => format!("{stem}.{hash}.{extension}"),
                 None => format!("{}.{hash}", asset.name),
             };
-            url_of.insert(asset.name, format!("/assets/{file}"));
+            url_of.insert(asset.name, format!("{prefix}/{file}"));
             by_file.insert(file, *asset);
         }
         Self(Arc::new(AssetsInner { by_file, url_of }))
@@ -172,5 +179,10 @@ mod tests {
         assert!(one.url("a.js").starts_with("/assets/a.") && one.url("a.js").ends_with(".js"));
         assert_ne!(one.url("a.js"), two.url("a.js"));
         assert_eq!(one.url("nope.js"), "/assets/missing");
+        assert!(
+            Assets::under("/admin/assets", &[&A])
+                .url("a.js")
+                .starts_with("/admin/assets/a.")
+        );
     }
 }

@@ -15,8 +15,8 @@ pub use api_keys::{
 pub use page::{Cursor, Page, PageRequest};
 pub use runs::{RunRecord, get_run, list_runs};
 pub use simulations::{
-    SimulationRecord, Skip, UpdateOutcome, delete_simulation, get_simulation, insert_simulation,
-    list_simulations, update_simulation,
+    Activity, SimulationRecord, Skip, UpdateOutcome, activity, delete_simulation, get_simulation,
+    insert_simulation, list_simulations, update_simulation,
 };
 
 use deadpool_postgres::GenericClient;

@@ -297,3 +297,30 @@ pub async fn delete_simulation(
     .await?
         > 0)
 }
+
+/// What an emergency stop would touch: active runs, and periodic configs whose schedules
+/// are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Activity {
+    pub active_runs: i64,
+    pub active_schedules: i64,
+}
+
+pub async fn activity(client: &impl GenericClient) -> Result<Activity, StoreError> {
+    let rows = query(
+        client,
+        "SELECT (SELECT count(*) FROM simulation_runs WHERE status IN ('queued', 'running'))
+                  AS active_runs,
+                (SELECT count(*) FROM simulation_configs
+                  WHERE schedule_type = 'periodic' AND status = 'active') AS active_schedules",
+        &[],
+    )
+    .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Corrupt("no activity row".into()))?;
+    Ok(Activity {
+        active_runs: get(row, "active_runs")?,
+        active_schedules: get(row, "active_schedules")?,
+    })
+}

@@ -2,6 +2,7 @@
 //! `cargo lambda watch` runs.
 
 use admin_api::auth::Authenticator;
+use admin_api::session::Sessions;
 use admin_api::settings::{self, Mode};
 use admin_api::state::AppState;
 use simrunner::dispatch::RunControl;
@@ -34,12 +35,15 @@ async fn state() -> anyhow::Result<AppState> {
     // A process launcher (under `cargo lambda watch`) runs `runner-task` beside this binary
     // unless SIMRUNNER_RUNNER_PROGRAM names another.
     let runners = LocalRunners::beside_this_executable(url)?;
+    let keyring = settings.keyring.take().expect("required in Lambda mode");
+    let sessions = Sessions::for_keyring(&keyring);
     Ok(AppState {
         pool,
-        keyring: Arc::new(settings.keyring.take().expect("required in Lambda mode")),
+        keyring: Arc::new(keyring),
         auth: Arc::new(Authenticator::new(
             settings.admin_token.as_ref(),
             settings.jwt.take(),
+            sessions,
         )),
         // ECS and EventBridge clients exist only when chosen; they too connect lazily.
         runs: Arc::new(RunControl::build(settings.runs, &runners).await),

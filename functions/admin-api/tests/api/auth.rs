@@ -99,7 +99,7 @@ async fn public_routes_need_no_credentials() {
     );
 }
 
-fn jwt(email: Option<&str>, expires_in: i64, secret: &str) -> String {
+pub fn jwt(email: Option<&str>, expires_in: i64, secret: &str) -> String {
     let exp = chrono::Utc::now().timestamp() + expires_in;
     let claims = match email {
         Some(e) => json!({"sub": "u1", "email": e, "exp": exp, "aud": "authenticated"}),

@@ -1,4 +1,5 @@
 use admin_api::auth::{Authenticator, JwtKey, JwtVerifier};
+use admin_api::session::Sessions;
 use admin_api::state::AppState;
 use axum::Router;
 use axum::body::Body;
@@ -58,15 +59,18 @@ impl Response {
 }
 
 pub fn state_for(pool: deadpool_postgres::Pool, jwt: Option<JwtVerifier>) -> AppState {
+    let keyring = Keyring::new(
+        MasterKey::parse(&MasterKey::generate_hex()).unwrap(),
+        vec![],
+    );
+    let sessions = Sessions::for_keyring(&keyring);
     AppState {
         pool,
-        keyring: Arc::new(Keyring::new(
-            MasterKey::parse(&MasterKey::generate_hex()).unwrap(),
-            vec![],
-        )),
+        keyring: Arc::new(keyring),
         auth: Arc::new(Authenticator::new(
             Some(&Secret::new(TOKEN.to_owned())),
             jwt,
+            sessions,
         )),
         runs: Arc::new(RunControl {
             launcher: Some(fake_launcher("exec sleep 30")),

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod auth;
+mod console;
 mod control;
 mod health;
 mod helpers;

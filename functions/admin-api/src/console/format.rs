@@ -1,0 +1,186 @@
+//! How the console words things: schedules, line-ups, limits, durations, the next scheduled
+//! time. Pure functions of the API's views, so the pages and the JSON agree.
+
+use crate::routes::simulations::{AgentSlotView, RunView, SimulationView};
+use chrono::{DateTime, Duration, Utc};
+
+/// `every 30 min` or `one-off`.
+pub fn schedule(view: &SimulationView) -> String {
+    match view.interval_minutes {
+        Some(minutes) if view.schedule_type == "periodic" => {
+            if minutes % 60 == 0 {
+                format!("every {} h", minutes / 60)
+            } else {
+                format!("every {minutes} min")
+            }
+        }
+        _ => "one-off".into(),
+    }
+}
+
+/// `tight ×2, random, protocol (openai:gpt-4o-mini)`: seats grouped by what plays them, in
+/// seat order of first appearance.
+pub fn lineup(slots: &[AgentSlotView]) -> String {
+    let mut groups: Vec<(String, usize)> = Vec::new();
+    for slot in slots {
+        let name = match &slot.model {
+            Some(model) => format!("{} ({model})", slot.agent_type),
+            None => slot.agent_type.to_owned(),
+        };
+        match groups.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => groups.push((name, 1)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(name, count)| match count {
+            1 => name,
+            n => format!("{name} ×{n}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `20 hands · 10 min max · blinds 5/10 · stack 1,000 · live · LLM budget $2.00`
+pub fn limits(view: &SimulationView) -> String {
+    let table = &view.table_config;
+    let mut parts = vec![
+        format!("{} hands", chips(view.max_hands)),
+        format!("{} min max", view.max_run_minutes),
+        format!(
+            "blinds {}/{}",
+            chips(table.blinds.small),
+            chips(table.blinds.big)
+        ),
+        format!("stack {}", chips(table.initial_stack)),
+        format!("{} s to act", table.action_timeout_ms as f64 / 1000.0),
+        view.pace.to_owned(),
+    ];
+    if view.schedule_type == "periodic" {
+        parts.push(format!("cooldown {} min", view.cooldown_minutes));
+    }
+    if let Some(budget) = view.max_llm_cost_usd {
+        parts.push(format!("LLM budget ${budget:.2}"));
+    }
+    parts.join(" · ")
+}
+
+/// `1,000,000`
+pub fn chips(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if amount < 0 { format!("-{out}") } else { out }
+}
+
+/// When an active periodic config should next run, as far as this side can tell: one interval
+/// after its latest run was created, and not before that run's cooldown is over. The
+/// scheduler keeps its own clock, so this is an estimate; `None` for a paused or one-off
+/// config, or while a run is active.
+pub fn next_run(view: &SimulationView, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if view.status != "active" || view.schedule_type != "periodic" || view.is_running {
+        return None;
+    }
+    let interval = Duration::minutes(view.interval_minutes?);
+    let Some(run) = &view.latest_run else {
+        return Some(now + interval);
+    };
+    let mut next = run.created_at + interval;
+    if let Some(end) = run.completed_at {
+        next = next.max(end + Duration::minutes(view.cooldown_minutes));
+    }
+    // A due time in the past means "at the scheduler's next firing".
+    while next < now {
+        next += interval;
+    }
+    Some(next)
+}
+
+/// `cooling down` from `cooling_down`.
+pub fn reason(code: &str) -> String {
+    code.replace('_', " ")
+}
+
+/// `2 min 05 s`, or `running` while the run is active.
+pub fn duration(run: &RunView) -> String {
+    let (Some(start), Some(end)) = (run.started_at, run.completed_at) else {
+        return if matches!(run.status, "queued" | "running") {
+            "running".into()
+        } else {
+            "—".into()
+        };
+    };
+    let seconds = (end - start).num_seconds().max(0);
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {:02} s", s / 60, s % 60),
+        s => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// `12,345 tokens · $0.042` for a run with LLM seats.
+pub fn llm_usage(run: &RunView) -> Option<String> {
+    let usage = run.llm_usage.as_ref()?;
+    let tokens = usage["tokens"]["input"].as_i64().unwrap_or(0)
+        + usage["tokens"]["output"].as_i64().unwrap_or(0);
+    let mut text = format!("{} tokens", chips(tokens));
+    if let Some(cost) = usage["cost_usd"].as_f64() {
+        text.push_str(&format!(" · ${cost:.3}"));
+    }
+    Some(text)
+}
+
+/// Percent-encodes everything but unreserved characters and `/`, for a path in a query.
+pub fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(agent_type: &'static str, model: Option<&str>) -> AgentSlotView {
+        AgentSlotView {
+            agent_type,
+            model: model.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn line_ups_group_seats_by_what_plays_them() {
+        let slots = [
+            slot("tight", None),
+            slot("protocol", Some("openai:gpt-4o-mini")),
+            slot("tight", None),
+            slot("random", None),
+            slot("protocol", Some("anthropic:claude")),
+        ];
+        assert_eq!(
+            lineup(&slots),
+            "tight ×2, protocol (openai:gpt-4o-mini), random, protocol (anthropic:claude)"
+        );
+    }
+
+    #[test]
+    fn numbers_and_paths_are_written_for_people_and_urls() {
+        assert_eq!(chips(1_000_000), "1,000,000");
+        assert_eq!(chips(999), "999");
+        assert_eq!(chips(-1234), "-1,234");
+        assert_eq!(url_encode("/admin/x?a=1&b=<"), "/admin/x%3Fa%3D1%26b%3D%3C");
+        assert_eq!(reason("missing_api_key"), "missing api key");
+    }
+}

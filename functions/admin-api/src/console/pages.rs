@@ -1,0 +1,476 @@
+//! The console's pages. Each reads what it shows straight from the store, through the same
+//! views the JSON API answers with, and renders a compile-time-checked template (which
+//! escapes everything: names, labels, models and log text are shown as text).
+
+use super::format;
+use super::{Console, SignedIn};
+use crate::error::ApiError;
+use crate::routes::api_keys::ApiKeyView;
+use crate::routes::simulations::{RunView, SimulationView};
+use crate::routes::{MAX_PAGE_SIZE, page_request};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use simrunner::domain::{AgentType, Limits, MAX_CHIPS, Provider, RunId, SimulationId};
+use simrunner::store;
+use web::page::{Layout, html};
+
+/// What the shared console frame (`console/frame.html`) needs.
+pub struct Frame {
+    script: String,
+    who: String,
+    csrf: String,
+    /// The nav entry to highlight: `simulations` or `keys`.
+    section: &'static str,
+}
+
+impl Frame {
+    fn new(console: &Console, signed_in: SignedIn, section: &'static str) -> Self {
+        Self {
+            script: console.script.clone(),
+            who: signed_in.who,
+            csrf: signed_in.csrf,
+            section,
+        }
+    }
+}
+
+/// A page, or the error that kept it from rendering (a page of its own, with the status).
+fn respond<T: Template>(page: Result<T, ApiError>) -> Response {
+    match page {
+        Ok(page) => html(page.render().expect("console templates render")),
+        Err(error) => (error.status(), format!("{}\n", error.message())).into_response(),
+    }
+}
+
+fn iso(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+// ---- simulations list ----------------------------------------------------------------------
+
+/// One row of the simulations list.
+struct SimulationRow {
+    id: String,
+    name: String,
+    status: &'static str,
+    schedule: String,
+    lineup: String,
+    limits: String,
+    running: bool,
+    latest: Option<RunLine>,
+    next_run: Option<String>,
+    skip: Option<SkipLine>,
+    warnings: Vec<String>,
+}
+
+struct RunLine {
+    status: &'static str,
+    hands: i64,
+    at: String,
+}
+
+struct SkipLine {
+    reason: String,
+    at: String,
+    count: i64,
+}
+
+impl SimulationRow {
+    fn new(view: SimulationView, now: DateTime<Utc>) -> Self {
+        Self {
+            schedule: format::schedule(&view),
+            lineup: format::lineup(&view.agent_slots),
+            limits: format::limits(&view),
+            next_run: format::next_run(&view, now).map(iso),
+            latest: view.latest_run.as_ref().map(|run| RunLine {
+                status: run.status,
+                hands: run.hands_played,
+                at: iso(run.started_at.unwrap_or(run.created_at)),
+            }),
+            skip: view.last_skip.as_ref().map(|s| SkipLine {
+                reason: format::reason(&s.reason),
+                at: iso(s.at),
+                count: s.count,
+            }),
+            warnings: view.warnings.iter().map(|w| w.message.clone()).collect(),
+            running: view.is_running,
+            status: view.status,
+            name: view.name,
+            id: view.id,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/simulations.html")]
+struct SimulationsPage {
+    layout: Layout,
+    frame: Frame,
+    rows: Vec<SimulationRow>,
+    next_cursor: Option<String>,
+    active_runs: i64,
+    active_schedules: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    cursor: Option<String>,
+}
+
+/// `/admin`: every config, newest first, with what it is doing.
+pub async fn simulations(
+    State(console): State<Console>,
+    signed_in: SignedIn,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let page = async {
+        let request = page_request(Some(MAX_PAGE_SIZE), query.cursor.as_deref(), "limit")?;
+        let client = console.app.db().await?;
+        let page = store::list_simulations(&client, &request).await?;
+        let activity = store::activity(&client).await?;
+        let now = Utc::now();
+        Ok(SimulationsPage {
+            layout: console.layout.clone(),
+            frame: Frame::new(&console, signed_in, "simulations"),
+            rows: page
+                .items
+                .into_iter()
+                .map(|r| SimulationRow::new(r.into(), now))
+                .collect(),
+            next_cursor: page.next.map(|c| c.encode()),
+            active_runs: activity.active_runs,
+            active_schedules: activity.active_schedules,
+        })
+    };
+    respond(page.await)
+}
+
+// ---- one simulation ------------------------------------------------------------------------
+
+struct RunRow {
+    id: String,
+    status: &'static str,
+    error: Option<String>,
+    hands: i64,
+    usage: Option<String>,
+    table_id: Option<String>,
+    started: String,
+    duration: String,
+}
+
+impl From<RunView> for RunRow {
+    fn from(run: RunView) -> Self {
+        Self {
+            status: run.status,
+            error: run.error.as_ref().map(|e| match &e.message {
+                Some(message) => format!("{}: {message}", e.code),
+                None => e.code.clone(),
+            }),
+            hands: run.hands_played,
+            usage: format::llm_usage(&run),
+            started: iso(run.started_at.unwrap_or(run.created_at)),
+            duration: format::duration(&run),
+            table_id: run.table_id,
+            id: run.id,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/simulation.html")]
+struct SimulationPage {
+    layout: Layout,
+    frame: Frame,
+    row: SimulationRow,
+    periodic: bool,
+    seats: Vec<(i64, String)>,
+    runs: Vec<RunRow>,
+    more_runs: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RunsQuery {
+    runs_cursor: Option<String>,
+}
+
+fn simulation_id(id: &str) -> Result<SimulationId, ApiError> {
+    SimulationId::parse(id).ok_or_else(|| ApiError::not_found("simulation", id))
+}
+
+/// `/admin/simulations/{id}`: the config, its controls and its run history.
+pub async fn simulation(
+    State(console): State<Console>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Query(query): Query<RunsQuery>,
+) -> Response {
+    let page = async {
+        let config = simulation_id(&id)?;
+        let request = page_request(None, query.runs_cursor.as_deref(), "runs_limit")?;
+        let client = console.app.db().await?;
+        let record = store::get_simulation(&client, &config)
+            .await?
+            .ok_or_else(|| ApiError::not_found("simulation", &id))?;
+        let runs = store::list_runs(&client, &config, &request).await?;
+        let view = SimulationView::from(record);
+        Ok(SimulationPage {
+            layout: console.layout.clone(),
+            frame: Frame::new(&console, signed_in, "simulations"),
+            periodic: view.schedule_type == "periodic",
+            seats: view
+                .agent_slots
+                .iter()
+                .enumerate()
+                .map(|(seat, slot)| {
+                    let what = match &slot.model {
+                        Some(model) => format!("{} · {model}", slot.agent_type),
+                        None => slot.agent_type.to_owned(),
+                    };
+                    (seat as i64, what)
+                })
+                .collect(),
+            row: SimulationRow::new(view, Utc::now()),
+            runs: runs
+                .items
+                .into_iter()
+                .map(|r| RunRow::from(RunView::from(r)))
+                .collect(),
+            more_runs: runs.next.map(|c| c.encode()),
+        })
+    };
+    respond(page.await)
+}
+
+// ---- create and edit -----------------------------------------------------------------------
+
+/// A form field's current text.
+struct Values {
+    name: String,
+    schedule_type: &'static str,
+    interval_minutes: String,
+    cooldown_minutes: String,
+    max_hands: String,
+    max_run_minutes: String,
+    pace: &'static str,
+    small_blind: String,
+    big_blind: String,
+    initial_stack: String,
+    action_timeout_ms: String,
+    max_llm_cost_usd: String,
+    slots: Vec<(String, String)>,
+}
+
+impl Default for Values {
+    /// What a new simulation starts from: the API's defaults and a small all-bot table.
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            schedule_type: "periodic",
+            interval_minutes: "30".into(),
+            cooldown_minutes: Limits::DEFAULT_COOLDOWN_MINUTES.to_string(),
+            max_hands: Limits::DEFAULT_MAX_HANDS.to_string(),
+            max_run_minutes: Limits::DEFAULT_MAX_RUN_MINUTES.to_string(),
+            pace: "live",
+            small_blind: "5".into(),
+            big_blind: "10".into(),
+            initial_stack: "1000".into(),
+            action_timeout_ms: "10000".into(),
+            max_llm_cost_usd: String::new(),
+            slots: ["tight", "callstation", "random", "tight"]
+                .map(|t| (t.to_owned(), String::new()))
+                .into(),
+        }
+    }
+}
+
+impl From<&SimulationView> for Values {
+    fn from(view: &SimulationView) -> Self {
+        let table = &view.table_config;
+        Self {
+            name: view.name.clone(),
+            schedule_type: view.schedule_type,
+            interval_minutes: view
+                .interval_minutes
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "30".into()),
+            cooldown_minutes: view.cooldown_minutes.to_string(),
+            max_hands: view.max_hands.to_string(),
+            max_run_minutes: view.max_run_minutes.to_string(),
+            pace: view.pace,
+            small_blind: table.blinds.small.to_string(),
+            big_blind: table.blinds.big.to_string(),
+            initial_stack: table.initial_stack.to_string(),
+            action_timeout_ms: table.action_timeout_ms.to_string(),
+            max_llm_cost_usd: view
+                .max_llm_cost_usd
+                .map(|c| format!("{c:.2}"))
+                .unwrap_or_default(),
+            slots: view
+                .agent_slots
+                .iter()
+                .map(|s| (s.agent_type.to_owned(), s.model.clone().unwrap_or_default()))
+                .collect(),
+        }
+    }
+}
+
+struct AgentTypeOption {
+    name: &'static str,
+    requires_model: bool,
+    description: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/form.html")]
+struct FormPage {
+    layout: Layout,
+    frame: Frame,
+    title: String,
+    /// `POST` to create, `PATCH` to edit.
+    method: &'static str,
+    api_url: String,
+    cancel_url: String,
+    values: Values,
+    agent_types: Vec<AgentTypeOption>,
+    /// Providers with a stored key, comma-separated, for the missing-key warning.
+    keyed_providers: String,
+    max_chips: i64,
+}
+
+impl FormPage {
+    async fn new(
+        console: &Console,
+        signed_in: SignedIn,
+        existing: Option<&SimulationView>,
+    ) -> Result<Self, ApiError> {
+        let client = console.app.db().await?;
+        let keys = store::list_api_keys(&client).await?;
+        let mut keyed: Vec<&str> = Provider::ALL
+            .into_iter()
+            .filter(|p| keys.iter().any(|k| k.provider == *p))
+            .map(Provider::as_str)
+            .collect();
+        keyed.dedup();
+        Ok(Self {
+            layout: console.layout.clone(),
+            frame: Frame::new(console, signed_in, "simulations"),
+            title: match existing {
+                Some(view) => format!("Edit {}", view.name),
+                None => "New simulation".into(),
+            },
+            method: if existing.is_some() { "PATCH" } else { "POST" },
+            api_url: match existing {
+                Some(view) => format!("/v1/admin/simulations/{}", view.id),
+                None => "/v1/admin/simulations".into(),
+            },
+            cancel_url: match existing {
+                Some(view) => format!("/admin/simulations/{}", view.id),
+                None => "/admin".into(),
+            },
+            values: existing.map(Values::from).unwrap_or_default(),
+            agent_types: AgentType::ALL
+                .into_iter()
+                .map(|t| AgentTypeOption {
+                    name: t.as_str(),
+                    requires_model: t.requires_model(),
+                    description: t.description(),
+                })
+                .collect(),
+            keyed_providers: keyed.join(","),
+            max_chips: MAX_CHIPS,
+        })
+    }
+}
+
+/// `/admin/simulations/new`
+pub async fn new_simulation(State(console): State<Console>, signed_in: SignedIn) -> Response {
+    respond(FormPage::new(&console, signed_in, None).await)
+}
+
+/// `/admin/simulations/{id}/edit`
+pub async fn edit_simulation(
+    State(console): State<Console>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    let page = async {
+        let config = simulation_id(&id)?;
+        let record = store::get_simulation(&console.app.db().await?, &config)
+            .await?
+            .ok_or_else(|| ApiError::not_found("simulation", &id))?;
+        let view = SimulationView::from(record);
+        FormPage::new(&console, signed_in, Some(&view)).await
+    };
+    respond(page.await)
+}
+
+// ---- a run and its logs --------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/run.html")]
+struct RunPage {
+    layout: Layout,
+    frame: Frame,
+    run: RunRow,
+    config_id: String,
+    trigger: &'static str,
+    live: bool,
+}
+
+/// `/admin/runs/{id}`: a run and its log viewer (filled and followed by `console.js`).
+pub async fn run(
+    State(console): State<Console>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    let page = async {
+        let run_id = RunId::parse(&id).ok_or_else(|| ApiError::not_found("run", &id))?;
+        let run = store::get_run(&console.app.db().await?, &run_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("run", &id))?;
+        let view = RunView::from(run);
+        Ok(RunPage {
+            layout: console.layout.clone(),
+            frame: Frame::new(&console, signed_in, "simulations"),
+            config_id: view.config_id.clone(),
+            trigger: view.trigger,
+            live: matches!(view.status, "queued" | "running"),
+            run: RunRow::from(view),
+        })
+    };
+    respond(page.await)
+}
+
+// ---- provider keys -------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/keys.html")]
+struct KeysPage {
+    layout: Layout,
+    frame: Frame,
+    keys: Vec<ApiKeyView>,
+    providers: Vec<&'static str>,
+}
+
+impl KeysPage {
+    fn added(key: &ApiKeyView) -> String {
+        iso(key.created_at)
+    }
+}
+
+/// `/admin/keys`: stored keys, masked; the full key never comes back to the browser.
+pub async fn keys(State(console): State<Console>, signed_in: SignedIn) -> Response {
+    let page = async {
+        let keys = store::list_api_keys(&console.app.db().await?).await?;
+        Ok(KeysPage {
+            layout: console.layout.clone(),
+            frame: Frame::new(&console, signed_in, "keys"),
+            keys: keys.into_iter().map(ApiKeyView::from).collect(),
+            providers: Provider::ALL.into_iter().map(Provider::as_str).collect(),
+        })
+    };
+    respond(page.await)
+}
