@@ -8,9 +8,11 @@
 //! - the Lambda binary (`admin-api`) under a stand-in for the Lambda Runtime API: time from
 //!   exec to the first `/healthz` 200 it answers (an API Gateway v2 event), with and without
 //!   the AWS adapters chosen, and its resident memory once idle;
+//! - the admin console: server time of `/admin` (100 configs), a simulation page and the
+//!   keys page, one request at a time on one keep-alive connection (p50, p99);
 //! - the size of the release binaries.
 //!
-//! Targets from the issues: p99 <= 5 ms, >= 5,000 requests/s on 2 cores, ready <= 50 ms,
+//! Targets from the issues: console pages p99 <= 20 ms; p99 <= 5 ms, >= 5,000 requests/s on 2 cores, ready <= 50 ms,
 //! idle RSS <= 20 MB.
 //! Figures are printed, never asserted: speed is not a pass/fail test.
 
@@ -102,6 +104,51 @@ async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Em
         .unwrap();
     tokio::spawn(connection);
     sender
+}
+
+/// Signs in to the console as a browser would; returns the `Cookie` header value.
+async fn console_cookie(addr: SocketAddr) -> String {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::post("/admin/login")
+        .header("host", addr.to_string())
+        .header("origin", format!("http://{addr}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(http_body_util::Full::new(Bytes::from(format!(
+            "token={TOKEN}"
+        ))))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 303);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// Server time of a console page: `rounds` requests one after another on one connection.
+async fn console_page(addr: SocketAddr, cookie: &str, path: &str, rounds: usize) -> Vec<Duration> {
+    let mut sender = connect(addr).await;
+    let mut latencies = Vec::with_capacity(rounds);
+    for round in 0..rounds + 20 {
+        let request = hyper::Request::get(path)
+            .header("host", addr.to_string())
+            .header("cookie", cookie)
+            .body(Empty::new())
+            .unwrap();
+        sender.ready().await.unwrap();
+        let started = Instant::now();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.into_body().collect().await.unwrap();
+        // The first 20 warm the connection pool and caches.
+        if round >= 20 {
+            latencies.push(started.elapsed());
+        }
+    }
+    latencies.sort();
+    latencies
 }
 
 /// Exec to first 200 on /healthz, polling as fast as the OS answers.
@@ -317,6 +364,26 @@ async fn main() {
         latencies.extend(task.await.unwrap());
     }
     latencies.sort();
+
+    let cookie = console_cookie(addr).await;
+    let config: String = db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one("SELECT id FROM simulation_configs LIMIT 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let mut console = Vec::new();
+    for path in [
+        "/admin".to_owned(),
+        format!("/admin/simulations/{config}"),
+        "/admin/keys".to_owned(),
+    ] {
+        let latencies = console_page(addr, &cookie, &path, 300).await;
+        console.push((path, latencies));
+    }
     server.kill().unwrap();
     server.wait().unwrap();
     let _ = std::fs::remove_dir_all(&data_dir);
@@ -361,6 +428,15 @@ async fn main() {
         ms(percentile(&latencies, 0.99)),
         ms(*latencies.last().unwrap())
     );
+    println!("  console pages, server time, one request at a time, 300 requests each:");
+    for (path, latencies) in &console {
+        println!(
+            "    GET {path}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            ms(percentile(latencies, 0.50)),
+            ms(percentile(latencies, 0.99)),
+            ms(*latencies.last().unwrap())
+        );
+    }
     println!(
         "  binaries (bench profile = release): simrunner {}, admin-api {}",
         size(simrunner_bin),

@@ -2,7 +2,8 @@
 //! (its body, its 404, its 409…); what every route of a kind answers is added here, from the
 //! same facts the middleware and extractors act on, so no route can forget one:
 //!
-//! - behind the admin guard (`security`): 401 `unauthorized`, 403 `forbidden`;
+//! - behind the admin guard (`security`): 401 `unauthorized`, 403 `forbidden`; and the
+//!   console's session cookie as the alternative to the bearer token;
 //! - reading the database: 503 `database_unavailable`;
 //! - with a JSON body (`JsonBody`): 400 `invalid_json` / `validation_failed`, 413
 //!   `payload_too_large`, 415 `unsupported_media_type`; and its schemas refuse unknown fields
@@ -35,6 +36,14 @@ fn add(responses: &mut Map<String, Value>, status: &str, description: &str) {
 
 /// Completes every operation of `doc` (see the module documentation).
 pub fn complete(doc: &mut Value) {
+    doc["components"]["securitySchemes"]["console_session"] = json!({
+        "type": "apiKey",
+        "in": "cookie",
+        "name": crate::session::COOKIE,
+        "description": "The admin console's session, set by signing in at /admin/login. Requests \
+                        that change anything must also send the session's X-CSRF-Token (in \
+                        every console page) and come from the same origin.",
+    });
     let mut input_schemas = Vec::new();
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
@@ -51,6 +60,9 @@ pub fn complete(doc: &mut Value) {
         let has = |place: &str| parameters.iter().any(|p| p["in"] == place);
         let (query, path) = (has("query"), has("path"));
         let secured = operation.get("security").is_some();
+        if let Some(security) = operation.get_mut("security").and_then(Value::as_array_mut) {
+            security.push(json!({"console_session": []}));
+        }
         let body = operation.get("requestBody").cloned();
         let uses_database = !NO_DATABASE.contains(&operation["operationId"].as_str().unwrap_or(""));
         let responses = operation["responses"]
@@ -65,7 +77,9 @@ pub fn complete(doc: &mut Value) {
             add(
                 responses,
                 "403",
-                "`forbidden`: a valid JWT whose email is not an admin",
+                "`forbidden`: a valid JWT whose email is not an admin; with the console's \
+                 session cookie, a change without the session's `X-CSRF-Token` or from another \
+                 origin",
             );
         }
         if uses_database {

@@ -243,7 +243,7 @@ pub async fn up() -> anyhow::Result<()> {
         let public = public_api::PublicState::new(
             pool.clone(),
             public_api::Transport::Sse,
-            Duration::from_millis(200),
+            Duration::from_millis(100),
         );
         let app = crate::app_with_public(state.clone(), public_api::app(public));
         // The demo's first run opens its table within moments: wait a little for it, so the
