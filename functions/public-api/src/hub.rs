@@ -54,7 +54,7 @@ impl TableFeed {
         let recent = self.recent.read().unwrap_or_else(|p| p.into_inner());
         let first = recent.front().map(|e| e.seq).unwrap_or(self.last_seq() + 1);
         // Memory covers `after` when the event right after it is there (or nothing is new).
-        if after + 1 < first && after < self.last_seq() {
+        if after.saturating_add(1) < first && after < self.last_seq() {
             return None;
         }
         Some(
