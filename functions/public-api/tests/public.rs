@@ -207,7 +207,10 @@ async fn every_route_answers_with_cache_headers_and_errors_in_the_house_format()
     // The largest cursor there is: nothing after it (the fuzzer once found a 500 here).
     let end = get(
         &app,
-        &format!("/v1/public/tables/{table}/events?after={}&limit=1", i64::MAX),
+        &format!(
+            "/v1/public/tables/{table}/events?after={}&limit=1",
+            i64::MAX
+        ),
     )
     .await;
     assert_eq!(end.status, StatusCode::OK, "{}", end.json);
