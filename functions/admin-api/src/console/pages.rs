@@ -348,12 +348,11 @@ impl FormPage {
     ) -> Result<Self, ApiError> {
         let client = console.app.db().await?;
         let keys = store::list_api_keys(&client).await?;
-        let mut keyed: Vec<&str> = Provider::ALL
+        let keyed: Vec<&str> = Provider::ALL
             .into_iter()
             .filter(|p| keys.iter().any(|k| k.provider == *p))
             .map(Provider::as_str)
             .collect();
-        keyed.dedup();
         Ok(Self {
             layout: console.layout.clone(),
             frame: Frame::new(console, signed_in, "simulations"),
