@@ -24,15 +24,10 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "bench-admin-token-0123456789";
-const CONNECTIONS: usize = 50;
+mod common;
 
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
+use common::{TOKEN, connect, free_addr};
+const CONNECTIONS: usize = 50;
 
 async fn seed(db: &simrunner::testing::TestDatabase, configs: usize) {
     let client = db.pool.get().await.unwrap();
@@ -94,16 +89,6 @@ async fn get(
     let status = response.status();
     response.into_body().collect().await.unwrap();
     status
-}
-
-async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Empty<Bytes>> {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    sender
 }
 
 /// Signs in to the console as a browser would; returns the `Cookie` header value.

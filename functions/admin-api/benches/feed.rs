@@ -25,7 +25,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
-const TOKEN: &str = "bench-admin-token-0123456789";
+mod common;
+
+use common::{TOKEN, connect, free_addr};
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -43,16 +45,6 @@ fn rss_kib(pid: u32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).map(|v| v.parse().unwrap_or(0)))
         })
         .unwrap_or(0)
-}
-
-async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Empty<Bytes>> {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    sender
 }
 
 async fn admin(
@@ -198,10 +190,7 @@ async fn main() {
     let watchers = env_number("WATCHERS", 2_000) as usize;
     let seconds = env_number("BENCH_SECONDS", 30);
     let db = simrunner::testing::fresh_database().await;
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = free_addr();
     let data_dir =
         std::env::temp_dir().join(format!("simrunner-feed-bench-{}", std::process::id()));
     let mut server: Child = Command::new(env!("CARGO_BIN_EXE_simrunner"))

@@ -135,7 +135,7 @@ impl Authenticator {
     }
 
     /// A request made with the session cookie: a state-changing one must come from this
-    /// origin and carry the session's CSRF token.
+    /// origin and carry the session's CSRF token (`X-CSRF-Token`).
     fn check_session_request(
         &self,
         session: &Session,
@@ -145,20 +145,31 @@ impl Authenticator {
         if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
             return Ok(());
         }
+        let token = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        self.check_session_change(session, headers, token)
+    }
+
+    /// A change made with the session cookie (an API call, or the console's sign-out form):
+    /// it must come from this origin and carry `csrf`, the session's CSRF token.
+    pub fn check_session_change(
+        &self,
+        session: &Session,
+        headers: &HeaderMap,
+        csrf: &str,
+    ) -> Result<(), ApiError> {
         if !same_origin(headers) {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
                 "cross-site request refused: it must come from this console's own pages",
             ));
         }
-        let token = headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !self.sessions.csrf_matches(session, token) {
+        if !self.sessions.csrf_matches(session, csrf) {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
-                "missing or wrong X-CSRF-Token: reload the page and try again",
+                "missing or wrong CSRF token: reload the page and try again",
             ));
         }
         Ok(())

@@ -95,9 +95,11 @@ pub fn next_run(view: &SimulationView, now: DateTime<Utc>) -> Option<DateTime<Ut
     if let Some(end) = run.completed_at {
         next = next.max(end + Duration::minutes(view.cooldown_minutes));
     }
-    // A due time in the past means "at the scheduler's next firing".
-    while next < now {
-        next += interval;
+    // A due time in the past means "at the scheduler's next firing": whole intervals later,
+    // counted rather than stepped (a config idle for a year must not cost a loop per page).
+    if next < now {
+        let missed = (now - next).num_seconds() / interval.num_seconds() + 1;
+        next += interval * missed as i32;
     }
     Some(next)
 }
@@ -173,6 +175,68 @@ mod tests {
             lineup(&slots),
             "tight ×2, protocol (openai:gpt-4o-mini), random, protocol (anthropic:claude)"
         );
+    }
+
+    #[test]
+    fn the_next_run_is_an_interval_after_the_last_and_never_in_the_past() {
+        use crate::routes::simulations::{BlindsView, TableConfigView};
+        let now = Utc::now();
+        let run = |created: DateTime<Utc>, completed: Option<DateTime<Utc>>| RunView {
+            id: "run_x".into(),
+            config_id: "sim_x".into(),
+            status: "completed",
+            trigger: "schedule",
+            hands_played: 1,
+            table_id: None,
+            results: None,
+            error: None,
+            created_at: created,
+            started_at: Some(created),
+            completed_at: completed,
+            heartbeat_at: None,
+            stop_requested_at: None,
+            llm_usage: None,
+        };
+        let view = |latest: Option<RunView>| SimulationView {
+            id: "sim_x".into(),
+            name: "x".into(),
+            status: "active",
+            schedule_type: "periodic",
+            interval_minutes: Some(30),
+            cooldown_minutes: 45,
+            max_hands: 1,
+            max_run_minutes: 1,
+            pace: "fast",
+            agent_count: 2,
+            agent_slots: vec![],
+            table_config: TableConfigView {
+                blinds: BlindsView { small: 1, big: 2 },
+                initial_stack: 100,
+                action_timeout_ms: 1000,
+            },
+            max_llm_cost_usd: None,
+            bucket_key: String::new(),
+            is_running: false,
+            latest_run: latest,
+            last_skip: None,
+            warnings: vec![],
+            created_at: now,
+            updated_at: now,
+        };
+        let minutes = Duration::minutes;
+        // Never run: one interval from now.
+        assert_eq!(next_run(&view(None), now), Some(now + minutes(30)));
+        // The cooldown outlasts the interval.
+        let recent = run(now - minutes(10), Some(now - minutes(5)));
+        assert_eq!(next_run(&view(Some(recent)), now), Some(now + minutes(40)));
+        // Long idle: the next whole interval after now, not a time in the past.
+        let old = run(now - Duration::days(365), Some(now - Duration::days(365)));
+        let next = next_run(&view(Some(old)), now).unwrap();
+        assert!(next > now && next <= now + minutes(30), "{next} vs {now}");
+        // Paused: nothing scheduled.
+        let mut paused = view(None);
+        paused.status = "paused";
+        assert_eq!(next_run(&paused, now), None);
     }
 
     #[test]

@@ -151,12 +151,27 @@ async fn login_page(
     if console.app.auth.session(&headers).is_some() {
         return Redirect::to(&next).into_response();
     }
+    login_form(&console, next, None)
+}
+
+/// The sign-in page, with why the last attempt was refused if it was.
+fn login_form(console: &Console, next: String, error: Option<String>) -> Response {
     let page = LoginPage {
         layout: console.layout.clone(),
         next,
-        error: None,
+        error,
     };
     html(page.render().expect("the sign-in page renders"))
+}
+
+/// A redirect to `to` that sets (or clears) the session cookie.
+fn redirect_setting_cookie(to: &str, set_cookie: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(set_cookie).expect("cookies are header-safe"),
+    );
+    response
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,16 +189,7 @@ async fn login(
 ) -> Response {
     let next = safe_next(form.next.as_deref()).to_owned();
     let refuse = |status: StatusCode, message: String| {
-        let page = LoginPage {
-            layout: console.layout.clone(),
-            next: next.clone(),
-            error: Some(message),
-        };
-        (
-            status,
-            html(page.render().expect("the sign-in page renders")),
-        )
-            .into_response()
+        (status, login_form(&console, next.clone(), Some(message))).into_response()
     };
     if !same_origin(&headers) {
         return refuse(
@@ -204,13 +210,10 @@ async fn login(
         Ok(identity) => {
             tracing::info!(?identity, "console sign-in");
             let cookie = auth.sessions.issue(&identity, Utc::now());
-            let mut response = Redirect::to(&next).into_response();
-            response.headers_mut().insert(
-                header::SET_COOKIE,
-                HeaderValue::from_str(&crate::session::set_cookie(&cookie, over_https(&headers)))
-                    .expect("cookies are header-safe"),
-            );
-            response
+            redirect_setting_cookie(
+                &next,
+                &crate::session::set_cookie(&cookie, over_https(&headers)),
+            )
         }
         Err(error) => {
             tracing::info!(code = ?error.code(), "console sign-in refused");
@@ -232,22 +235,17 @@ async fn logout(
 ) -> Response {
     let auth = &console.app.auth;
     if let Some(session) = auth.session(&headers)
-        && !(same_origin(&headers)
-            && auth
-                .sessions
-                .csrf_matches(&session, form.csrf.as_deref().unwrap_or("")))
+        && let Err(error) =
+            auth.check_session_change(&session, &headers, form.csrf.as_deref().unwrap_or(""))
     {
         return (
-            StatusCode::FORBIDDEN,
-            "sign-out refused: it did not come from this console\n",
+            error.status(),
+            format!("sign-out refused: {}\n", error.message()),
         )
             .into_response();
     }
-    let mut response = Redirect::to("/admin/login").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&crate::session::clear_cookie(over_https(&headers)))
-            .expect("cookies are header-safe"),
-    );
-    response
+    redirect_setting_cookie(
+        "/admin/login",
+        &crate::session::clear_cookie(over_https(&headers)),
+    )
 }
