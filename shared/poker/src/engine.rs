@@ -8,16 +8,32 @@
 //! Rules, as the code applies them:
 //! - Blinds: small blind left of the button, big blind left of that; heads-up the button posts
 //!   the small blind, acts first before the flop and last after it. A blind larger than a
-//!   stack is posted all-in; the amount to call is still the full big blind.
+//!   stack is posted all-in.
 //! - The minimum raise is the size of the last full bet or raise (at least the big blind).
 //! - A player may raise only if the bet has grown by at least one full raise since they last
 //!   acted on this street: an all-in for less than a full raise does not reopen betting for
 //!   players who already acted (several short all-ins that add up to a full raise do).
-//! - Nobody is asked to act when nobody could respond: with one player left who has chips,
-//!   the remaining streets are dealt without betting.
+//! - A bet or raise is offered only when an opponent who is not all-in could put in more
+//!   than the current bet; otherwise it could only come back uncalled.
+//! - A seat is asked to act only when someone could act against it: when every opponent
+//!   still in the hand is all-in and the seat already has at least as much in front as each
+//!   of them, the remaining streets are dealt without betting and the excess is returned.
 //! - Fold is offered only when there is something to call.
-//! - Split pots share equally; odd chips go one each to the winners nearest the button's
-//!   left.
+//!
+//! Conventions, where rule books (and other engines, such as PokerKit) differ:
+//! - **Callers match the full big blind** when the big blind is posted all-in short: the
+//!   amount to call (and the base of the first raise) is the big blind, not what the big
+//!   blind could post; what nobody else matched comes back as an uncalled bet. PokerKit has
+//!   callers match only the chips posted.
+//! - **Odd chips go one at a time** clockwise from the button: when a pot splits unevenly,
+//!   the winners nearest the button's left get one chip each. PokerKit gives every odd chip
+//!   to the first winner.
+//! - **The big blind's option is skipped when nobody can answer it**: a seat whose only
+//!   choice would be to check, because nothing is owed and nobody left could answer a bet,
+//!   is not asked. PokerKit asks it to check.
+//!
+//! `infra/phh_replay.py` replays recorded hands in PokerKit and counts each convention by
+//! name (see the README's "Hand histories (PHH)").
 
 use super::cards::Card;
 use super::eval::{HandRank, evaluate};
@@ -75,7 +91,8 @@ pub enum Action {
 /// What the seat to act may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Legal {
-    /// Chips a call puts in (capped at the stack); 0 when checking is possible.
+    /// Chips a call puts in (capped at the stack); 0 when checking is possible. Before the
+    /// flop the call is to the full big blind even when the big blind was posted short.
     pub to_call: i64,
     /// `(min, max)` totals for [`Action::RaiseTo`]; `max` is all-in. `None`: no raise allowed.
     pub raise: Option<(i64, i64)>,
@@ -405,14 +422,6 @@ impl Hand {
             .expect("at least two seats are dealt in")
     }
 
-    /// Seats that can still bet (not folded, not all-in).
-    fn can_bet_count(&self) -> usize {
-        self.seats
-            .iter()
-            .filter(|s| s.status == SeatStatus::Active)
-            .count()
-    }
-
     fn live_count(&self) -> usize {
         self.seats
             .iter()
@@ -420,17 +429,35 @@ impl Hand {
             .count()
     }
 
-    /// The first seat after `after`, clockwise, that must act: one that can bet and either
-    /// owes chips or has not acted on this street while someone else could still answer.
+    /// The first seat after `after`, clockwise, that must act (see [`Hand::must_act`]).
     fn first_to_act(&self, after: usize) -> Option<usize> {
-        let others_can_answer = self.can_bet_count() >= 2;
         (1..=MAX_SEATS)
             .map(|i| (after + i) % MAX_SEATS)
-            .find(|&seat| {
-                let s = &self.seats[seat];
-                s.status == SeatStatus::Active
-                    && (s.street < self.bet || (s.acted_at.is_none() && others_can_answer))
-            })
+            .find(|&seat| self.must_act(seat))
+    }
+
+    /// Whether `seat` has a decision to make. With an opponent who can still bet: when it
+    /// owes chips or has not acted on this street. With every opponent all-in (or folded):
+    /// only when one of them has more in front than it, since a bet could not be answered
+    /// and checking or folding chips nobody can win is no decision.
+    fn must_act(&self, seat: usize) -> bool {
+        let s = &self.seats[seat];
+        if s.status != SeatStatus::Active {
+            return false;
+        }
+        let opponents = self.opponents(seat);
+        if opponents.clone().any(|o| o.status == SeatStatus::Active) {
+            s.street < self.bet || s.acted_at.is_none()
+        } else {
+            opponents.map(|o| o.street).max().unwrap_or(0) > s.street
+        }
+    }
+
+    /// The other seats still holding cards.
+    fn opponents(&self, seat: usize) -> impl Iterator<Item = &Seat> + Clone {
+        self.seats.iter().enumerate().filter_map(move |(i, s)| {
+            (i != seat && matches!(s.status, SeatStatus::Active | SeatStatus::AllIn)).then_some(s)
+        })
     }
 
     /// Who must decide now; `None` once the hand is over.
@@ -451,7 +478,10 @@ impl Hand {
         let reopened = s
             .acted_at
             .is_none_or(|level| self.bet - level >= self.min_raise);
-        let someone_can_answer = self.can_bet_count() >= 2;
+        // Only an opponent who is not all-in and could put in more than the bet can answer.
+        let someone_can_answer = self
+            .opponents(seat)
+            .any(|o| o.status == SeatStatus::Active && o.stack + o.street > self.bet);
         let raise = (reopened && someone_can_answer && max > self.bet)
             .then(|| ((self.bet + self.min_raise).min(max), max));
         Some(Legal { to_call, raise })
