@@ -9,6 +9,7 @@ pub mod engine;
 pub mod eval;
 pub mod llm;
 pub mod memory;
+pub mod phh;
 pub mod pots;
 pub mod table;
 pub mod turn;
