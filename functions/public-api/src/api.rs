@@ -22,6 +22,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use utoipa::{IntoParams, ToSchema};
 use web::error::{ApiError, ErrorBody, ErrorCode};
 use web::extract::QueryParams;
+use web::phh::{self, HandRange};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_TABLES: i64 = 100;
@@ -38,6 +39,17 @@ pub(crate) fn cached_json(
     request: &HeaderMap,
 ) -> Response {
     let bytes = serde_json::to_vec(body).expect("views serialise");
+    cached(bytes, "application/json", cache, request)
+}
+
+/// A body of `content_type` with a strong `ETag` from its bytes; `304` when the client
+/// already has it.
+fn cached(
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    cache: &'static str,
+    request: &HeaderMap,
+) -> Response {
     let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..12]));
     let headers = [
         (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
@@ -58,10 +70,7 @@ pub(crate) fn cached_json(
     }
     (
         headers,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
         bytes,
     )
         .into_response()
@@ -667,26 +676,115 @@ pub async fn list_hands(
     Ok(cached_json(&list, cache, &headers))
 }
 
-/// One finished hand: it never changes, so it is cached for a day.
+/// How `GET /v1/public/hands/{id}` answers.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HandFormat {
+    /// The hand as JSON (`HandView`).
+    #[default]
+    Json,
+    /// The hand as a PHH document (TOML text), hole cards only as shown at showdown.
+    Phh,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HandParams {
+    /// `json` (default) or `phh` (the Poker Hand History format, as PokerKit reads it).
+    pub format: Option<HandFormat>,
+}
+
+/// `<table id>-<number>` split; 404 when it is not one.
+fn hand_id(id: &str) -> Result<(&str, i64), ApiError> {
+    let missing = || ApiError::not_found("hand", id);
+    let (table_id, number) = id.rsplit_once('-').ok_or_else(missing)?;
+    Ok((table_id, number.parse().map_err(|_| missing())?))
+}
+
+/// One finished hand: it never changes, so it is cached for a day. `?format=phh` answers
+/// it as a PHH document.
 #[utoipa::path(get, path = "/v1/public/hands/{id}", tag = "public",
-    params(("id" = String, Path, description = "`<table id>-<number>`, e.g. tbl_…-12")),
+    params(("id" = String, Path, description = "`<table id>-<number>`, e.g. tbl_…-12"), HandParams),
     responses(
-        (status = 200, body = HandView),
+        (status = 200, description = "The hand: JSON, or with `format=phh` a PHH document",
+         content((HandView = "application/json"), (String = "text/plain"))),
         (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, body = ErrorBody, description = "`invalid_query`"),
         (status = 404, body = ErrorBody, description = "`not_found`"),
         (status = 503, body = ErrorBody, description = "`database_unavailable`"),
     ))]
 pub async fn get_hand(
     State(state): State<PublicState>,
     Path(id): Path<String>,
+    QueryParams(params): QueryParams<HandParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let missing = || ApiError::not_found("hand", &id);
-    let (table_id, number) = id.rsplit_once('-').ok_or_else(missing)?;
-    let number: i64 = number.parse().map_err(|_| missing())?;
+    let (table_id, number) = hand_id(&id)?;
     let client = state.db().await?;
+    if let Some(HandFormat::Phh) = params.format {
+        let table = public::get_table(&client, table_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("hand", &id))?;
+        let mut body = String::new();
+        let found = public::hand_histories(&client, &table, number..=number, |hand| {
+            Ok(hand.write_phh(&mut body)?)
+        })
+        .await?;
+        if found == 0 {
+            return Err(ApiError::not_found("hand", &id));
+        }
+        return Ok(cached(
+            body.into_bytes(),
+            phh::CONTENT_TYPE,
+            FINAL_CACHE,
+            &headers,
+        ));
+    }
     let hand = public::get_hand(&client, table_id, number)
         .await?
-        .ok_or_else(missing)?;
+        .ok_or_else(|| ApiError::not_found("hand", &id))?;
     Ok(cached_json(&HandView::from(hand), FINAL_CACHE, &headers))
+}
+
+/// A table's finished hands as one `.phhs` file (Poker Hand History, one TOML table per
+/// hand named by its number), hole cards only as shown at showdown. `from` and `to` cut it
+/// to a range of hands.
+#[utoipa::path(get, path = "/v1/public/tables/{id}/hands.phhs", tag = "public",
+    params(("id" = String, Path, description = "tbl_…"), HandRange),
+    responses(
+        (status = 200, content_type = "text/plain", body = String,
+         description = "A `.phhs` download; cached for a second while live, a day once ended"),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, body = ErrorBody, description = "`invalid_query`"),
+        (status = 404, body = ErrorBody, description = "`not_found`"),
+        (status = 503, body = ErrorBody, description = "`database_unavailable`"),
+    ))]
+pub async fn table_hand_histories(
+    State(state): State<PublicState>,
+    Path(id): Path<String>,
+    QueryParams(range): QueryParams<HandRange>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let numbers = range.numbers()?;
+    let client = state.db().await?;
+    let table = public::get_table(&client, &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    let mut body = String::new();
+    public::hand_histories(&client, &table, numbers, |hand| {
+        Ok(hand.write_phhs_entry(&mut body)?)
+    })
+    .await?;
+    let cache = if table.status == "ended" {
+        FINAL_CACHE
+    } else {
+        LIVE_CACHE
+    };
+    let mut response = cached(body.into_bytes(), phh::CONTENT_TYPE, cache, &headers);
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        phh::attachment(&format!("{}.phhs", table.id)),
+    );
+    Ok(response)
 }

@@ -85,6 +85,7 @@ pub fn api_routes() -> OpenApiRouter<PublicState> {
         .routes(routes!(api::stream_events))
         .routes(routes!(api::list_hands))
         .routes(routes!(api::get_hand))
+        .routes(routes!(api::table_hand_histories))
 }
 
 /// Everything public: the JSON API, the pages and their assets, with the pages' security

@@ -2,6 +2,7 @@
 //! transaction), use cached prepared statements, and return domain records.
 
 mod api_keys;
+pub mod hand_histories;
 mod page;
 pub mod public;
 pub mod recording;

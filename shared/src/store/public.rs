@@ -3,6 +3,7 @@
 //! `simrunner_public` role may read, so this code works unchanged on that role's login and a
 //! bug here cannot reach admin data.
 
+use super::hand_histories::View;
 use super::{Cursor, Page, StoreError, get, query, query_opt};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
@@ -261,4 +262,16 @@ pub async fn get_hand(
     .as_ref()
     .map(hand_from_row)
     .transpose()
+}
+
+/// Calls `each` with the finished hands of `table` numbered within `numbers` as hand
+/// histories that show only the cards shown at showdown (read from the `public_*` views);
+/// returns how many there were.
+pub async fn hand_histories(
+    client: &impl GenericClient,
+    table: &PublicTable,
+    numbers: std::ops::RangeInclusive<i64>,
+    each: impl FnMut(&poker::phh::HandHistory) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    super::hand_histories::visit(client, &table.id, &table.seats, View::Public, numbers, each).await
 }

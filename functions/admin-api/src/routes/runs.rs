@@ -1,14 +1,18 @@
-//! `/v1/admin/simulations/runs/{id}`: one run, and its logs.
+//! `/v1/admin/simulations/runs/{id}`: one run, its logs, and its hands as hand histories.
 
 use super::simulations::RunView;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use serde::Serialize;
 use simrunner::domain::RunId;
+use simrunner::store::hand_histories::{self, View};
 use simrunner::store::{self, recording};
 use utoipa::ToSchema;
+use web::extract::QueryParams;
+use web::phh::{self, HandRange};
 
 /// One log stream: `simulation-summary` or `agent-<seat>-<type>`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,4 +82,40 @@ pub async fn get_run_logs(
                 .collect(),
         })),
     }
+}
+
+/// A run's finished hands as one `.phhs` file (Poker Hand History, one TOML table per hand
+/// named by its number) with every seat's hole cards. `from` and `to` cut it to a range of
+/// hands; a run that never opened a table has none.
+#[utoipa::path(get, path = "/v1/admin/simulations/runs/{id}/hands.phhs", tag = "simulations",
+    params(("id" = String, Path, description = "run_…"), HandRange),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "text/plain", body = String, description = "A `.phhs` download"),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn get_run_hand_histories(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryParams(range): QueryParams<HandRange>,
+) -> Result<Response, ApiError> {
+    let run_id = parse_id(&id)?;
+    let numbers = range.numbers()?;
+    let client = state.db().await?;
+    let table = hand_histories::run_table(&client, run_id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("run", &id))?;
+    let mut body = String::new();
+    if let Some(table) = table {
+        hand_histories::visit(
+            &client,
+            &table.id,
+            &table.seats,
+            View::Full,
+            numbers,
+            |hand| Ok(hand.write_phhs_entry(&mut body)?),
+        )
+        .await?;
+    }
+    Ok(phh::download(body, &format!("{}.phhs", run_id.as_str())))
 }
