@@ -243,12 +243,94 @@ async fn every_route_answers_with_cache_headers_and_errors_in_the_house_format()
     assert_eq!(hand.headers[header::CACHE_CONTROL], "public, max-age=86400");
     assert!(hand.json["first_seq"].as_i64().is_some());
     for bad in ["nope", &format!("{table}-0"), &format!("{table}-x")] {
+        for format in ["", "?format=phh"] {
+            assert_eq!(
+                get(&app, &format!("/v1/public/hands/{bad}{format}"))
+                    .await
+                    .status,
+                StatusCode::NOT_FOUND,
+                "{bad}{format}"
+            );
+        }
+    }
+
+    // The same hand as a PHH document, cached like the JSON.
+    let number = items[0]["number"].as_i64().unwrap();
+    let phh = get(&app, &format!("/v1/public/hands/{id}?format=phh")).await;
+    assert_eq!(phh.status, StatusCode::OK, "{}", phh.text);
+    assert_eq!(
+        phh.headers[header::CONTENT_TYPE],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(phh.headers[header::CACHE_CONTROL], "public, max-age=86400");
+    assert!(phh.text.starts_with("variant = \"NT\"\n"), "{}", phh.text);
+    for field in [
+        format!("table = \"{table}\"\n"),
+        format!("hand = {number}\n"),
+        "blinds_or_straddles = [5, 10".to_owned(),
+        "min_bet = 10\n".to_owned(),
+        "time_zone = \"UTC\"\n".to_owned(),
+    ] {
+        assert!(phh.text.contains(&field), "{field} in {}", phh.text);
+    }
+    let etag = phh.headers[header::ETAG].to_str().unwrap().to_owned();
+    let again = get_with(
+        &app,
+        &format!("/v1/public/hands/{id}?format=phh"),
+        &[("if-none-match", &etag)],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    let json = get(&app, &format!("/v1/public/hands/{id}?format=json")).await;
+    assert_eq!(json.json["number"], number);
+    for query in ["format=xml", "format=phh&colour=red"] {
+        let bad = get(&app, &format!("/v1/public/hands/{id}?{query}")).await;
         assert_eq!(
-            get(&app, &format!("/v1/public/hands/{bad}")).await.status,
-            StatusCode::NOT_FOUND,
-            "{bad}"
+            (bad.status, bad.json["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_query")),
+            "{query}"
         );
     }
+
+    // Every finished hand as one .phhs download, or a range of them.
+    let all = get(&app, &format!("/v1/public/tables/{table}/hands.phhs")).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    assert_eq!(
+        all.headers[header::CONTENT_DISPOSITION],
+        format!("attachment; filename=\"{table}.phhs\"").as_str()
+    );
+    assert_eq!(all.headers[header::CACHE_CONTROL], "public, max-age=86400");
+    let played = detail.json["hands_played"].as_i64().unwrap();
+    assert_eq!(all.text.matches("variant = \"NT\"").count() as i64, played);
+    let part = get(
+        &app,
+        &format!("/v1/public/tables/{table}/hands.phhs?from=3&to=5"),
+    )
+    .await;
+    let headers: Vec<&str> = part.text.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(headers, ["[3]", "[4]", "[5]"]);
+    let section = &all.text[all.text.find("[3]\n").unwrap()..all.text.find("[6]\n").unwrap()];
+    assert_eq!(part.text, section, "a range is the same hands as the whole");
+    for (query, status) in [
+        ("from=5&to=3", StatusCode::BAD_REQUEST),
+        ("from=0", StatusCode::BAD_REQUEST),
+        ("to=x", StatusCode::BAD_REQUEST),
+        ("colour=red", StatusCode::BAD_REQUEST),
+    ] {
+        let bad = get(
+            &app,
+            &format!("/v1/public/tables/{table}/hands.phhs?{query}"),
+        )
+        .await;
+        assert_eq!(bad.status, status, "{query}");
+        assert_eq!(bad.json["error"]["code"], "invalid_query", "{query}");
+    }
+    let missing = get(
+        &app,
+        "/v1/public/tables/tbl_00000000000000000000000000000000/hands.phhs",
+    )
+    .await;
+    assert_eq!(missing.json["error"]["code"], "not_found");
 }
 
 /// Every card code in a text.
@@ -262,6 +344,55 @@ fn cards_in(text: &str) -> HashSet<String> {
         })
         .map(|i| text[i..i + 2].to_owned())
         .collect()
+}
+
+/// The cards a PHH document names (in `d dh`, `d db` and `sm` actions, written together
+/// as in `AsKd`; `??` is a hidden card).
+fn phh_cards(text: &str) -> HashSet<String> {
+    text.split('"')
+        .filter_map(
+            |action| match action.split_whitespace().collect::<Vec<_>>()[..] {
+                ["d", "dh", _, cards] | ["d", "db", cards] | [_, "sm", cards] => Some(cards),
+                _ => None,
+            },
+        )
+        .flat_map(|cards| cards.as_bytes().chunks(2))
+        .map(|card| String::from_utf8_lossy(card).into_owned())
+        .filter(|card| card != "??")
+        .collect()
+}
+
+/// A `.phhs` file's hands: (number, its document).
+fn phhs_hands(text: &str) -> Vec<(i64, String)> {
+    let mut hands: Vec<(i64, String)> = Vec::new();
+    for line in text.lines() {
+        match line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            Some(number) => hands.push((number.parse().unwrap(), String::new())),
+            None => {
+                let (_, document) = hands.last_mut().expect("a hand's table comes first");
+                document.push_str(line);
+                document.push('\n');
+            }
+        }
+    }
+    hands
+}
+
+/// No hand in a PHH export names a card of a seat that did not show down; the cards of
+/// those who did are there.
+fn assert_secret_phh(hands: &[(i64, String)], holes: &HoleCards, source: &str) {
+    for (number, document) in hands {
+        let found = phh_cards(document);
+        for (seat, cards, showed) in &holes[number] {
+            for card in cards {
+                assert_eq!(
+                    found.contains(card),
+                    *showed,
+                    "{source}: hand {number}, seat {seat}, card {card}: {document}"
+                );
+            }
+        }
+    }
 }
 
 /// Each hand's hole cards by seat, and which seats showed them (from the admin side).
@@ -430,6 +561,20 @@ async fn no_public_response_or_frame_shows_a_card_that_was_not_shown_down() {
             None => break,
         }
     }
+    // The PHH exports: the table's download and each hand alone.
+    let phhs = get(&app, &format!("/v1/public/tables/{table}/hands.phhs")).await;
+    let hands = phhs_hands(&phhs.text);
+    assert_eq!(hands.len(), holes.len());
+    assert_secret_phh(&hands, &holes, "hands.phhs");
+    for (number, _) in &hands {
+        let document = get(
+            &app,
+            &format!("/v1/public/hands/{table}-{number}?format=phh"),
+        )
+        .await;
+        assert_secret_phh(&[(*number, document.text)], &holes, "format=phh");
+    }
+
     // And the pages.
     let last_hand = holes.keys().max().unwrap();
     for path in [
@@ -453,7 +598,7 @@ async fn no_public_response_or_frame_shows_a_card_that_was_not_shown_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_hand_reaches_watchers_action_by_action_with_its_cards_hidden() {
     let db = fresh_database().await;
-    let (runner, run) = play(&db, &["callstation", "tight"], "live", 2).await;
+    let (runner, run) = play(&db, &["callstation", "tight"], "live", 3).await;
     let playing = tokio::spawn(async move { runner.execute().await.unwrap() });
     let started = Instant::now();
     let table = loop {
@@ -491,6 +636,10 @@ async fn a_live_hand_reaches_watchers_action_by_action_with_its_cards_hidden() {
     let mut pending = String::new();
     let mut mid_hand_checked = false;
     let mut mid_hand_page = String::new();
+    // The table's PHH export read while a later hand was being played: (that hand, the
+    // export), kept once the database shows the hand was still unfinished after the read.
+    let mut mid_hand_phhs: Option<(i64, String)> = None;
+    let mut tried = HashSet::new();
     while !pending.contains("event: end") {
         let frame = tokio::time::timeout(Duration::from_secs(30), body.frame())
             .await
@@ -525,6 +674,34 @@ async fn a_live_hand_reaches_watchers_action_by_action_with_its_cards_hidden() {
             }
             mid_hand_page = get(&app, &format!("/watch/{table}")).await.text;
             assert!(mid_hand_page.contains("card back"), "cards face down");
+        }
+        let started = arrivals
+            .iter()
+            .filter(|(_, e)| e["type"] == "hand_started")
+            .filter_map(|(_, e)| e["hand"].as_i64())
+            .max();
+        if let Some(hand) = started.filter(|&n| n >= 2 && tried.insert(n))
+            && mid_hand_phhs.is_none()
+        {
+            let phhs = get(&app, &format!("/v1/public/tables/{table}/hands.phhs")).await;
+            let alone = get(&app, &format!("/v1/public/hands/{table}-{hand}?format=phh")).await;
+            let client = db.pool.get().await.unwrap();
+            let finished: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM hands WHERE table_id = $1 AND number = $2",
+                    &[&table, &hand],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if finished == 0 {
+                assert_eq!(
+                    alone.status,
+                    StatusCode::NOT_FOUND,
+                    "an unfinished hand has no PHH"
+                );
+                mid_hand_phhs = Some((hand, phhs.text));
+            }
         }
     }
     playing.await.unwrap();
@@ -563,6 +740,16 @@ async fn a_live_hand_reaches_watchers_action_by_action_with_its_cards_hidden() {
     }
     let events: Vec<Value> = arrivals.into_iter().map(|(_, e)| e).collect();
     assert_secret(&events, &holes, "live stream");
+    // Exported mid-hand: the finished hands only (showing what was shown), not the one
+    // being played.
+    let (unfinished, phhs) = mid_hand_phhs.expect("the test read the export mid-hand");
+    let hands = phhs_hands(&phhs);
+    assert_eq!(
+        hands.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        (1..unfinished).collect::<Vec<_>>(),
+        "{phhs}"
+    );
+    assert_secret_phh(&hands, &holes, "hands.phhs mid-hand");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -590,6 +777,8 @@ async fn the_read_only_role_reads_the_public_views_and_nothing_else() {
         format!("/v1/public/tables/{table}/events?after=0"),
         format!("/v1/public/tables/{table}/hands"),
         format!("/v1/public/hands/{table}-1"),
+        format!("/v1/public/hands/{table}-1?format=phh"),
+        format!("/v1/public/tables/{table}/hands.phhs"),
         format!("/watch/{table}"),
         "/tables".to_owned(),
     ] {

@@ -32,7 +32,7 @@ fn secured_routes(app: &TestApp) -> Vec<(Method, String)> {
 async fn every_admin_route_answers_401_without_good_credentials() {
     let app = TestApp::spawn().await;
     let routes = secured_routes(&app);
-    assert_eq!(routes.len(), 14, "{routes:?}");
+    assert_eq!(routes.len(), 15, "{routes:?}");
     let wrong_token = format!("Bearer {TOKEN}x");
     let wrong_scheme = format!("Basic {TOKEN}");
     let credentials = [
@@ -91,6 +91,7 @@ async fn public_routes_need_no_credentials() {
             "/v1/admin/simulations/agent-types",
             "/v1/admin/simulations/emergency-stop",
             "/v1/admin/simulations/runs/{id}",
+            "/v1/admin/simulations/runs/{id}/hands.phhs",
             "/v1/admin/simulations/runs/{id}/logs",
             "/v1/admin/simulations/{id}",
             "/v1/admin/simulations/{id}/start",

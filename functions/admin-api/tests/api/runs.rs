@@ -1,8 +1,13 @@
 use crate::helpers::TestApp;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use runner_task::run::{Outcome, Runner, Signals};
+use runner_task::settings::RunnerSettings;
 use serde_json::json;
 use simrunner::domain::RunId;
+use simrunner::settings::Secret;
 use simrunner::store::recording::{self, Batch, LogRow};
+use std::sync::Arc;
+use std::time::Duration;
 
 async fn write_logs(app: &TestApp, run: &str, lines: &[(&str, serde_json::Value)]) {
     let mut batch = Batch::default();
@@ -109,6 +114,124 @@ async fn rotated_logs_answer_logs_expired_and_unknown_runs_not_found() {
             (response.status, response.code()),
             (StatusCode::NOT_FOUND, "not_found"),
             "{path}"
+        );
+    }
+}
+
+/// The cards of a PHH document's `d dh` actions, by player (`p1`, `p2`…).
+fn dealt_cards(document: &str) -> Vec<String> {
+    document
+        .split('"')
+        .filter_map(
+            |action| match action.split_whitespace().collect::<Vec<_>>()[..] {
+                ["d", "dh", _, cards] => Some(cards.to_owned()),
+                _ => None,
+            },
+        )
+        .collect()
+}
+
+#[tokio::test]
+async fn a_runs_hands_download_as_phh_with_every_hole_card() {
+    let app = TestApp::spawn().await;
+    let config = app
+        .create_simulation(|body| {
+            body["pace"] = json!("fast");
+            body["max_hands"] = json!(12);
+        })
+        .await;
+    let run = app.insert_run(&config, "queued", 0).await;
+    let path = format!("/v1/admin/simulations/runs/{run}/hands.phhs");
+    let before = app.get(&path).await;
+    assert_eq!(
+        (before.status, before.text.as_str()),
+        (StatusCode::OK, ""),
+        "no table yet: no hands"
+    );
+
+    let runner = Runner {
+        pool: app.db.pool.clone(),
+        settings: RunnerSettings {
+            run_id: RunId::parse(&run).unwrap(),
+            database_url: Secret::new(app.db.url.clone()),
+            runner_id: "admin-tests".into(),
+            log_retention: 5,
+            heartbeat_every: Duration::from_secs(1),
+            keyring: None,
+            base_urls: Default::default(),
+            prices: Default::default(),
+        },
+        signals: Arc::new(Signals::default()),
+    };
+    assert_eq!(runner.execute().await.unwrap(), Outcome::Completed);
+
+    let all = app.get(&path).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    assert_eq!(
+        all.headers[header::CONTENT_TYPE],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(
+        all.headers[header::CONTENT_DISPOSITION],
+        format!("attachment; filename=\"{run}.phhs\"").as_str()
+    );
+    // Every seat's hole cards, shown down or not, in each hand's document.
+    let client = app.db.pool.get().await.unwrap();
+    let rows = client
+        .query(
+            "SELECT h.number, h.results::text FROM hands h
+               JOIN simulation_runs r ON r.table_id = h.table_id
+              WHERE r.id = $1 ORDER BY h.number",
+            &[&run],
+        )
+        .await
+        .unwrap();
+    let documents: Vec<&str> = all.text.split("\n[").collect();
+    assert_eq!(documents.len(), rows.len());
+    assert!(rows.len() >= 2);
+    for (row, document) in rows.iter().zip(&documents) {
+        let number: i64 = row.get(0);
+        let results: serde_json::Value = serde_json::from_str(row.get::<_, &str>(1)).unwrap();
+        let mut holes: Vec<String> = results
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}{}",
+                    r["hole"][0].as_str().unwrap(),
+                    r["hole"][1].as_str().unwrap()
+                )
+            })
+            .collect();
+        let mut dealt = dealt_cards(document);
+        holes.sort();
+        dealt.sort();
+        assert_eq!(dealt, holes, "hand {number}: {document}");
+        assert!(
+            document.contains(&format!("\nhand = {number}\n")),
+            "{document}"
+        );
+    }
+
+    let part = app.get(&format!("{path}?from=2&to=2")).await;
+    assert!(part.text.starts_with("[2]\n") && part.text.matches("variant").count() == 1);
+    let bad = app.get(&format!("{path}?from=3&to=2")).await;
+    assert_eq!(
+        (bad.status, bad.code()),
+        (StatusCode::BAD_REQUEST, "invalid_query")
+    );
+    for unknown in [
+        format!(
+            "/v1/admin/simulations/runs/{}/hands.phhs",
+            RunId::generate()
+        ),
+        "/v1/admin/simulations/runs/nonsense/hands.phhs".to_owned(),
+    ] {
+        let response = app.get(&unknown).await;
+        assert_eq!(
+            (response.status, response.code()),
+            (StatusCode::NOT_FOUND, "not_found")
         );
     }
 }
