@@ -292,7 +292,11 @@ async fn every_route_answers_with_cache_headers_and_errors_in_the_house_format()
         );
     }
 
-    // Every finished hand as one .phhs download, or a range of them.
+    // Every finished hand as one .phhs download (the watch page links it), or a range.
+    let watch = get(&app, &format!("/watch/{table}")).await;
+    assert!(watch.text.contains(&format!(
+        "href=\"/v1/public/tables/{table}/hands.phhs\" download"
+    )));
     let all = get(&app, &format!("/v1/public/tables/{table}/hands.phhs")).await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text);
     assert_eq!(

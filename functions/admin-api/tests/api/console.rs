@@ -316,6 +316,37 @@ async fn pages_escape_what_users_typed_carry_security_headers_and_never_a_full_k
 }
 
 #[tokio::test]
+async fn a_played_runs_page_links_its_hand_histories_and_the_session_downloads_them() {
+    let app = TestApp::spawn().await;
+    let config = app
+        .create_simulation(|s| {
+            s["pace"] = json!("fast");
+            s["max_hands"] = json!(3);
+        })
+        .await;
+    let run = app.insert_run(&config, "queued", 0).await;
+    let cookie = sign_in(&app).await;
+    let download = format!("/v1/admin/simulations/runs/{run}/hands.phhs");
+    let link = format!("href=\"{download}\" download");
+    let queued = page(&app, &format!("/admin/runs/{run}"), &cookie).await;
+    assert!(
+        !queued.text.contains(&link),
+        "no table yet, no hands to link"
+    );
+    app.play_run(&run).await;
+    let played = page(&app, &format!("/admin/runs/{run}"), &cookie).await;
+    assert!(played.text.contains(&link), "{}", played.text);
+    // The link is a plain GET with the session cookie, as a click in the console sends it.
+    let file = with_cookie(&app, Method::GET, &download, &cookie, None, None, None).await;
+    assert_eq!(file.status, StatusCode::OK, "{}", file.text);
+    assert!(
+        file.text.starts_with("[1]\nvariant = \"NT\"\n"),
+        "{}",
+        file.text
+    );
+}
+
+#[tokio::test]
 async fn the_list_of_a_hundred_simulations_weighs_under_100_kb_with_its_assets() {
     let app = TestApp::spawn().await;
     for n in 0..100 {

@@ -5,6 +5,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
+use runner_task::run::{Outcome, Runner, Signals};
+use runner_task::settings::RunnerSettings;
 use serde_json::{Value, json};
 use simrunner::dispatch::RunControl;
 use simrunner::launch::{Launcher, ProcessLauncher};
@@ -12,6 +14,7 @@ use simrunner::secrets::{Keyring, MasterKey};
 use simrunner::settings::Secret;
 use simrunner::testing::{TestDatabase, fresh_database};
 use std::sync::Arc;
+use std::time::Duration;
 use tower::ServiceExt as _;
 
 pub const TOKEN: &str = "test-admin-token-0123456789";
@@ -216,6 +219,25 @@ impl TestApp {
             .await
             .unwrap();
         id
+    }
+
+    /// Plays a queued run to its end with the real runner, in this process.
+    pub async fn play_run(&self, run: &str) {
+        let runner = Runner {
+            pool: self.db.pool.clone(),
+            settings: RunnerSettings {
+                run_id: simrunner::domain::RunId::parse(run).unwrap(),
+                database_url: Secret::new(self.db.url.clone()),
+                runner_id: "admin-tests".into(),
+                log_retention: 5,
+                heartbeat_every: Duration::from_secs(1),
+                keyring: None,
+                base_urls: Default::default(),
+                prices: Default::default(),
+            },
+            signals: Arc::new(Signals::default()),
+        };
+        assert_eq!(runner.execute().await.unwrap(), Outcome::Completed);
     }
 
     pub async fn count(&self, table: &str) -> i64 {

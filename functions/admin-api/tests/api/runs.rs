@@ -1,13 +1,8 @@
 use crate::helpers::TestApp;
 use axum::http::{StatusCode, header};
-use runner_task::run::{Outcome, Runner, Signals};
-use runner_task::settings::RunnerSettings;
 use serde_json::json;
 use simrunner::domain::RunId;
-use simrunner::settings::Secret;
 use simrunner::store::recording::{self, Batch, LogRow};
-use std::sync::Arc;
-use std::time::Duration;
 
 async fn write_logs(app: &TestApp, run: &str, lines: &[(&str, serde_json::Value)]) {
     let mut batch = Batch::default();
@@ -149,21 +144,7 @@ async fn a_runs_hands_download_as_phh_with_every_hole_card() {
         "no table yet: no hands"
     );
 
-    let runner = Runner {
-        pool: app.db.pool.clone(),
-        settings: RunnerSettings {
-            run_id: RunId::parse(&run).unwrap(),
-            database_url: Secret::new(app.db.url.clone()),
-            runner_id: "admin-tests".into(),
-            log_retention: 5,
-            heartbeat_every: Duration::from_secs(1),
-            keyring: None,
-            base_urls: Default::default(),
-            prices: Default::default(),
-        },
-        signals: Arc::new(Signals::default()),
-    };
-    assert_eq!(runner.execute().await.unwrap(), Outcome::Completed);
+    app.play_run(&run).await;
 
     let all = app.get(&path).await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text);
