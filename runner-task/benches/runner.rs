@@ -4,10 +4,14 @@
 //! - hands per second, exec to exit, recording every hand, event and log line
 //!   (6 seats of tight and callstation bots, blinds 1/2, a million chips each: real betting,
 //!   yet nobody busts before the hand limit);
-//! - peak resident memory (VmHWM) of a 9-bot run.
+//! - peak resident memory (VmHWM) of a 9-bot run;
+//! - the PHH export of the 9-bot table's 10,000 hands, as the admin and public downloads
+//!   read, write and gzip it: time and bytes.
 //!
 //! Targets from the issue: >= 10,000 hands/s; <= 16 MB peak RSS with 9 bots.
 
+use simrunner::store::hand_histories::{self, View};
+use simrunner::store::public;
 use simrunner::testing::{TestDatabase, bot_simulation, fresh_database};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -91,6 +95,9 @@ async fn main() {
     let (seconds9, peak9) = run(&db, &id9);
     let (hands9, _) = hands_of(&db, &id9).await;
 
+    let full = export(&db, &id9, View::Full).await;
+    let public = export(&db, &id9, View::Public).await;
+
     println!("\nrunner benchmark (fast pace, everything recorded in PostgreSQL on this machine)");
     println!(
         "  6 bots: {hands} hands, {events} events in {seconds:.2} s (exec to exit): {:.0} hands/s",
@@ -100,4 +107,64 @@ async fn main() {
         "  9 bots: {hands9} hands in {seconds9:.2} s, peak RSS {:.1} MiB",
         peak9 as f64 / 1024.0
     );
+    for (export, view) in [(full, "every hole card"), (public, "public view")] {
+        println!(
+            "  PHH export of the 9-bot table, {view}: {} hands in {:.2} s ({:.0} hands/s), \
+             {:.1} MB ({:.0} bytes per hand); gzipped in {:.2} s more to {:.2} MB",
+            export.hands,
+            export.seconds,
+            export.hands as f64 / export.seconds,
+            export.bytes as f64 / 1e6,
+            export.bytes as f64 / export.hands as f64,
+            export.gzip_seconds,
+            export.gzip_bytes as f64 / 1e6,
+        );
+    }
+}
+
+struct Export {
+    hands: u64,
+    seconds: f64,
+    bytes: usize,
+    gzip_seconds: f64,
+    gzip_bytes: usize,
+}
+
+/// Exports a run's table as a `.phhs` file, as the downloads do.
+async fn export(db: &TestDatabase, run: &str, view: View) -> Export {
+    let client = db.pool.get().await.unwrap();
+    let table = hand_histories::run_table(&client, run)
+        .await
+        .unwrap()
+        .flatten()
+        .unwrap();
+    let started = Instant::now();
+    let mut text = String::new();
+    let write = |h: &simrunner::poker::phh::HandHistory| Ok(h.write_phhs_entry(&mut text)?);
+    let hands = match view {
+        View::Full => {
+            hand_histories::visit(&client, &table.id, &table.seats, view, 1..=i64::MAX, write).await
+        }
+        View::Public => {
+            let table = public::get_table(&client, &table.id)
+                .await
+                .unwrap()
+                .unwrap();
+            public::hand_histories(&client, &table, 1..=i64::MAX, write).await
+        }
+    }
+    .unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    let bytes = text.len();
+    let mut accepts = axum::http::HeaderMap::new();
+    accepts.insert("accept-encoding", "gzip".parse().unwrap());
+    let started = Instant::now();
+    let (gzipped, _) = web::phh::encode(text, &accepts);
+    Export {
+        hands,
+        seconds,
+        bytes,
+        gzip_seconds: started.elapsed().as_secs_f64(),
+        gzip_bytes: gzipped.len(),
+    }
 }

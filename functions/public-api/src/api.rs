@@ -781,10 +781,8 @@ pub async fn table_hand_histories(
     } else {
         LIVE_CACHE
     };
-    let mut response = cached(body.into_bytes(), phh::CONTENT_TYPE, cache, &headers);
-    response.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        phh::attachment(&format!("{}.phhs", table.id)),
-    );
+    let (bytes, gzip) = phh::encode(body, &headers);
+    let mut response = cached(bytes, phh::CONTENT_TYPE, cache, &headers);
+    phh::describe(&mut response, gzip, &format!("{}.phhs", table.id));
     Ok(response)
 }

@@ -304,8 +304,33 @@ async fn every_route_answers_with_cache_headers_and_errors_in_the_house_format()
         format!("attachment; filename=\"{table}.phhs\"").as_str()
     );
     assert_eq!(all.headers[header::CACHE_CONTROL], "public, max-age=86400");
+    assert_eq!(all.headers[header::VARY], "accept-encoding");
     let played = detail.json["hands_played"].as_i64().unwrap();
     assert_eq!(all.text.matches("variant = \"NT\"").count() as i64, played);
+    // Gzipped for clients that accept it, with its own ETag.
+    let path = format!("/v1/public/tables/{table}/hands.phhs");
+    let response = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(&path)
+                .header(header::ACCEPT_ENCODING, "gzip, deflate")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_ne!(response.headers()[header::ETAG], all.headers[header::ETAG]);
+    let gzipped = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(gzipped.len() * 5 < all.text.len());
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&gzipped[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, all.text);
     let part = get(
         &app,
         &format!("/v1/public/tables/{table}/hands.phhs?from=3&to=5"),

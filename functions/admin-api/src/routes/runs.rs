@@ -5,6 +5,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
 use simrunner::domain::RunId;
@@ -98,6 +99,7 @@ pub async fn get_run_hand_histories(
     State(state): State<AppState>,
     Path(id): Path<String>,
     QueryParams(range): QueryParams<HandRange>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let run_id = parse_id(&id)?;
     let numbers = range.numbers()?;
@@ -117,5 +119,9 @@ pub async fn get_run_hand_histories(
         )
         .await?;
     }
-    Ok(phh::download(body, &format!("{}.phhs", run_id.as_str())))
+    Ok(phh::download(
+        body,
+        &format!("{}.phhs", run_id.as_str()),
+        &headers,
+    ))
 }

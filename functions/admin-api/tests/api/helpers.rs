@@ -39,6 +39,8 @@ pub struct Response {
     pub status: StatusCode,
     pub body: Value,
     pub text: String,
+    /// The body as received (`text` is it read as UTF-8).
+    pub bytes: Vec<u8>,
     pub headers: axum::http::HeaderMap,
 }
 
@@ -145,6 +147,7 @@ impl TestApp {
             status,
             body,
             text,
+            bytes: bytes.to_vec(),
             headers,
         }
     }

@@ -1,5 +1,6 @@
-use crate::helpers::TestApp;
-use axum::http::{StatusCode, header};
+use crate::helpers::{TOKEN, TestApp};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 use simrunner::domain::RunId;
 use simrunner::store::recording::{self, Batch, LogRow};
@@ -194,6 +195,27 @@ async fn a_runs_hands_download_as_phh_with_every_hole_card() {
             "{document}"
         );
     }
+
+    // Gzipped for clients that accept it.
+    let gzipped = app
+        .raw(
+            Request::builder()
+                .uri(&path)
+                .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(gzipped.headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(gzipped.headers[header::VARY], "accept-encoding");
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(gzipped.bytes.as_slice()),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, all.text);
 
     let part = app.get(&format!("{path}?from=2&to=2")).await;
     assert!(part.text.starts_with("[2]\n") && part.text.matches("variant").count() == 1);
