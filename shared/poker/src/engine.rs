@@ -25,12 +25,14 @@
 //!   amount to call (and the base of the first raise) is the big blind, not what the big
 //!   blind could post; what nobody else matched comes back as an uncalled bet. PokerKit has
 //!   callers match only the chips posted.
-//! - **Odd chips go one at a time** clockwise from the button: when a pot splits unevenly,
-//!   the winners nearest the button's left get one chip each. PokerKit gives every odd chip
-//!   to the first winner.
+//! - **Odd chips go one at a time** clockwise from the button: each pot is split on its own,
+//!   and when it splits unevenly the winners nearest the button's left get one chip each.
+//!   PokerKit gives every odd chip to the first winner, and first merges the pots whose
+//!   winners are the same.
 //! - **The big blind's option is skipped when nobody can answer it**: a seat whose only
 //!   choice would be to check, because nothing is owed and nobody left could answer a bet,
-//!   is not asked. PokerKit asks it to check.
+//!   is not asked (typically the big blind when everyone else folded or is all-in; also a
+//!   small blind that covers a short all-in big blind). PokerKit asks it to check.
 //!
 //! `infra/phh_replay.py` replays recorded hands in PokerKit and counts each convention by
 //! name (see the README's "Hand histories (PHH)").
