@@ -63,32 +63,9 @@ fn plans() -> Vec<Plan> {
 /// the small blind asked to act (and folding) against a big blind all-in for less; a raise
 /// nobody could answer; a fold that pays the wrong amount.
 const WRONG_HANDS: &str = r#"
-[1]
-variant = "NT"
-antes = [0, 0]
-blinds_or_straddles = [5, 10]
-min_bet = 10
-starting_stacks = [4, 100]
-actions = ["d dh p1 KsKd", "d dh p2 2c3d", "p2 f"]
-finishing_stacks = [9, 95]
-
-[2]
-variant = "NT"
-antes = [0, 0, 0]
-blinds_or_straddles = [5, 10, 0]
-min_bet = 10
-starting_stacks = [8, 10, 100]
-actions = ["d dh p1 KsKd", "d dh p2 2c3d", "d dh p3 QsQd", "p3 cbr 20", "p1 f"]
-finishing_stacks = [3, 0, 115]
-
-[3]
-variant = "NT"
-antes = [0, 0, 0]
-blinds_or_straddles = [5, 10, 0]
-min_bet = 10
-starting_stacks = [100, 100, 100]
-actions = ["d dh p1 KsKd", "d dh p2 2c3d", "d dh p3 QsQd", "p3 f", "p1 f"]
-finishing_stacks = [95, 104, 100]
+1 = { variant = "NT", antes = [0, 0], blinds_or_straddles = [5, 10], min_bet = 10, starting_stacks = [4, 100], actions = ["d dh p1 KsKd", "d dh p2 2c3d", "p2 f"], finishing_stacks = [9, 95] }
+2 = { variant = "NT", antes = [0, 0, 0], blinds_or_straddles = [5, 10, 0], min_bet = 10, starting_stacks = [8, 10, 100], actions = ["d dh p1 KsKd", "d dh p2 2c3d", "d dh p3 QsQd", "p3 cbr 20", "p1 f"], finishing_stacks = [3, 0, 115] }
+3 = { variant = "NT", antes = [0, 0, 0], blinds_or_straddles = [5, 10, 0], min_bet = 10, starting_stacks = [100, 100, 100], actions = ["d dh p1 KsKd", "d dh p2 2c3d", "d dh p3 QsQd", "p3 f", "p1 f"], finishing_stacks = [95, 104, 100] }
 "#;
 
 fn workspace() -> PathBuf {

@@ -145,12 +145,12 @@ impl HandHistory {
                 })
         };
         out.push_str("variant = \"NT\"\n");
-        write_list(out, "antes", order.iter().map(|_| 0));
+        write_numbers(out, "antes", order.iter().map(|_| 0));
         let blinds = [self.small_blind, self.big_blind];
         let blinds = (0..order.len()).map(|i| blinds.get(i).copied().unwrap_or(0));
-        write_list(out, "blinds_or_straddles", blinds);
+        write_numbers(out, "blinds_or_straddles", blinds);
         let _ = writeln!(out, "min_bet = {}", self.big_blind);
-        write_list(
+        write_numbers(
             out,
             "starting_stacks",
             order.iter().map(|p| p.starting_stack),
@@ -197,20 +197,13 @@ impl HandHistory {
         }
         out.push_str("]\n");
 
-        write_list(
+        write_numbers(
             out,
             "finishing_stacks",
             order.iter().map(|p| p.finishing_stack),
         );
-        out.push_str("players = [");
-        for (i, player) in order.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            write_string(out, &player.name);
-        }
-        out.push_str("]\n");
-        write_list(out, "seats", order.iter().map(|p| p.seat as i64 + 1));
+        write_array(out, "players", order, |out, p| write_string(out, &p.name));
+        write_numbers(out, "seats", order.iter().map(|p| p.seat as i64 + 1));
         let _ = writeln!(out, "seat_count = {}", self.seat_count);
         out.push_str("table = ");
         write_string(out, &self.table);
@@ -242,15 +235,27 @@ fn write_cards(out: &mut String, cards: &[Card]) {
     }
 }
 
-fn write_list(out: &mut String, key: &str, values: impl Iterator<Item = i64>) {
+/// `key = [a, b, …]`, each item written by `write`.
+fn write_array<T>(
+    out: &mut String,
+    key: &str,
+    items: impl IntoIterator<Item = T>,
+    write: impl Fn(&mut String, T),
+) {
     let _ = write!(out, "{key} = [");
-    for (i, value) in values.enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        let _ = write!(out, "{value}");
+        write(out, item);
     }
     out.push_str("]\n");
+}
+
+fn write_numbers(out: &mut String, key: &str, values: impl Iterator<Item = i64>) {
+    write_array(out, key, values, |out, value| {
+        let _ = write!(out, "{value}");
+    });
 }
 
 /// A TOML basic string: quotes, backslashes and control characters escaped, so any name

@@ -37,35 +37,44 @@ struct Sql {
     events: &'static str,
 }
 
+/// A chunk of hand rows, one more than asked: `$1` table, `$2`..`$3` hand numbers, `$4`
+/// how many. `seats` are per seat `{seat, start_stack, end_stack}` (and `hole`, `rank` in
+/// the full view); `shown` the public view's `[{seat, cards}]`.
+macro_rules! hands_sql {
+    ($columns:literal, $relation:literal) => {
+        concat!(
+            "SELECT number, button, small_blind, big_blind, started_at, first_seq, ",
+            $columns,
+            " FROM ",
+            $relation,
+            " WHERE table_id = $1 AND number BETWEEN $2 AND $3 ORDER BY number LIMIT $4"
+        )
+    };
+}
+
+/// The betting and board events of hands `$4`..`$5` of table `$1`, between seqs `$2` and `$3`.
+macro_rules! events_sql {
+    ($relation:literal) => {
+        concat!(
+            "SELECT hand_number, kind, payload::text AS payload FROM ",
+            $relation,
+            " WHERE table_id = $1 AND seq >= $2 AND seq < $3 AND hand_number BETWEEN $4 AND $5
+                AND kind IN ('action', 'street_dealt') ORDER BY seq"
+        )
+    };
+}
+
 impl View {
     /// Each view's queries; the public one names only `public_*` views.
     fn sql(self) -> Sql {
         match self {
             View::Public => Sql {
-                hands: "SELECT number, button, small_blind, big_blind, started_at, first_seq,
-                               seats::text AS seats, shown::text AS shown
-                          FROM public_hands
-                         WHERE table_id = $1 AND number BETWEEN $2 AND $3
-                         ORDER BY number LIMIT $4",
-                events: "SELECT hand_number, kind, payload::text AS payload
-                           FROM public_table_events
-                          WHERE table_id = $1 AND seq >= $2 AND seq < $3
-                            AND hand_number BETWEEN $4 AND $5
-                            AND kind IN ('action', 'street_dealt')
-                          ORDER BY seq",
+                hands: hands_sql!("seats::text AS seats, shown::text AS shown", "public_hands"),
+                events: events_sql!("public_table_events"),
             },
             View::Full => Sql {
-                hands: "SELECT number, button, small_blind, big_blind, started_at, first_seq,
-                               results::text AS seats, NULL::text AS shown
-                          FROM hands
-                         WHERE table_id = $1 AND number BETWEEN $2 AND $3
-                         ORDER BY number LIMIT $4",
-                events: "SELECT hand_number, kind, payload::text AS payload
-                           FROM table_events
-                          WHERE table_id = $1 AND seq >= $2 AND seq < $3
-                            AND hand_number BETWEEN $4 AND $5
-                            AND kind IN ('action', 'street_dealt')
-                          ORDER BY seq",
+                hands: hands_sql!("results::text AS seats, NULL::text AS shown", "hands"),
+                events: events_sql!("table_events"),
             },
         }
     }

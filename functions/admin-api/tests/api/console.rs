@@ -318,13 +318,7 @@ async fn pages_escape_what_users_typed_carry_security_headers_and_never_a_full_k
 #[tokio::test]
 async fn a_played_runs_page_links_its_hand_histories_and_the_session_downloads_them() {
     let app = TestApp::spawn().await;
-    let config = app
-        .create_simulation(|s| {
-            s["pace"] = json!("fast");
-            s["max_hands"] = json!(3);
-        })
-        .await;
-    let run = app.insert_run(&config, "queued", 0).await;
+    let run = app.queued_fast_run(3).await;
     let cookie = sign_in(&app).await;
     let download = format!("/v1/admin/simulations/runs/{run}/hands.phhs");
     let link = format!("href=\"{download}\" download");

@@ -5,8 +5,6 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
-use runner_task::run::{Outcome, Runner, Signals};
-use runner_task::settings::RunnerSettings;
 use serde_json::{Value, json};
 use simrunner::dispatch::RunControl;
 use simrunner::launch::{Launcher, ProcessLauncher};
@@ -14,7 +12,6 @@ use simrunner::secrets::{Keyring, MasterKey};
 use simrunner::settings::Secret;
 use simrunner::testing::{TestDatabase, fresh_database};
 use std::sync::Arc;
-use std::time::Duration;
 use tower::ServiceExt as _;
 
 pub const TOKEN: &str = "test-admin-token-0123456789";
@@ -224,23 +221,29 @@ impl TestApp {
         id
     }
 
-    /// Plays a queued run to its end with the real runner, in this process.
+    /// A queued run of a fast bot config that plays `hands` hands; returns the run's id.
+    pub async fn queued_fast_run(&self, hands: i64) -> String {
+        let config = self
+            .create_simulation(|body| {
+                body["pace"] = json!("fast");
+                body["max_hands"] = json!(hands);
+            })
+            .await;
+        self.insert_run(&config, "queued", 0).await
+    }
+
+    /// Plays a queued run to its end with the real runner (`simrunner runner`, what the
+    /// process launcher starts).
     pub async fn play_run(&self, run: &str) {
-        let runner = Runner {
-            pool: self.db.pool.clone(),
-            settings: RunnerSettings {
-                run_id: simrunner::domain::RunId::parse(run).unwrap(),
-                database_url: Secret::new(self.db.url.clone()),
-                runner_id: "admin-tests".into(),
-                log_retention: 5,
-                heartbeat_every: Duration::from_secs(1),
-                keyring: None,
-                base_urls: Default::default(),
-                prices: Default::default(),
-            },
-            signals: Arc::new(Signals::default()),
-        };
-        assert_eq!(runner.execute().await.unwrap(), Outcome::Completed);
+        let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_simrunner"))
+            .arg("runner")
+            .env("RUN_ID", run)
+            .env("DATABASE_URL", &self.db.url)
+            .env("RUST_LOG", "warn")
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success(), "the run ended with {status}");
     }
 
     pub async fn count(&self, table: &str) -> i64 {

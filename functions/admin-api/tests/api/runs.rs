@@ -130,13 +130,7 @@ fn dealt_cards(document: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_runs_hands_download_as_phh_with_every_hole_card() {
     let app = TestApp::spawn().await;
-    let config = app
-        .create_simulation(|body| {
-            body["pace"] = json!("fast");
-            body["max_hands"] = json!(12);
-        })
-        .await;
-    let run = app.insert_run(&config, "queued", 0).await;
+    let run = app.queued_fast_run(12).await;
     let path = format!("/v1/admin/simulations/runs/{run}/hands.phhs");
     let before = app.get(&path).await;
     assert_eq!(
