@@ -1,11 +1,10 @@
 //! simrunner's admin API: one axum [`Router`] (see [`app`]), served by `lambda_http` in AWS
-//! Lambda (`src/bin/admin-api.rs`) and by a local listener in the local stack
-//! (`src/bin/simrunner.rs`).
+//! Lambda (`src/bin/admin-api.rs`) and, with the other surfaces, by the local stack
+//! (`functions/local-stack`).
 
 pub mod auth;
 pub mod console;
 pub mod contract;
-pub mod local;
 pub mod routes;
 pub mod session;
 pub mod settings;
@@ -106,22 +105,22 @@ fn document(api: utoipa::openapi::OpenApi) -> serde_json::Value {
 
 /// The whole HTTP API and the admin console (`/admin`, see [`console`]).
 pub fn app(state: AppState) -> Router {
-    router(state, None)
+    router(state, Vec::new())
 }
 
-/// The local stack's one port: the admin API and everything public (its API, pages and
-/// assets from [`public_api::app`]), described by one OpenAPI document.
-pub fn app_with_public(state: AppState, public: (Router, utoipa::openapi::OpenApi)) -> Router {
-    router(state, Some(public))
+/// The local stack's one port: the admin API with other surfaces (each a router and its
+/// OpenAPI document), described by one OpenAPI document.
+pub fn app_with(state: AppState, surfaces: Vec<(Router, utoipa::openapi::OpenApi)>) -> Router {
+    router(state, surfaces)
 }
 
-fn router(state: AppState, public: Option<(Router, utoipa::openapi::OpenApi)>) -> Router {
+fn router(state: AppState, surfaces: Vec<(Router, utoipa::openapi::OpenApi)>) -> Router {
     let (router, mut doc) = api(&state).split_for_parts();
     let console = console::routes(state.clone());
     let mut router = router.with_state(state).merge(console);
-    if let Some((public_router, public_doc)) = public {
-        doc.merge(public_doc);
-        router = router.merge(public_router);
+    for (surface, surface_doc) in surfaces {
+        doc.merge(surface_doc);
+        router = router.merge(surface);
     }
     let doc = Arc::new(document(doc).to_string());
     router
