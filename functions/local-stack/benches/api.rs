@@ -171,7 +171,15 @@ fn admin_api_binary() -> std::path::PathBuf {
     static BUILT: std::sync::Once = std::sync::Once::new();
     BUILT.call_once(|| {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--quiet", "-p", "admin-api", "--bin", "admin-api"])
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "-p",
+                "admin-api",
+                "--bin",
+                "admin-api",
+            ])
             .status()
             .expect("running cargo build");
         assert!(status.success(), "building the admin-api Lambda binary");
