@@ -188,8 +188,17 @@ pub fn agent_type_schema() -> Object {
     one_of(
         AgentType::ALL.map(AgentType::as_str),
         false,
-        "A built-in bot (`random`, `tight`, `callstation`) or an LLM agent (`autonomous`, \
-         `protocol`, which need `model`).",
+        "A built-in bot (`random`, `tight`, `callstation`), an LLM agent (`autonomous`, \
+         `protocol`, which need `model`), an outside agent over the agent protocol \
+         (`external`, optionally with `agent_id`) or over HTTPS (`webhook`, with `webhook_id`).",
+    )
+}
+
+pub fn bot_type_schema() -> Object {
+    one_of(
+        AgentType::BOTS.map(AgentType::as_str),
+        true,
+        "A built-in bot: `random`, `tight` or `callstation`.",
     )
 }
 

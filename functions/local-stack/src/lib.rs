@@ -422,7 +422,7 @@ async fn create_demo(client: &mut impl GenericClient) -> anyhow::Result<Option<S
                 .iter()
                 .map(|t| AgentSlotDraft {
                     agent_type: Some((*t).into()),
-                    model: None,
+                    ..Default::default()
                 })
                 .collect(),
         ),

@@ -159,6 +159,8 @@ mod tests {
         AgentSlotView {
             agent_type,
             model: model.map(str::to_owned),
+            agent_id: None,
+            webhook_id: None,
         }
     }
 
@@ -215,6 +217,8 @@ mod tests {
                 action_timeout_ms: 1000,
             },
             max_llm_cost_usd: None,
+            join_timeout_seconds: None,
+            fill_empty_seats_with: None,
             bucket_key: String::new(),
             is_running: false,
             latest_run: latest,
