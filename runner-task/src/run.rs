@@ -834,7 +834,7 @@ impl Runner {
             }),
         );
         let until = tokio::time::Instant::now() + timeout;
-        while !hub.open_seats().is_empty() {
+        while !hub.unready_seats().is_empty() {
             tokio::select! {
                 joined = hub.next_join() => if joined.is_none() { break },
                 _ = tokio::time::sleep_until(until) => break,

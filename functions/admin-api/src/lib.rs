@@ -20,7 +20,7 @@ use axum::http::{HeaderValue, Request, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use error::{ApiError, ErrorCode};
-use routes::{api_keys, control, health, runs, simulations};
+use routes::{agents, api_keys, control, health, runs, simulations};
 use state::AppState;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -43,6 +43,7 @@ use utoipa_axum::routes;
     tags(
         (name = "simulations", description = "Simulation configs and their runs"),
         (name = "api-keys", description = "LLM provider API keys (write-only)"),
+        (name = "agents-admin", description = "Outside agents: list, create (key shown once), revoke"),
         (name = "health", description = "Liveness"),
     )
 )]
@@ -82,6 +83,9 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(runs::get_run_logs))
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
         .routes(routes!(api_keys::delete_api_key))
+        .routes(routes!(agents::list_agents, agents::create_agent))
+        .routes(routes!(agents::get_agent))
+        .routes(routes!(agents::revoke_agent))
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             auth::require_admin,

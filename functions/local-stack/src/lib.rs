@@ -182,6 +182,7 @@ fn local_keyring(settings: &mut ApiSettings, data_dir: &Path) -> anyhow::Result<
 pub async fn up() -> anyhow::Result<()> {
     let LocalSettings {
         api: mut settings,
+        agents: agents_settings,
         http_addr,
         demo: with_demo,
     } = settings::load()?;
@@ -254,7 +255,16 @@ pub async fn up() -> anyhow::Result<()> {
             public_api::Transport::Sse,
             Duration::from_millis(100),
         );
-        let app = admin_api::app_with(state.clone(), vec![public_api::app(public)]);
+        // And the agents surface, holding the outside agents' WebSocket connections itself.
+        let gateway = agents_api::gateway::Gateway::start(
+            database.url.clone(),
+            agents_settings.frames_per_second,
+        );
+        let agents = agents_api::AgentsState::new(pool.clone(), agents_settings, Some(gateway));
+        let app = admin_api::app_with(
+            state.clone(),
+            vec![public_api::app(public), agents_api::app(agents)],
+        );
         // The demo's first run opens its table within moments: wait a little for it, so the
         // banner can say where to watch.
         let wait = if with_demo {
@@ -272,9 +282,12 @@ pub async fn up() -> anyhow::Result<()> {
             demo.as_ref(),
             live_table.as_deref(),
         );
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         tracing::info!("shutting down: stopping the scheduler and asking active runs to stop");
         ticker.abort();
         stop_active_runs(&state).await;

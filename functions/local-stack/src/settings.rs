@@ -2,12 +2,15 @@
 //! and what only the local stack has: the address it listens on and the demo simulation.
 
 use admin_api::settings::{ApiSettings, Mode};
+use agents_api::AgentsSettings;
 use simrunner::settings::{EnvReader, SettingsError};
 use std::net::SocketAddr;
 
 #[derive(Debug)]
 pub struct LocalSettings {
     pub api: ApiSettings,
+    /// The agents surface: registration, public URLs, rate limits.
+    pub agents: AgentsSettings,
     /// `SIMRUNNER_HTTP_ADDR` (default `127.0.0.1:8080`): every surface on one port.
     pub http_addr: SocketAddr,
     /// `SIMRUNNER_DEMO` (`on` by default): a demo simulation on a fresh database.
@@ -17,6 +20,7 @@ pub struct LocalSettings {
 impl LocalSettings {
     pub fn from_env(env: &mut EnvReader<'_>) -> Self {
         let api = ApiSettings::from_env(env, Mode::Local);
+        let agents = AgentsSettings::from_env(env);
         let http_addr = env
             .parsed("SIMRUNNER_HTTP_ADDR", "an address such as 127.0.0.1:8080")
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
@@ -33,6 +37,7 @@ impl LocalSettings {
         };
         Self {
             api,
+            agents,
             http_addr,
             demo,
         }

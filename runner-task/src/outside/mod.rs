@@ -392,16 +392,21 @@ impl ExternalSeats {
         })
     }
 
-    /// The next seat taken while the table waits (`None` once nothing more can come).
+    /// The next seat taken or connected while the table waits (`None` once nothing more can
+    /// come).
     pub async fn next_join(&mut self) -> Option<usize> {
         self.joins.as_mut()?.recv().await
     }
 
-    /// Open external seats, by seat.
-    pub fn open_seats(&self) -> Vec<usize> {
+    /// External seats not yet ready to play: open, or taken by an agent that has not
+    /// connected yet (a table that started before its agents connect would time them out).
+    pub fn unready_seats(&self) -> Vec<usize> {
         let hub = lock(&self.hub);
         (0..hub.seats.len())
-            .filter(|&s| hub.seats[s].external && hub.seats[s].agent.is_none())
+            .filter(|&s| {
+                let seat = &hub.seats[s];
+                seat.external && (seat.agent.is_none() || seat.connection.is_none())
+            })
             .collect()
     }
 
@@ -751,6 +756,9 @@ fn handle_entries(hub: &Mutex<Hub>, entries: Vec<InboxEntry>) -> bool {
                     hub.skill_doc_url = url.to_owned();
                 }
                 hub.connected(seat, (text("connection"), framing));
+                if let Some(joins) = &hub.joins {
+                    let _ = joins.send(seat);
+                }
             }
             InboxKind::Disconnected => {
                 let connection = text("connection");

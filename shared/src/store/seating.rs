@@ -60,7 +60,8 @@ impl InboxKind {
     }
 }
 
-/// Adds a row to the table's inbox and wakes its runner (at commit).
+/// Adds a row to the table's inbox and wakes its runner (at commit). Nothing is added for a
+/// table that has ended: its runner is gone.
 pub async fn push_inbox(
     client: &impl GenericClient,
     table_id: &str,
@@ -71,9 +72,10 @@ pub async fn push_inbox(
     query(
         client,
         "WITH pushed AS (
-             INSERT INTO agent_inbox (table_id, seat, kind, payload) VALUES ($1, $2, $3, $4)
+             INSERT INTO agent_inbox (table_id, seat, kind, payload)
+             SELECT $1, $2, $3, $4 FROM tables WHERE id = $1 AND status = 'open'
              RETURNING id)
-         SELECT pg_notify($1, (SELECT id FROM pushed)::text)",
+         SELECT pg_notify($1, id::text) FROM pushed",
         &[&table_id, &seat, &kind.as_str(), &Json(payload)],
     )
     .await?;
