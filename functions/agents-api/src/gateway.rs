@@ -178,16 +178,35 @@ fn error(code: ErrorCode, message: &str, skill_doc_url: &str) -> ServerMessage {
     ServerMessage::Error(payload)
 }
 
+/// Closes from this side the way WebSockets should: the close frame, then whatever the
+/// agent still sends is read (and dropped) until its own close, for at most two seconds.
+/// Dropping a socket with unread frames would reset the TCP connection, and the agent could
+/// lose what was sent just before (the error that explains the close).
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let closed = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+    if closed.is_err() {
+        return;
+    }
+    let drained = async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drained).await;
+}
+
 async fn refuse(mut socket: WebSocket, message: ServerMessage, framing: Framing, reason: &str) {
     let _ = socket
         .send(Message::Text(encode(&message, framing, None)))
         .await;
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code: 1008,
-            reason: reason.into(),
-        })))
-        .await;
+    close(&mut socket, 1008, reason).await;
 }
 
 async fn session_of(
@@ -282,10 +301,7 @@ async fn serve(
                     }
                 }
                 Some(Out::Close) | None => {
-                    let _ = socket.send(Message::Close(Some(CloseFrame {
-                        code: 1000,
-                        reason: "the session is over".into(),
-                    }))).await;
+                    close(&mut socket, 1000, "the session is over").await;
                     break;
                 }
             },
@@ -294,10 +310,7 @@ async fn serve(
                     if !limit.allow() {
                         flooded += 1;
                         if flooded >= FLOOD_CLOSE_AFTER {
-                            let _ = socket.send(Message::Close(Some(CloseFrame {
-                                code: 1008,
-                                reason: "too many frames".into(),
-                            }))).await;
+                            close(&mut socket, 1008, "too many frames").await;
                             break;
                         }
                         // One error per second's worth of dropped frames, not one per frame.
