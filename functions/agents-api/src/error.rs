@@ -14,9 +14,15 @@ pub struct AgentError {
     pub status: StatusCode,
     pub code: ErrorCode,
     pub message: String,
-    pub details: Option<Value>,
     /// Seconds, for `429` and `503`.
     pub retry_after: Option<u64>,
+    pub extra: Option<Box<Extra>>,
+}
+
+/// What only some errors carry.
+#[derive(Debug, Default)]
+pub struct Extra {
+    pub details: Option<Value>,
     /// Refusals of the client's version carry the minimum and where to read up.
     pub skill_doc_url: Option<String>,
 }
@@ -49,10 +55,16 @@ impl AgentError {
             status,
             code,
             message: message.into(),
-            details: None,
             retry_after: None,
-            skill_doc_url: None,
+            extra: None,
         }
+    }
+
+    pub fn with_skill_doc(mut self, url: String) -> Self {
+        self.extra
+            .get_or_insert_with(Default::default)
+            .skill_doc_url = Some(url);
+        self
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -74,11 +86,17 @@ impl From<web::error::ApiError> for AgentError {
             House::DatabaseUnavailable | House::Internal => ErrorCode::InternalError,
             _ => ErrorCode::ValidationError,
         };
-        let details = (!error.details().is_empty())
-            .then(|| serde_json::to_value(error.details()).unwrap_or(Value::Null));
+        // The protocol's `details` is an object: the fields that were wrong go under `fields`.
+        let details =
+            (!error.details().is_empty()).then(|| serde_json::json!({"fields": error.details()}));
         Self {
-            details,
             retry_after: (error.code() == House::DatabaseUnavailable).then_some(5),
+            extra: details.map(|details| {
+                Box::new(Extra {
+                    details: Some(details),
+                    skill_doc_url: None,
+                })
+            }),
             ..Self::new(error.status(), code, error.message())
         }
     }
@@ -100,15 +118,16 @@ impl IntoResponse for AgentError {
     fn into_response(self) -> Response {
         let version = (self.code == ErrorCode::OutdatedClient)
             .then(|| protocol::MIN_SUPPORTED_PROTOCOL_VERSION.to_owned());
+        let extra = self.extra.map(|e| *e).unwrap_or_default();
         let mut response = (
             self.status,
             axum::Json(AgentErrorBody {
                 error: AgentErrorDetail {
                     code: self.code.as_str().to_owned(),
                     message: self.message,
-                    details: self.details,
+                    details: extra.details,
                     min_supported_protocol_version: version,
-                    skill_doc_url: self.skill_doc_url,
+                    skill_doc_url: extra.skill_doc_url,
                 },
             }),
         )

@@ -34,26 +34,26 @@ pub enum Frame {
     /// An action: to the table's inbox, for its runner.
     Forward,
     /// Answered here (a `pong`, or an error).
-    Reply(ServerMessage),
+    Reply(Box<ServerMessage>),
 }
 
 /// The rules every gateway applies to a frame before a runner sees it.
 pub fn frame(text: &str) -> Frame {
     if text.len() > protocol::MAX_FRAME_BYTES {
-        return Frame::Reply(ServerMessage::Error(ErrorPayload::new(
+        return Frame::Reply(Box::new(ServerMessage::Error(ErrorPayload::new(
             ErrorCode::ValidationError,
             format!("frames are at most {} bytes", protocol::MAX_FRAME_BYTES),
-        )));
+        ))));
     }
     match ClientMessage::parse(text) {
         Ok(ClientMessage::Action { .. }) => Frame::Forward,
         Ok(ClientMessage::Ping { timestamp }) => {
-            Frame::Reply(ServerMessage::Pong(Pong { timestamp }))
+            Frame::Reply(Box::new(ServerMessage::Pong(Pong { timestamp })))
         }
-        Err(error) => Frame::Reply(ServerMessage::Error(ErrorPayload::new(
+        Err(error) => Frame::Reply(Box::new(ServerMessage::Error(ErrorPayload::new(
             error.code,
             error.message,
-        ))),
+        )))),
     }
 }
 
@@ -384,10 +384,13 @@ mod tests {
         );
         assert_eq!(
             frame(r#"{"type":"ping","payload":{"timestamp":5}}"#),
-            Frame::Reply(ServerMessage::Pong(Pong { timestamp: Some(5) }))
+            Frame::Reply(Box::new(ServerMessage::Pong(Pong { timestamp: Some(5) })))
         );
         for bad in ["{", r#"{"type":"dance"}"#, &"x".repeat(70_000)] {
-            let Frame::Reply(ServerMessage::Error(e)) = frame(bad) else {
+            let Frame::Reply(reply) = frame(bad) else {
+                panic!("{bad:.20}");
+            };
+            let ServerMessage::Error(e) = *reply else {
                 panic!("{bad:.20}");
             };
             assert_eq!(e.code, "VALIDATION_ERROR");

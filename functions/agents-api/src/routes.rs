@@ -385,9 +385,9 @@ fn check_version(
     version: Option<&str>,
     preferred_seat: Option<u8>,
 ) -> Result<(), AgentError> {
-    protocol::client_version_supported(version).map_err(|message| AgentError {
-        skill_doc_url: Some(skill_url(state, headers)),
-        ..AgentError::new(StatusCode::BAD_REQUEST, ErrorCode::OutdatedClient, message)
+    protocol::client_version_supported(version).map_err(|message| {
+        AgentError::new(StatusCode::BAD_REQUEST, ErrorCode::OutdatedClient, message)
+            .with_skill_doc(skill_url(state, headers))
     })?;
     if preferred_seat.is_some_and(|s| s > 8) {
         return Err(AgentError::validation("preferred_seat must be 0 to 8"));

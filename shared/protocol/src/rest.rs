@@ -7,6 +7,7 @@ use serde_json::Value;
 /// `POST /v1/agents`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolRegisterAgent))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterAgent {
     /// Shown at the table and on the watch page; 1 to 64 characters, no control characters.
@@ -21,6 +22,7 @@ pub struct RegisterAgent {
 /// `201` to `POST /v1/agents`: the key is shown this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolAgentRegistered))]
 pub struct AgentRegistered {
     pub agent_id: String,
     /// `Authorization: Bearer <api_key>` on every agent call. Only a hash is stored.
@@ -32,6 +34,7 @@ pub struct AgentRegistered {
 /// `POST /v1/tables/{id}/join`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolJoinTable))]
 #[serde(deny_unknown_fields)]
 pub struct JoinTable {
     /// The protocol version the client speaks; older than the minimum is refused.
@@ -46,6 +49,7 @@ pub struct JoinTable {
 /// bucket if one is named.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolAutoJoin))]
 #[serde(deny_unknown_fields)]
 pub struct AutoJoin {
     #[serde(default)]
@@ -60,6 +64,7 @@ pub struct AutoJoin {
 /// What a join answers: where to connect and with what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolJoined))]
 pub struct Joined {
     pub table_id: String,
     pub seat_id: u8,
@@ -75,6 +80,7 @@ pub struct Joined {
 /// `POST /v1/tables/{id}/leave`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolLeft))]
 pub struct Left {
     pub success: bool,
     pub message: String,
@@ -82,6 +88,7 @@ pub struct Left {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolBlinds))]
 pub struct Blinds {
     pub small: i64,
     pub big: i64,
@@ -90,6 +97,7 @@ pub struct Blinds {
 /// A table's rules, as the protocol names them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolTableRules))]
 #[serde(rename_all = "camelCase")]
 pub struct TableRules {
     pub blinds: Blinds,
@@ -102,6 +110,7 @@ pub struct TableRules {
 /// A seat as tables list it: `agentId` null means open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolSeatInfo))]
 #[serde(rename_all = "camelCase")]
 pub struct SeatInfo {
     pub seat_id: u8,
@@ -114,6 +123,7 @@ pub struct SeatInfo {
 /// `GET /v1/tables/{id}` and each item of `GET /v1/tables`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolTableInfo))]
 pub struct TableInfo {
     pub id: String,
     /// `waiting`, `running` or `ended`.
@@ -132,6 +142,7 @@ pub struct TableInfo {
 /// `GET /v1/tables`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolTableList))]
 pub struct TableList {
     pub tables: Vec<TableInfo>,
     #[serde(rename = "hasMore")]
