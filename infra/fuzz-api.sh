@@ -41,6 +41,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 api="http://127.0.0.1:$port"
 token="fuzz-admin-token-0123456789"
 SIMRUNNER_DATA_DIR="$work/data" SIMRUNNER_DEMO=off SIMRUNNER_HTTP_ADDR="127.0.0.1:$port" \
+  SIMRUNNER_AGENT_REQUESTS_PER_MINUTE=100000 \
   SIMRUNNER_ADMIN_TOKEN="$token" RUST_LOG=${SIMRUNNER_FUZZ_LOG:-warn} \
   setsid "$target_dir/debug/simrunner" up >"$work/stack.log" 2>&1 &
 stack=$!

@@ -59,8 +59,10 @@ sys.exit(version('pokerkit') != '$POKERKIT_VERSION')" "pokerkit==$POKERKIT_VERSI
 cargo test --workspace --features simrunner-shared/testing,simrunner-shared/aws "$@"
 
 # With arguments (a test filter), only cargo test runs; the whole suite also fuzzes the API
-# against its OpenAPI document and drives the pages in a real Chromium.
+# against its OpenAPI document, plays outside agents over real WebSockets (the agent
+# protocol's conformance suite) and drives the pages in a real Chromium.
 if [ "$#" -eq 0 ]; then
   ./infra/fuzz-api.sh
+  ./infra/agent-tests.sh
   ./infra/browser-tests.sh
 fi

@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod hand_tool;
 pub mod llm;
+pub mod outside;
 pub mod record;
 pub mod run;
 pub mod settings;

@@ -15,6 +15,8 @@ pub struct SeatInfo {
     pub name: String,
     pub agent_type: &'static str,
     pub model: Option<String>,
+    /// The outside agent at an external seat (`agt_…`).
+    pub agent_id: Option<String>,
 }
 
 impl SeatInfo {
@@ -23,7 +25,11 @@ impl SeatInfo {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({"seat": self.seat, "name": self.name, "type": self.agent_type, "model": self.model})
+        let mut seat = json!({"seat": self.seat, "name": self.name, "type": self.agent_type, "model": self.model});
+        if let Some(agent) = &self.agent_id {
+            seat["agent_id"] = json!(agent);
+        }
+        seat
     }
 }
 
@@ -70,6 +76,11 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// The seats as finally taken (outside agents' names, bots in empty seats).
+    pub fn set_seats(&mut self, seats: Vec<SeatInfo>) {
+        self.seats = seats;
+    }
+
     /// A recorder for a table with these seats and `(small, big)` blinds.
     pub fn new(seats: Vec<SeatInfo>, blinds: (i64, i64)) -> Self {
         Self {

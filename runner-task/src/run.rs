@@ -9,6 +9,7 @@
 use crate::llm::client::{ProviderClient, http_client};
 use crate::llm::ledger::SharedLedger;
 use crate::llm::{LlmAgent, Style, action_json};
+use crate::outside::{ExternalSeats, Lineup};
 use crate::record::{Recorder, SeatInfo, agent_results};
 use crate::settings::RunnerSettings;
 use chrono::Utc;
@@ -20,7 +21,9 @@ use poker::{
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
-use simrunner::domain::{AgentType, Pace, Provider, RunId, RunStatus, SimulationSpec};
+use simrunner::domain::{
+    AgentType, ExternalSeating, Pace, Provider, RunId, RunStatus, SimulationSpec,
+};
 use simrunner::store::recording::{self, Claim, NewTable, RunEnd, TableProgress};
 use simrunner::store::{self, RevealError, StoreError};
 use std::collections::HashMap;
@@ -131,7 +134,13 @@ struct Seats {
     agents: Vec<Box<dyn Agent>>,
     names: Vec<String>,
     streams: Vec<String>,
+    /// Seats whose decisions are logged: LLM and outside agents.
+    logged: Vec<bool>,
     is_llm: Vec<bool>,
+    /// The table's outside agents, when it has external seats.
+    outside: Option<ExternalSeats>,
+    /// Chips of seats that left, taken off the table (their result).
+    cashed_out: Vec<i64>,
     /// The run's LLM spending; `None` without LLM seats.
     ledger: Option<SharedLedger>,
     /// What the table has seen (public): LLM seats read it, so it is kept only for them.
@@ -140,6 +149,15 @@ struct Seats {
 
 /// Why the run's seats could not be set up: an error code and a message for the run row.
 type SetupError = (&'static str, String);
+
+/// Shows the outside agents the hand as it now stands (and the streets dealt since `told`).
+fn publish(seats: &Seats, hand: &Hand, number: i64, told: &mut usize) {
+    if let Some(outside) = &seats.outside {
+        let streets = protocol::view::streets_dealt(hand, number, *told);
+        *told = hand.events().len();
+        outside.publish(protocol::view::Moment::Hand { hand, number }, &streets);
+    }
+}
 
 /// The think time before a bot's action at live pace: 0.5 to 3 s, always under the timeout.
 fn think_time(rng: &mut ChaCha8Rng, action_timeout: Duration) -> Duration {
@@ -232,12 +250,17 @@ impl Runner {
             .enumerate()
             .map(|(seat, slot)| SeatInfo {
                 seat,
-                name: format!("sim-{}-{seat}", slot.agent_type().as_str()),
+                // An external seat is named by the agent that takes it.
+                name: match slot.agent_type() {
+                    AgentType::External => format!("open-seat-{seat}"),
+                    other => format!("sim-{}-{seat}", other.as_str()),
+                },
                 agent_type: slot.agent_type().as_str(),
                 model: slot.model().map(|m| m.to_text()),
+                agent_id: None,
             })
             .collect();
-        let context = Context {
+        let mut context = Context {
             run: run.clone(),
             bucket_key: record.bucket_key.clone(),
             spec: record.spec,
@@ -245,7 +268,7 @@ impl Runner {
             table_id: format!("tbl_{}", uuid::Uuid::now_v7().simple()),
             seats,
         };
-        self.play(&context).await
+        self.play(&mut context).await
     }
 
     async fn fail(
@@ -363,6 +386,18 @@ impl Runner {
                     is_llm.push(false);
                     continue;
                 }
+                AgentType::External => {
+                    // Replaced once the seat is taken (or filled with a bot).
+                    agents.push(Box::new(CallStation));
+                    is_llm.push(false);
+                    continue;
+                }
+                AgentType::Webhook => {
+                    return Err((
+                        "unsupported_seat",
+                        format!("seat {}: webhook seats are not available yet", info.seat),
+                    ));
+                }
                 AgentType::Protocol => Style::Protocol,
                 AgentType::Autonomous => Style::Autonomous,
             };
@@ -387,14 +422,21 @@ impl Runner {
             agents,
             names: cx.seats.iter().map(|s| s.name.clone()).collect(),
             streams: cx.seats.iter().map(SeatInfo::stream).collect(),
+            logged: spec
+                .agent_slots()
+                .iter()
+                .map(|s| s.model().is_some() || s.agent_type().is_outside())
+                .collect(),
             is_llm,
+            outside: None,
+            cashed_out: vec![0; cx.seats.len()],
             ledger,
             memory: TableMemory::default(),
         })
     }
 
-    async fn play(&self, cx: &Context) -> Result<Outcome, StoreError> {
-        let spec = &cx.spec;
+    async fn play(&self, cx: &mut Context) -> Result<Outcome, StoreError> {
+        let spec = &cx.spec.clone();
         let table_config = spec.table();
         let mut seats = match self.seats(cx).await {
             Ok(seats) => seats,
@@ -456,8 +498,9 @@ impl Runner {
             big_blind: table_config.blinds.big,
             initial_stack: table_config.initial_stack,
             action_timeout_ms: table_config.action_timeout_ms,
-            seats: seats_json.clone(),
+            seats: seats_json,
             name: spec.name(),
+            waits_for_agents: spec.external_seating().is_some(),
         };
         if let Err(e) = with_retry("opening the table", || async {
             let mut client = self.pool.get().await?;
@@ -467,14 +510,24 @@ impl Runner {
         {
             return self.fail_database(&cx.run, 0, e).await;
         }
+
+        let hands_recorded = Arc::new(AtomicI64::new(0));
+        let heartbeat = self.spawn_heartbeat(hands_recorded.clone(), seats.ledger.clone());
+        if let Some(seating) = spec.external_seating() {
+            let seated = self
+                .seat_outside_agents(cx, seating, &mut seats, &mut recorder)
+                .await;
+            if let Err(unseated) = seated {
+                heartbeat.abort();
+                return unseated;
+            }
+        }
+        let seats_json = serde_json::Value::Array(cx.seats.iter().map(SeatInfo::to_json).collect());
         recorder.event(
             None,
             "table_opened",
             json!({"seats": seats_json, "bucket_key": cx.bucket_key}),
         );
-
-        let hands_recorded = Arc::new(AtomicI64::new(0));
-        let heartbeat = self.spawn_heartbeat(hands_recorded.clone(), seats.ledger.clone());
 
         let mut table = Table::new(
             cx.seats.len(),
@@ -492,6 +545,7 @@ impl Runner {
         let mut write_error = None;
 
         while played < spec.max_hands() && !self.signals.stopping() && Instant::now() < deadline {
+            self.cash_out_departures(&mut seats, &mut table, &mut recorder, played);
             let start_stacks = table.stacks().to_vec();
             let Some((deal, mut hand)) = table.deal(std::mem::take(&mut events)) else {
                 break; // one seat holds every chip
@@ -520,6 +574,9 @@ impl Runner {
             }
             table.settle(&hand);
             played += 1;
+            if let Some(outside) = &seats.outside {
+                outside.hand_complete(&hand, played);
+            }
             if seats.ledger.is_some() {
                 seats.memory.observe(played, &hand);
             }
@@ -566,9 +623,16 @@ impl Runner {
             && table.players_left() >= 2
             && Instant::now() >= deadline
             && !self.signals.stopping();
+        // What each seat ends with: its chips on the table, or those it left with.
+        let final_stacks: Vec<i64> = table
+            .stacks()
+            .iter()
+            .zip(&seats.cashed_out)
+            .map(|(on_table, cashed)| on_table + cashed)
+            .collect();
         let results = agent_results(
             &cx.seats,
-            table.stacks(),
+            &final_stacks,
             table_config.initial_stack,
             table_config.blinds.big,
             played,
@@ -611,10 +675,19 @@ impl Runner {
             }),
         };
         recorder.log("simulation-summary", summary);
+        if let Some(outside) = seats.outside.take() {
+            let reason = match (&error, status) {
+                (Some((_, message)), _) => message.clone(),
+                (None, RunStatus::Cancelled) => "the run was stopped".to_owned(),
+                (None, _) if table.players_left() < 2 => "one seat holds every chip".to_owned(),
+                (None, _) => "the hand limit was reached".to_owned(),
+            };
+            outside.end(&reason, &final_stacks).await;
+        }
         recorder.event(
             None,
             "table_ended",
-            json!({"hands_played": played, "stacks": table.stacks()}),
+            json!({"hands_played": played, "stacks": final_stacks}),
         );
         let written = self
             .write(cx, &mut recorder, played, table.stacks(), &hands_recorded)
@@ -665,6 +738,233 @@ impl Runner {
         })
     }
 
+    /// Between hands: seats whose agents left (or were revoked) take their chips off the
+    /// table; watchers and the other agents are told.
+    fn cash_out_departures(
+        &self,
+        seats: &mut Seats,
+        table: &mut Table,
+        recorder: &mut Recorder,
+        played: i64,
+    ) {
+        let Some(outside) = &seats.outside else {
+            return;
+        };
+        for seat in outside.take_departures() {
+            let stack = table.leave(seat);
+            seats.cashed_out[seat] += stack;
+            outside.seat_left(seat);
+            recorder.event(
+                None,
+                "player_left",
+                json!({"seat": seat, "name": seats.names[seat], "stack": stack}),
+            );
+            recorder.log(
+                &seats.streams[seat],
+                json!({"event": "left", "at": Utc::now(), "seat": seat, "after_hand": played,
+                       "stack": stack}),
+            );
+        }
+    }
+
+    /// Waits for outside agents to take the table's external seats (until all are taken,
+    /// the join timeout, or a stop), starts the table, and gives each taken seat its agent.
+    /// Seats nobody took get the config's bot, or the run fails naming them.
+    async fn seat_outside_agents(
+        &self,
+        cx: &mut Context,
+        seating: ExternalSeating,
+        seats: &mut Seats,
+        recorder: &mut Recorder,
+    ) -> Result<(), Result<Outcome, StoreError>> {
+        let external: Vec<(i16, Option<String>)> = cx
+            .spec
+            .agent_slots()
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.agent_type() == AgentType::External)
+            .map(|(seat, slot)| (seat as i16, slot.agent_id().map(|a| a.to_string())))
+            .collect();
+        let opened = with_retry("opening the external seats", || async {
+            let client = self.pool.get().await?;
+            let rows: Vec<(i16, Option<&str>)> =
+                external.iter().map(|(s, a)| (*s, a.as_deref())).collect();
+            simrunner::store::seating::open_external_seats(&client, &cx.table_id, &rows).await
+        })
+        .await;
+        if let Err(e) = opened {
+            return Err(self.fail_database(&cx.run, 0, e).await);
+        }
+        let lineup = Lineup {
+            table_id: &cx.table_id,
+            action_timeout_ms: cx.spec.table().action_timeout_ms,
+            builtin: cx
+                .spec
+                .agent_slots()
+                .iter()
+                .zip(&cx.seats)
+                .map(|(slot, info)| {
+                    (slot.agent_type() != AgentType::External).then(|| info.name.clone())
+                })
+                .collect(),
+            skill_doc_url: String::new(),
+        };
+        let mut hub = match ExternalSeats::open(
+            self.pool.clone(),
+            self.settings.database_url.expose(),
+            self.settings.agent_link(&self.pool).await,
+            lineup,
+        )
+        .await
+        {
+            Ok(hub) => hub,
+            Err(message) => {
+                return Err(self
+                    .end_unseated(cx, None, recorder, "database_error", message)
+                    .await);
+            }
+        };
+        let timeout = Duration::from_secs(seating.join_timeout_seconds as u64);
+        recorder.log(
+            "simulation-summary",
+            json!({
+                "event": "waiting_for_agents", "at": Utc::now(),
+                "seats": external.iter().map(|(s, a)| json!({"seat": s, "agent_id": a})).collect::<Vec<_>>(),
+                "join_timeout_seconds": seating.join_timeout_seconds,
+            }),
+        );
+        let until = tokio::time::Instant::now() + timeout;
+        while !hub.unready_seats().is_empty() {
+            tokio::select! {
+                joined = hub.next_join() => if joined.is_none() { break },
+                _ = tokio::time::sleep_until(until) => break,
+                _ = self.signals.stopped() => break,
+            }
+        }
+        let taken = with_retry("starting the table", || async {
+            let mut client = self.pool.get().await?;
+            simrunner::store::seating::start_table(&mut client, &cx.table_id).await
+        })
+        .await;
+        let taken = match taken {
+            Ok(taken) => taken,
+            Err(e) => return Err(self.fail_database(&cx.run, 0, e).await),
+        };
+        for seat in &taken {
+            hub.seat_taken(seat.seat, &seat.agent_id, &seat.name);
+            let info = &mut cx.seats[seat.seat];
+            info.name = seat.name.clone();
+            info.agent_id = Some(seat.agent_id.clone());
+            seats.names[seat.seat] = seat.name.clone();
+            seats.agents[seat.seat] = Box::new(hub.agent(seat.seat));
+        }
+        let empty: Vec<usize> = external
+            .iter()
+            .map(|(s, _)| *s as usize)
+            .filter(|s| !taken.iter().any(|t| t.seat == *s))
+            .collect();
+        let mut filled = Vec::new();
+        if !empty.is_empty() && !self.signals.stopping() {
+            let Some(bot) = seating.fill_with else {
+                let list = empty
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let message = format!(
+                    "no agent took seat{} {list} within {} s; set fill_empty_seats_with to play \
+                     empty seats with a bot",
+                    if empty.len() == 1 { "" } else { "s" },
+                    seating.join_timeout_seconds
+                );
+                return Err(self
+                    .end_unseated(cx, Some(hub), recorder, "external_seats_empty", message)
+                    .await);
+            };
+            for &seat in &empty {
+                let name = format!("sim-{}-{seat}", bot.as_str());
+                let info = &mut cx.seats[seat];
+                info.name = name.clone();
+                info.agent_type = bot.as_str();
+                seats.names[seat] = name.clone();
+                seats.streams[seat] = info.stream();
+                seats.logged[seat] = false;
+                seats.agents[seat] = match bot {
+                    AgentType::Random => {
+                        Box::new(RandomBot::new(cx.seed as u64 ^ (seat as u64 + 1) << 32))
+                    }
+                    AgentType::Tight => Box::new(TightBot),
+                    _ => Box::new(CallStation),
+                };
+                filled.push((seat, name));
+            }
+        }
+        hub.start(&filled);
+        let agents: Vec<&str> = taken.iter().map(|t| t.agent_id.as_str()).collect();
+        let seats_json = serde_json::Value::Array(cx.seats.iter().map(SeatInfo::to_json).collect());
+        let recorded = with_retry("recording the line-up", || async {
+            let client = self.pool.get().await?;
+            simrunner::store::agents::count_tables_played(&client, &agents).await?;
+            simrunner::store::seating::set_table_seats(&client, &cx.table_id, &seats_json).await
+        })
+        .await;
+        if let Err(e) = recorded {
+            return Err(self.fail_database(&cx.run, 0, e).await);
+        }
+        recorder.set_seats(cx.seats.clone());
+        recorder.log(
+            "simulation-summary",
+            json!({
+                "event": "agents_seated", "at": Utc::now(),
+                "seats": taken.iter().map(|t| json!({"seat": t.seat, "agent_id": t.agent_id, "name": t.name})).collect::<Vec<_>>(),
+                "filled": filled.iter().map(|(seat, name)| json!({"seat": seat, "name": name})).collect::<Vec<_>>(),
+            }),
+        );
+        seats.outside = Some(hub);
+        Ok(())
+    }
+
+    /// Ends a table that never started: its agents are told, its feed ended, its logs
+    /// written, the table closed and the run failed.
+    async fn end_unseated(
+        &self,
+        cx: &Context,
+        hub: Option<ExternalSeats>,
+        recorder: &mut Recorder,
+        code: &str,
+        message: String,
+    ) -> Result<Outcome, StoreError> {
+        if let Some(hub) = hub {
+            hub.end(&message, &[]).await;
+        }
+        recorder.log(
+            "simulation-summary",
+            json!({"event": "simulation_error", "at": Utc::now(), "code": code,
+                   "message": message, "hands_played": 0, "table_id": cx.table_id}),
+        );
+        recorder.event(
+            None,
+            "table_ended",
+            json!({"hands_played": 0, "reason": message}),
+        );
+        let stacks = vec![cx.spec.table().initial_stack; cx.seats.len()];
+        let written = self
+            .write(cx, recorder, 0, &stacks, &AtomicI64::new(0))
+            .await;
+        let closed = async {
+            written?;
+            with_retry("closing the table", || async {
+                let client = self.pool.get().await?;
+                recording::close_table(&client, &cx.table_id).await
+            })
+            .await
+        };
+        if let Err(e) = closed.await {
+            tracing::warn!(error = %e, "ending an unseated table; the reaper will");
+        }
+        self.fail(&cx.run, 0, code, message, None).await
+    }
+
     /// Plays one hand. At live pace a bot's decision takes a believable think time (a model's
     /// takes its own), unless a stop or the deadline asks to finish quickly. Each answer is
     /// awaited until the table's action timeout, then the seat checks or folds.
@@ -683,14 +983,19 @@ impl Runner {
         rng: &mut ChaCha8Rng,
     ) -> Result<(), StoreError> {
         let mut log = Vec::new();
+        // Engine events already turned into `street_dealt` messages for outside agents.
+        let mut told = 0;
         recorder.advance(number, hand);
+        publish(seats, hand, number, &mut told);
         if pace.live {
             self.flush_events(cx, recorder).await?;
         }
         while let Some(decision) = Decision::of(hand) {
             let seat = decision.seat;
             let llm = seats.is_llm[seat];
-            if pace.live && !llm && Instant::now() < pace.deadline {
+            // Bots take a believable think time at live pace; models and outside agents
+            // take their own.
+            if pace.live && !seats.logged[seat] && Instant::now() < pace.deadline {
                 self.signals
                     .pause(think_time(rng, pace.action_timeout))
                     .await;
@@ -715,7 +1020,15 @@ impl Runner {
                 },
             };
             let (action, fell_back) = choice.resolve(&decision.legal);
-            if llm {
+            if let Some(outside) = &seats.outside {
+                outside.settle_turn(seat, fell_back);
+                if fell_back == Some(FallbackReason::Timeout)
+                    && let Some(agent) = outside.agent_id(seat)
+                {
+                    self.count_timeout(&agent).await;
+                }
+            }
+            if seats.logged[seat] {
                 seats.agents[seat].drain_log(&mut log);
                 if let Some(reason) = fell_back {
                     log.push(json!({
@@ -723,7 +1036,7 @@ impl Runner {
                         "reason": reason.name(), "action": action_json(action),
                     }));
                 }
-                if let Some(ledger) = &seats.ledger {
+                if llm && let Some(ledger) = &seats.ledger {
                     ledger.lock().record_decision(seat, fell_back.is_some());
                 }
                 for entry in log.drain(..) {
@@ -733,11 +1046,23 @@ impl Runner {
             hand.apply(action)
                 .expect("checked against the legal actions");
             recorder.advance(number, hand);
+            publish(seats, hand, number, &mut told);
             if pace.live {
                 self.flush_events(cx, recorder).await?;
             }
         }
         Ok(())
+    }
+
+    /// One more timeout on the agent's record; a failure to count it is only logged.
+    async fn count_timeout(&self, agent: &str) {
+        let counted = async {
+            let client = self.pool.get().await?;
+            simrunner::store::agents::count_timeout(&client, agent).await
+        };
+        if let Err(error) = counted.await {
+            tracing::warn!(%error, agent, "counting an agent's timeout");
+        }
     }
 
     /// Writes the events recorded so far, so watchers see them now.

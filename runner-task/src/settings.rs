@@ -25,6 +25,50 @@ pub struct RunnerSettings {
     pub base_urls: BaseUrls,
     /// `SIMRUNNER_LLM_PRICES` on top of the shipped prices.
     pub prices: PriceTable,
+    /// `SIMRUNNER_AGENT_GATEWAY`: how outside agents' connections are reached.
+    pub agent_gateway: AgentGateway,
+}
+
+/// Where the connections of a table's outside agents are held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentGateway {
+    /// `notify` (default): the local stack's gateway, through PostgreSQL notifications.
+    Notify,
+    /// `apigateway`: an API Gateway WebSocket API; `SIMRUNNER_AGENT_GATEWAY_ENDPOINT` is its
+    /// management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`).
+    ApiGateway { endpoint: String },
+}
+
+impl AgentGateway {
+    fn from_env(env: &mut EnvReader<'_>) -> Self {
+        match env.raw("SIMRUNNER_AGENT_GATEWAY").as_deref().map(str::trim) {
+            None | Some("notify") => AgentGateway::Notify,
+            Some("apigateway") => {
+                if !cfg!(feature = "aws") {
+                    env.problem(
+                        "SIMRUNNER_AGENT_GATEWAY",
+                        "apigateway needs a runner built with the aws feature (the ECS image is)",
+                    );
+                }
+                let endpoint = env.raw("SIMRUNNER_AGENT_GATEWAY_ENDPOINT");
+                let endpoint = env.require(
+                    "SIMRUNNER_AGENT_GATEWAY_ENDPOINT",
+                    endpoint,
+                    "the WebSocket API's management endpoint (https://…/stage)",
+                );
+                AgentGateway::ApiGateway {
+                    endpoint: endpoint.unwrap_or_default(),
+                }
+            }
+            Some(other) => {
+                env.problem(
+                    "SIMRUNNER_AGENT_GATEWAY",
+                    format!("expected notify or apigateway, got {other:?}"),
+                );
+                AgentGateway::Notify
+            }
+        }
+    }
 }
 
 /// A base URL setting: an `http(s)://` URL; the provider's public endpoint when unset.
@@ -82,6 +126,7 @@ impl RunnerSettings {
                 PriceTable::default()
             }),
         };
+        let agent_gateway = AgentGateway::from_env(env);
         Some(Self {
             run_id: run_id?,
             database_url: database_url?,
@@ -91,7 +136,29 @@ impl RunnerSettings {
             keyring,
             base_urls,
             prices,
+            agent_gateway,
         })
+    }
+
+    /// The link to this table's outside agents.
+    pub async fn agent_link(
+        &self,
+        pool: &deadpool_postgres::Pool,
+    ) -> crate::outside::link::AgentLink {
+        use crate::outside::link::AgentLink;
+        match &self.agent_gateway {
+            AgentGateway::Notify => AgentLink::Notify(pool.clone()),
+            #[cfg(feature = "aws")]
+            AgentGateway::ApiGateway { endpoint } => {
+                let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let config = aws_sdk_apigatewaymanagement::config::Builder::from(&config)
+                    .endpoint_url(endpoint)
+                    .build();
+                AgentLink::ApiGateway(aws_sdk_apigatewaymanagement::Client::from_conf(config))
+            }
+            #[cfg(not(feature = "aws"))]
+            AgentGateway::ApiGateway { .. } => AgentLink::Notify(pool.clone()),
+        }
     }
 
     pub fn load() -> Result<Self, SettingsError> {

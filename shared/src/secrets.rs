@@ -104,6 +104,24 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(buf)
 }
 
+/// A bearer token: `prefix` and 256 random bits in URL-safe base64 (agent API keys, session
+/// tokens). Only [`token_hash`] of it is stored.
+pub fn random_token(prefix: &str) -> String {
+    use aes_gcm::aead::rand_core::RngCore as _;
+    let mut buf = [0u8; 32];
+    OsRng.fill_bytes(&mut buf);
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+    )
+}
+
+/// What is stored of a [`random_token`]: its SHA-256. The token has 256 random bits, so a
+/// fast hash is enough (nothing to brute-force), and lookups are one indexed equality.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
 /// A value sealed by a [`Keyring`]: what is stored in the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sealed {

@@ -129,14 +129,22 @@ pub async fn bot_simulation(
             slots
                 .iter()
                 .map(|slot| {
-                    let (agent_type, model) = match slot.split_once('=') {
-                        Some((agent_type, model)) => (agent_type, Some(model.into())),
+                    // `type`, or `type=x` where x is the model, the external seat's agent id
+                    // or the webhook seat's endpoint id, by type.
+                    let (agent_type, value) = match slot.split_once('=') {
+                        Some((agent_type, value)) => (agent_type, Some(value.to_owned())),
                         None => (*slot, None),
                     };
-                    crate::domain::AgentSlotDraft {
+                    let mut draft = crate::domain::AgentSlotDraft {
                         agent_type: Some(agent_type.into()),
-                        model,
+                        ..Default::default()
+                    };
+                    match agent_type {
+                        "external" => draft.agent_id = value,
+                        "webhook" => draft.webhook_id = value,
+                        _ => draft.model = value,
                     }
+                    draft
                 })
                 .collect(),
         ),

@@ -158,9 +158,20 @@
       const needsModel = type.selectedOptions[0]?.dataset.requiresModel === "true";
       model.classList.toggle("hidden", !needsModel);
       model.disabled = !needsModel;
+      const agent = row.querySelector('[data-slot="agent"]');
+      const external = type.value === "external";
+      agent.classList.toggle("hidden", !external);
+      agent.disabled = !external;
       const provider = model.value.split(":")[0].trim();
       const warn = needsModel && provider !== "" && !keyed.has(provider);
       row.querySelector('[data-slot="key-warning"]').classList.toggle("hidden", !warn);
+      syncExternal();
+    };
+    // The outside-agents fields apply only while a seat is external.
+    const hasExternal = () =>
+      [...slots.querySelectorAll('[data-slot="type"]')].some((t) => t.value === "external");
+    const syncExternal = () => {
+      for (const node of simForm.querySelectorAll("[data-external]")) node.classList.toggle("hidden", !hasExternal());
     };
     const syncSlots = () => {
       const wanted = Math.min(9, Math.max(2, Number(count.value) || 2));
@@ -199,10 +210,20 @@
         if (creating) delete body.interval_minutes; else body.interval_minutes = null;
       }
       if (creating && body.max_llm_cost_usd === null) delete body.max_llm_cost_usd;
+      if (hasExternal()) {
+        body.fill_empty_seats_with = body.fill_empty_seats_with || null;
+      } else {
+        delete body.join_timeout_seconds;
+        delete body.fill_empty_seats_with;
+      }
       body.agent_slots = [...slots.querySelectorAll(".slot")].map((row) => {
         const type = row.querySelector('[data-slot="type"]').value;
         const model = row.querySelector('[data-slot="model"]');
-        return model.disabled ? { type } : { type, model: model.value.trim() };
+        const agent = row.querySelector('[data-slot="agent"]');
+        const slot = { type };
+        if (!model.disabled) slot.model = model.value.trim();
+        if (!agent.disabled && agent.value) slot.agent_id = agent.value;
+        return slot;
       });
       const result = await api(simForm.dataset.method, simForm.dataset.url, body);
       if (result.ok) location.assign(`/admin/simulations/${encodeURIComponent(result.data.id)}`);
@@ -223,6 +244,30 @@
       keyForm.querySelector("#key").value = "";
       if (result.ok) location.reload();
       else showErrors(keyForm, result);
+    });
+  }
+
+  // ---- the agent form: the new agent's key is shown once, here ---------------------------
+
+  const agentForm = document.getElementById("agent-form");
+  if (agentForm) {
+    agentForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(agentForm);
+      const name = agentForm.querySelector("#agent-name").value;
+      const result = await api("POST", agentForm.dataset.url, { name });
+      if (!result.ok) {
+        showErrors(agentForm, result);
+        return;
+      }
+      agentForm.reset();
+      const notice = document.getElementById("new-agent-key");
+      notice.replaceChildren(
+        `Created ${result.data.agent.name} (${result.data.agent.id}). Its key, shown only now: `,
+        el("code", { class: "mono" }, result.data.api_key),
+        " ",
+        el("a", { href: location.pathname }, "done: refresh the list"));
+      notice.classList.remove("hidden");
     });
   }
 

@@ -59,11 +59,25 @@ pub fn complete(doc: &mut Value) {
             .unwrap_or_default();
         let has = |place: &str| parameters.iter().any(|p| p["in"] == place);
         let (query, path) = (has("query"), has("path"));
+        let body = operation.get("requestBody").cloned();
+        // The agents surface answers in the protocol's own error format and describes every
+        // answer itself; its bodies still refuse unknown fields.
+        if operation["tags"]
+            .as_array()
+            .is_some_and(|tags| tags.iter().any(|t| t == "agents"))
+        {
+            if let Some(reference) = body
+                .as_ref()
+                .and_then(|b| b.pointer("/content/application~1json/schema/$ref"))
+            {
+                input_schemas.extend(reference.as_str().map(str::to_owned));
+            }
+            continue;
+        }
         let secured = operation.get("security").is_some();
         if let Some(security) = operation.get_mut("security").and_then(Value::as_array_mut) {
             security.push(json!({"console_session": []}));
         }
-        let body = operation.get("requestBody").cloned();
         let uses_database = !NO_DATABASE.contains(&operation["operationId"].as_str().unwrap_or(""));
         let responses = operation["responses"]
             .as_object_mut()
@@ -188,8 +202,17 @@ pub fn agent_type_schema() -> Object {
     one_of(
         AgentType::ALL.map(AgentType::as_str),
         false,
-        "A built-in bot (`random`, `tight`, `callstation`) or an LLM agent (`autonomous`, \
-         `protocol`, which need `model`).",
+        "A built-in bot (`random`, `tight`, `callstation`), an LLM agent (`autonomous`, \
+         `protocol`, which need `model`), an outside agent over the agent protocol \
+         (`external`, optionally with `agent_id`) or over HTTPS (`webhook`, with `webhook_id`).",
+    )
+}
+
+pub fn bot_type_schema() -> Object {
+    one_of(
+        AgentType::BOTS.map(AgentType::as_str),
+        true,
+        "A built-in bot: `random`, `tight` or `callstation`.",
     )
 }
 

@@ -1,11 +1,10 @@
 //! simrunner's admin API: one axum [`Router`] (see [`app`]), served by `lambda_http` in AWS
-//! Lambda (`src/bin/admin-api.rs`) and by a local listener in the local stack
-//! (`src/bin/simrunner.rs`).
+//! Lambda (`src/bin/admin-api.rs`) and, with the other surfaces, by the local stack
+//! (`functions/local-stack`).
 
 pub mod auth;
 pub mod console;
 pub mod contract;
-pub mod local;
 pub mod routes;
 pub mod session;
 pub mod settings;
@@ -21,7 +20,7 @@ use axum::http::{HeaderValue, Request, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use error::{ApiError, ErrorCode};
-use routes::{api_keys, control, health, runs, simulations};
+use routes::{agents, api_keys, control, health, runs, simulations};
 use state::AppState;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -44,6 +43,7 @@ use utoipa_axum::routes;
     tags(
         (name = "simulations", description = "Simulation configs and their runs"),
         (name = "api-keys", description = "LLM provider API keys (write-only)"),
+        (name = "agents-admin", description = "Outside agents: list, create (key shown once), revoke"),
         (name = "health", description = "Liveness"),
     )
 )]
@@ -84,6 +84,9 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(runs::get_run_hand_histories))
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
         .routes(routes!(api_keys::delete_api_key))
+        .routes(routes!(agents::list_agents, agents::create_agent))
+        .routes(routes!(agents::get_agent))
+        .routes(routes!(agents::revoke_agent))
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             auth::require_admin,
@@ -107,22 +110,22 @@ fn document(api: utoipa::openapi::OpenApi) -> serde_json::Value {
 
 /// The whole HTTP API and the admin console (`/admin`, see [`console`]).
 pub fn app(state: AppState) -> Router {
-    router(state, None)
+    router(state, Vec::new())
 }
 
-/// The local stack's one port: the admin API and everything public (its API, pages and
-/// assets from [`public_api::app`]), described by one OpenAPI document.
-pub fn app_with_public(state: AppState, public: (Router, utoipa::openapi::OpenApi)) -> Router {
-    router(state, Some(public))
+/// The local stack's one port: the admin API with other surfaces (each a router and its
+/// OpenAPI document), described by one OpenAPI document.
+pub fn app_with(state: AppState, surfaces: Vec<(Router, utoipa::openapi::OpenApi)>) -> Router {
+    router(state, surfaces)
 }
 
-fn router(state: AppState, public: Option<(Router, utoipa::openapi::OpenApi)>) -> Router {
+fn router(state: AppState, surfaces: Vec<(Router, utoipa::openapi::OpenApi)>) -> Router {
     let (router, mut doc) = api(&state).split_for_parts();
     let console = console::routes(state.clone());
     let mut router = router.with_state(state).merge(console);
-    if let Some((public_router, public_doc)) = public {
-        doc.merge(public_doc);
-        router = router.merge(public_router);
+    for (surface, surface_doc) in surfaces {
+        doc.merge(surface_doc);
+        router = router.merge(surface);
     }
     let doc = Arc::new(document(doc).to_string());
     router

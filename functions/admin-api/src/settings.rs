@@ -4,7 +4,6 @@ use crate::auth::{JwtKey, JwtVerifier};
 use simrunner::dispatch::RunSettings;
 use simrunner::secrets::Keyring;
 use simrunner::settings::{EnvReader, Secret, SettingsError};
-use std::net::SocketAddr;
 
 /// Where the API runs: Lambda needs every secret given; the local stack makes up what is
 /// missing (an embedded database, a generated admin token and key-encryption key).
@@ -21,16 +20,12 @@ pub const ADMIN_TOKEN_MIN_CHARS: usize = 16;
 pub struct ApiSettings {
     pub database_url: Option<Secret<String>>,
     pub pool_size: usize,
-    pub http_addr: SocketAddr,
     pub admin_token: Option<Secret<String>>,
     pub jwt: Option<JwtVerifier>,
     pub keyring: Option<Keyring>,
     /// `SIMRUNNER_LAUNCHER` (`process` in the local stack by default, none in Lambda),
     /// `SIMRUNNER_SCHEDULER` (`local` by default) and the dispatch limits.
     pub runs: RunSettings,
-    /// `SIMRUNNER_DEMO` (`on` by default): the local stack creates a demo simulation on a
-    /// fresh database.
-    pub demo: bool,
 }
 
 impl ApiSettings {
@@ -45,9 +40,6 @@ impl ApiSettings {
         }
         let default_pool = if mode == Mode::Lambda { 2 } else { 16 };
         let pool_size = env.integer_in("SIMRUNNER_DB_POOL_SIZE", 1..=100, default_pool) as usize;
-        let http_addr = env
-            .parsed("SIMRUNNER_HTTP_ADDR", "an address such as 127.0.0.1:8080")
-            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
 
         let admin_token = env.secret("SIMRUNNER_ADMIN_TOKEN");
         if admin_token
@@ -70,26 +62,13 @@ impl ApiSettings {
 
         let keyring = Keyring::from_env(env, mode == Mode::Lambda);
         let runs = RunSettings::from_env(env, (mode == Mode::Local).then_some("process"));
-        let demo = match env.raw("SIMRUNNER_DEMO").as_deref().map(str::trim) {
-            None | Some("on") => true,
-            Some("off") => false,
-            Some(other) => {
-                env.problem(
-                    "SIMRUNNER_DEMO",
-                    format!("expected on or off, got {other:?}"),
-                );
-                false
-            }
-        };
         Self {
             database_url,
             pool_size,
-            http_addr,
             admin_token,
             jwt,
             keyring,
             runs,
-            demo,
         }
     }
 }
@@ -178,9 +157,8 @@ mod tests {
     }
 
     #[test]
-    fn the_local_stack_needs_nothing_and_defaults_the_address() {
+    fn the_local_stack_needs_nothing() {
         let settings = read(Mode::Local, &[]).unwrap();
-        assert_eq!(settings.http_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(settings.pool_size, 16);
         assert!(settings.keyring.is_none() && settings.admin_token.is_none());
         assert_eq!(
@@ -200,7 +178,6 @@ mod tests {
                 ("DATABASE_URL", "postgres://u:p@db/simrunner"),
                 ("SIMRUNNER_ADMIN_TOKEN", "short-secret"),
                 ("SIMRUNNER_KEY_ENCRYPTION_KEY", "not-a-key-at-all"),
-                ("SIMRUNNER_HTTP_ADDR", "localhost"),
                 ("SIMRUNNER_DB_POOL_SIZE", "0"),
             ],
         )
@@ -209,7 +186,6 @@ mod tests {
             variables(&error),
             [
                 "SIMRUNNER_DB_POOL_SIZE",
-                "SIMRUNNER_HTTP_ADDR",
                 "SIMRUNNER_ADMIN_TOKEN",
                 "SIMRUNNER_KEY_ENCRYPTION_KEY"
             ]

@@ -14,7 +14,8 @@
   const transport = root.dataset.transport;
   const api = `/v1/public/tables/${encodeURIComponent(tableId)}`;
   const KINDS = ["table_opened", "hand_started", "blind_posted", "action", "street_dealt",
-    "uncalled_bet_returned", "showdown", "pot_awarded", "hand_complete", "hand_aborted", "table_ended"];
+    "uncalled_bet_returned", "showdown", "pot_awarded", "hand_complete", "hand_aborted", "player_left", "table_ended"];
+  const KIND_LABELS = { external: "outside agent", webhook: "outside agent (webhook)" };
 
   let table = null;          // GET …/tables/{id}: the seats and their names
   let current = [];          // the live hand's events, in seq order
@@ -31,7 +32,8 @@
       hand: null, street: "preflop", board: [], pot: 0, pots: [], button: null,
       sb: null, bb: null, toAct: null, aborted: false,
       seats: table.state.seats.map((s) => ({
-        seat: s.seat, name: s.name, kind: s.model || s.kind, stack: s.stack, bet: 0,
+        seat: s.seat, name: s.name, kind: s.model || KIND_LABELS[s.kind] || s.kind,
+        external: s.kind === "external" || s.kind === "webhook", stack: s.stack, bet: 0,
         status: "waiting", cards: null, rank: null, winner: false,
       })),
     };
@@ -86,6 +88,9 @@
       case "hand_aborted":
         Object.assign(state, { street: "over", toAct: null, aborted: true });
         break;
+      case "player_left":
+        if (seat) Object.assign(seat, { status: "left", stack: 0, bet: 0 });
+        break;
     }
   }
 
@@ -102,12 +107,14 @@
     if (state.toAct === s.seat) classes.push("to-act");
     if (s.status === "folded") classes.push("folded");
     if (s.winner) classes.push("winner");
+    if (s.external) classes.push("external");
     const inHand = s.status === "active" || s.status === "all_in";
     const hole = s.cards ? s.cards.map((c) => card(c)) : inHand ? [card(null), card(null)] : [];
     const tags = [];
     if (s.status === "folded") tags.push(el("span", { class: "tag" }, "folded"));
     if (s.status === "all_in") tags.push(el("span", { class: "tag" }, "all-in"));
-    if (s.status === "waiting" && s.stack === 0) tags.push(el("span", { class: "tag" }, "out"));
+    if (s.status === "left") tags.push(el("span", { class: "tag" }, "left"));
+    else if (s.status === "waiting" && s.stack === 0) tags.push(el("span", { class: "tag" }, "out"));
     if (state.sb === s.seat) tags.push(el("span", { class: "tag" }, "SB"));
     if (state.bb === s.seat) tags.push(el("span", { class: "tag" }, "BB"));
     if (s.rank) tags.push(el("span", { class: "rank" }, s.rank));

@@ -317,6 +317,7 @@ pub struct EventView {
     pub hand: Option<i64>,
     /// `table_opened`, `hand_started`, `blind_posted`, `action`, `street_dealt`,
     /// `uncalled_bet_returned`, `showdown`, `pot_awarded`, `hand_complete`, `hand_aborted`,
+    /// `player_left` (an outside agent left, with the stack it took),
     /// `table_ended`.
     #[serde(rename = "type")]
     pub kind: String,

@@ -178,6 +178,9 @@ fn seat_view(state: &TableState, seat: &SeatState) -> SeatView {
     if seat.winner {
         classes.push("winner".into());
     }
+    if seat.kind == "external" {
+        classes.push("external".into());
+    }
     let mut tags = Vec::new();
     if seat.status == "folded" {
         tags.push("folded");
@@ -185,7 +188,9 @@ fn seat_view(state: &TableState, seat: &SeatState) -> SeatView {
     if seat.status == "all_in" {
         tags.push("all-in");
     }
-    if seat.status == "waiting" && seat.stack == 0 {
+    if seat.status == "left" {
+        tags.push("left");
+    } else if seat.status == "waiting" && seat.stack == 0 {
         tags.push("out");
     }
     if state.small_blind_seat == Some(seat.seat) {
@@ -199,7 +204,10 @@ fn seat_view(state: &TableState, seat: &SeatState) -> SeatView {
         seat: seat.seat,
         classes: classes.join(" "),
         name: seat.name.clone(),
-        kind: seat.model.clone().unwrap_or_else(|| seat.kind.clone()),
+        kind: seat
+            .model
+            .clone()
+            .unwrap_or_else(|| crate::view::kind_label(&seat.kind).to_owned()),
         stack: seat.stack,
         bet: seat.bet,
         button: state.button == Some(seat.seat),

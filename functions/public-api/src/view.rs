@@ -13,13 +13,14 @@ use utoipa::ToSchema;
 pub struct SeatState {
     pub seat: usize,
     pub name: String,
-    /// `random`, `tight`, `callstation`, `autonomous` or `protocol`.
+    /// `random`, `tight`, `callstation`, `autonomous`, `protocol`, `external` or `webhook`.
     pub kind: String,
     pub model: Option<String>,
     pub stack: i64,
     /// Chips in front on this street.
     pub bet: i64,
-    /// `waiting` (not in this hand), `active`, `folded` or `all_in`.
+    /// `waiting` (not in this hand), `active`, `folded`, `all_in` or `left` (an outside
+    /// agent that left the table).
     pub status: &'static str,
     /// Cards shown at showdown; never anything else.
     pub cards: Option<Vec<String>>,
@@ -221,6 +222,13 @@ impl TableState {
                 self.to_act = None;
                 self.aborted = true;
             }
+            "player_left" => {
+                if let Some(seat) = self.seat_mut(payload) {
+                    seat.status = "left";
+                    seat.stack = 0;
+                    seat.bet = 0;
+                }
+            }
             _ => {}
         }
     }
@@ -245,6 +253,15 @@ fn strings(value: &Value) -> Vec<String> {
         .flatten()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect()
+}
+
+/// How a seat's kind is shown: outside agents are marked as such.
+pub fn kind_label(kind: &str) -> &str {
+    match kind {
+        "external" => "outside agent",
+        "webhook" => "outside agent (webhook)",
+        other => other,
+    }
 }
 
 /// An event in words, as the action log shows it; `None` for events that say nothing.
@@ -285,6 +302,11 @@ pub fn describe(kind: &str, payload: &Value, name_of: impl Fn(usize) -> String) 
                 chips(&payload["amount"])
             )
         }
+        "player_left" => format!(
+            "{} leaves the table with {}",
+            who(),
+            chips(&payload["stack"])
+        ),
         "showdown" => format!(
             "{} shows {} ({})",
             who(),

@@ -80,6 +80,7 @@ fn runner(db: &TestDatabase, run: &RunId) -> Runner {
             keyring: None,
             base_urls: Default::default(),
             prices: Default::default(),
+            agent_gateway: runner_task::settings::AgentGateway::Notify,
         },
         signals: Arc::new(Signals::default()),
     }

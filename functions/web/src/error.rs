@@ -114,6 +114,10 @@ impl ApiError {
         &self.message
     }
 
+    pub fn details(&self) -> &[FieldErrorBody] {
+        &self.details
+    }
+
     pub fn not_found(what: &str, id: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("no {what} with id {id:?}"))
     }

@@ -123,6 +123,12 @@ impl Table {
         ))
     }
 
+    /// A seat leaves between hands: its stack is taken off the table (returned, to be
+    /// counted as the seat's result) and it is dealt no more hands.
+    pub fn leave(&mut self, seat: usize) -> i64 {
+        std::mem::take(&mut self.stacks[seat])
+    }
+
     /// Takes the stacks a finished hand left.
     pub fn settle(&mut self, hand: &Hand) {
         debug_assert!(hand.is_finished());
@@ -131,5 +137,25 @@ impl Table {
                 self.stacks[seat] = hand.stack(seat);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seat_that_leaves_takes_its_stack_and_is_dealt_no_more() {
+        let mut table = Table::new(3, 100, 1, 2, 7);
+        assert_eq!(table.leave(1), 100);
+        assert_eq!(table.stacks(), [100, 0, 100]);
+        assert_eq!(table.players_left(), 2);
+        let (_, hand) = table.deal(Vec::new()).unwrap();
+        assert!(!hand.is_dealt(1));
+        table.leave(0);
+        assert!(
+            table.deal(Vec::new()).is_none(),
+            "one seat left: the table is over"
+        );
     }
 }

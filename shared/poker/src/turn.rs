@@ -56,6 +56,9 @@ pub enum FallbackReason {
     BudgetExhausted,
     /// The run is stopping: the hand ends at once, without waiting for the model.
     Stopping,
+    /// An outside agent left the table (or was revoked) during the hand: its seat checks or
+    /// folds to the end of the hand, then is cashed out.
+    Left,
 }
 
 impl FallbackReason {
@@ -73,6 +76,7 @@ impl FallbackReason {
             FallbackReason::ProviderError => "provider_error",
             FallbackReason::BudgetExhausted => "budget_exhausted",
             FallbackReason::Stopping => "stopping",
+            FallbackReason::Left => "left",
         }
     }
 

@@ -57,6 +57,16 @@ prefixed_id!(
     ApiKeyId,
     "key_"
 );
+prefixed_id!(
+    /// `agt_…`: an outside agent registered to play over the agent protocol.
+    AgentId,
+    "agt_"
+);
+prefixed_id!(
+    /// `whk_…`: a webhook endpoint a webhook seat calls.
+    WebhookId,
+    "whk_"
+);
 
 #[cfg(test)]
 mod tests {

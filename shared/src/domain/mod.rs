@@ -2,17 +2,20 @@
 //! inside the system an invalid config cannot be represented. Domain types are not
 //! `Serialize`/`Deserialize`: serde lives in the HTTP layer and in the store.
 
+mod agents;
 mod ids;
 mod provider;
 mod runs;
 mod simulation;
 mod validation;
 
-pub use ids::{ApiKeyId, RunId, SimulationId};
+pub use agents::{AGENT_METADATA_BYTES, AGENT_NAME_CHARS, AgentDraft, NewAgent};
+pub use ids::{AgentId, ApiKeyId, RunId, SimulationId, WebhookId};
 pub use provider::{ApiKeyDraft, NewApiKey, Provider};
 pub use runs::{RunStatus, RunTrigger};
 pub use simulation::{
-    AgentSlot, AgentSlotDraft, AgentType, Blinds, ConfigStatus, Limits, MAX_CHIPS, MODEL_MAX_CHARS,
-    ModelRef, Pace, Schedule, ScheduleKind, SimulationDraft, SimulationSpec, TableConfig,
+    AgentSlot, AgentSlotDraft, AgentType, Blinds, ConfigStatus, ExternalSeating, Limits, MAX_CHIPS,
+    MODEL_MAX_CHARS, ModelRef, Pace, Schedule, ScheduleKind, SimulationDraft, SimulationSpec,
+    TableConfig,
 };
 pub use validation::{FieldError, ValidationErrors};

@@ -1,4 +1,4 @@
-use super::{Provider, ValidationErrors};
+use super::{AgentId, Provider, ValidationErrors, WebhookId};
 
 /// The largest chip amount a config may name; keeps every stack sum far inside `i64`.
 pub const MAX_CHIPS: i64 = 1_000_000_000;
@@ -11,16 +11,25 @@ pub enum AgentType {
     Callstation,
     Autonomous,
     Protocol,
+    /// An outside agent that takes the seat over the agent protocol (WebSocket).
+    External,
+    /// An outside agent asked by a signed HTTPS request per decision.
+    Webhook,
 }
 
 impl AgentType {
-    pub const ALL: [AgentType; 5] = [
+    pub const ALL: [AgentType; 7] = [
         AgentType::Random,
         AgentType::Tight,
         AgentType::Callstation,
         AgentType::Autonomous,
         AgentType::Protocol,
+        AgentType::External,
+        AgentType::Webhook,
     ];
+
+    /// The built-in bots: what empty external seats can be filled with.
+    pub const BOTS: [AgentType; 3] = [AgentType::Random, AgentType::Tight, AgentType::Callstation];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -29,6 +38,8 @@ impl AgentType {
             AgentType::Callstation => "callstation",
             AgentType::Autonomous => "autonomous",
             AgentType::Protocol => "protocol",
+            AgentType::External => "external",
+            AgentType::Webhook => "webhook",
         }
     }
 
@@ -39,6 +50,15 @@ impl AgentType {
     /// LLM-driven agents need a `provider:model`; built-in bots take none.
     pub fn requires_model(self) -> bool {
         matches!(self, AgentType::Autonomous | AgentType::Protocol)
+    }
+
+    pub fn is_bot(self) -> bool {
+        Self::BOTS.contains(&self)
+    }
+
+    /// Played by someone outside simulation's own code (a WebSocket agent or a webhook).
+    pub fn is_outside(self) -> bool {
+        matches!(self, AgentType::External | AgentType::Webhook)
     }
 
     pub fn description(self) -> &'static str {
@@ -54,11 +74,22 @@ impl AgentType {
             AgentType::Protocol => {
                 "LLM agent that follows the structured game protocol (needs provider:model)."
             }
+            AgentType::External => {
+                "Outside agent that joins over the agent protocol (WebSocket): any registered \
+                 agent, or the one named by agent_id."
+            }
+            AgentType::Webhook => {
+                "Outside agent asked by a signed HTTPS request for each decision (webhook_id)."
+            }
         }
     }
 
     pub fn names() -> String {
         Self::ALL.map(AgentType::as_str).join(", ")
+    }
+
+    pub fn bot_names() -> String {
+        Self::BOTS.map(AgentType::as_str).join(", ")
     }
 }
 
@@ -110,11 +141,15 @@ impl ModelRef {
     }
 }
 
-/// One seat's agent.
+/// One seat's agent. Only [`SimulationDraft::validate`] makes one, so the model is set
+/// exactly for LLM agents, `agent_id` only for external seats and `webhook_id` exactly for
+/// webhook seats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentSlot {
     agent_type: AgentType,
     model: Option<ModelRef>,
+    agent_id: Option<AgentId>,
+    webhook_id: Option<WebhookId>,
 }
 
 impl AgentSlot {
@@ -125,6 +160,25 @@ impl AgentSlot {
     pub fn model(&self) -> Option<&ModelRef> {
         self.model.as_ref()
     }
+
+    /// An external seat kept for one registered agent; `None`: open to any.
+    pub fn agent_id(&self) -> Option<&AgentId> {
+        self.agent_id.as_ref()
+    }
+
+    /// The endpoint a webhook seat calls.
+    pub fn webhook_id(&self) -> Option<&WebhookId> {
+        self.webhook_id.as_ref()
+    }
+}
+
+/// How a table with external seats fills: how long it waits for the agents, and what takes
+/// the seats nobody took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExternalSeating {
+    pub join_timeout_seconds: i64,
+    /// `None`: the run fails, naming the empty seats.
+    pub fill_with: Option<AgentType>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +299,8 @@ impl Limits {
     pub const DEFAULT_COOLDOWN_MINUTES: i64 = 5;
     /// `max_llm_cost_usd`, in cents: one cent to ten thousand dollars.
     pub const MAX_LLM_COST_CENTS: std::ops::RangeInclusive<i64> = 1..=1_000_000;
+    pub const JOIN_TIMEOUT_SECONDS: std::ops::RangeInclusive<i64> = 5..=600;
+    pub const DEFAULT_JOIN_TIMEOUT_SECONDS: i64 = 60;
 }
 
 /// A valid simulation config: only [`SimulationDraft::validate`] makes one.
@@ -261,6 +317,8 @@ pub struct SimulationSpec {
     table: TableConfig,
     /// The LLM seats' estimated spend a run may reach (`max_llm_cost_usd`), in cents.
     max_llm_cost_cents: Option<i64>,
+    /// Set exactly when a seat is `external`.
+    external_seating: Option<ExternalSeating>,
 }
 
 impl SimulationSpec {
@@ -297,6 +355,10 @@ impl SimulationSpec {
     pub fn max_llm_cost_cents(&self) -> Option<i64> {
         self.max_llm_cost_cents
     }
+    /// How external seats are filled; `None` without external seats.
+    pub fn external_seating(&self) -> Option<ExternalSeating> {
+        self.external_seating
+    }
     /// `max_llm_cost_usd` in dollars.
     pub fn max_llm_cost_usd(&self) -> Option<f64> {
         self.max_llm_cost_cents.map(|c| c as f64 / 100.0)
@@ -322,6 +384,8 @@ impl SimulationSpec {
 pub struct AgentSlotDraft {
     pub agent_type: Option<String>,
     pub model: Option<String>,
+    pub agent_id: Option<String>,
+    pub webhook_id: Option<String>,
 }
 
 /// Unvalidated input for a config, field by field. Absent fields take the documented
@@ -344,6 +408,10 @@ pub struct SimulationDraft {
     pub action_timeout_ms: Option<i64>,
     /// Dollars, at most two decimals; absent means no limit.
     pub max_llm_cost_usd: Option<f64>,
+    /// External seats only: seconds to wait for the agents (default 60).
+    pub join_timeout_seconds: Option<i64>,
+    /// External seats only: a bot type for the seats nobody took; absent: the run fails.
+    pub fill_empty_seats_with: Option<String>,
 }
 
 impl From<&SimulationSpec> for SimulationDraft {
@@ -364,6 +432,8 @@ impl From<&SimulationSpec> for SimulationDraft {
                     .map(|s| AgentSlotDraft {
                         agent_type: Some(s.agent_type.as_str().into()),
                         model: s.model.as_ref().map(ModelRef::to_text),
+                        agent_id: s.agent_id.as_ref().map(|a| a.to_string()),
+                        webhook_id: s.webhook_id.as_ref().map(|w| w.to_string()),
                     })
                     .collect(),
             ),
@@ -372,6 +442,11 @@ impl From<&SimulationSpec> for SimulationDraft {
             initial_stack: Some(spec.table.initial_stack),
             action_timeout_ms: Some(spec.table.action_timeout_ms),
             max_llm_cost_usd: spec.max_llm_cost_usd(),
+            join_timeout_seconds: spec.external_seating.map(|e| e.join_timeout_seconds),
+            fill_empty_seats_with: spec
+                .external_seating
+                .and_then(|e| e.fill_with)
+                .map(|t| t.as_str().into()),
         }
     }
 }
@@ -504,6 +579,15 @@ impl SimulationDraft {
             Some(cents as i64)
         });
 
+        let external_seating = validate_external_seating(
+            &mut errors,
+            agent_slots
+                .iter()
+                .any(|s| s.agent_type == AgentType::External),
+            self.join_timeout_seconds,
+            self.fill_empty_seats_with.as_deref(),
+        );
+
         errors.into_result(|| SimulationSpec {
             name,
             status,
@@ -515,8 +599,55 @@ impl SimulationDraft {
             agent_slots,
             table,
             max_llm_cost_cents,
+            external_seating,
         })
     }
+}
+
+fn validate_external_seating(
+    errors: &mut ValidationErrors,
+    has_external_seats: bool,
+    join_timeout_seconds: Option<i64>,
+    fill_with: Option<&str>,
+) -> Option<ExternalSeating> {
+    if !has_external_seats {
+        if join_timeout_seconds.is_some() {
+            errors.add(
+                "join_timeout_seconds",
+                "applies only to configs with external seats; leave it out",
+            );
+        }
+        if fill_with.is_some() {
+            errors.add(
+                "fill_empty_seats_with",
+                "applies only to configs with external seats; leave it out",
+            );
+        }
+        return None;
+    }
+    let join_timeout_seconds = errors.int_in(
+        "join_timeout_seconds",
+        join_timeout_seconds,
+        Limits::JOIN_TIMEOUT_SECONDS,
+        Some(Limits::DEFAULT_JOIN_TIMEOUT_SECONDS),
+    );
+    let fill_with = fill_with.and_then(|text| match AgentType::parse(text) {
+        Some(bot) if bot.is_bot() => Some(bot),
+        _ => {
+            errors.add(
+                "fill_empty_seats_with",
+                format!(
+                    "must be a built-in bot ({}) or null to fail the run (got {text:?})",
+                    AgentType::bot_names()
+                ),
+            );
+            None
+        }
+    });
+    Some(ExternalSeating {
+        join_timeout_seconds,
+        fill_with,
+    })
 }
 
 fn validate_slots(
@@ -607,7 +738,7 @@ fn validate_slot(
             errors.add(
                 format!("{field}.model"),
                 format!(
-                    "{} agents are built-in bots and take no model",
+                    "{} seats take no model; only autonomous and protocol seats do",
                     agent_type.as_str()
                 ),
             );
@@ -615,7 +746,66 @@ fn validate_slot(
         }
         (false, None) => None,
     };
-    Some(AgentSlot { agent_type, model })
+    let agent_id = match (agent_type, slot.agent_id.as_deref()) {
+        (_, None) => None,
+        (AgentType::External, Some(text)) => match AgentId::parse(text) {
+            Some(id) => Some(id),
+            None => {
+                errors.add(
+                    format!("{field}.agent_id"),
+                    format!(
+                        "must be a registered agent's id, agt_ and 32 hex digits (got {text:?})"
+                    ),
+                );
+                return None;
+            }
+        },
+        (other, Some(_)) => {
+            errors.add(
+                format!("{field}.agent_id"),
+                format!("only external seats name an agent, not {}", other.as_str()),
+            );
+            return None;
+        }
+    };
+    let webhook_id = match (agent_type, slot.webhook_id.as_deref()) {
+        (AgentType::Webhook, None) => {
+            errors.add(
+                format!("{field}.webhook_id"),
+                "webhook seats name the endpoint they call: a webhook_id (whk_…)",
+            );
+            return None;
+        }
+        (AgentType::Webhook, Some(text)) => match WebhookId::parse(text) {
+            Some(id) => Some(id),
+            None => {
+                errors.add(
+                    format!("{field}.webhook_id"),
+                    format!(
+                        "must be a webhook endpoint's id, whk_ and 32 hex digits (got {text:?})"
+                    ),
+                );
+                return None;
+            }
+        },
+        (_, None) => None,
+        (other, Some(_)) => {
+            errors.add(
+                format!("{field}.webhook_id"),
+                format!(
+                    "only webhook seats name an endpoint, not {}",
+                    other.as_str()
+                ),
+            );
+            return None;
+        }
+    };
+    Some(AgentSlot {
+        agent_type,
+        model,
+        agent_id,
+        webhook_id,
+    })
 }
 
 fn validate_table(
@@ -669,6 +859,7 @@ mod tests {
             .map(|t| AgentSlotDraft {
                 agent_type: Some((*t).into()),
                 model: None,
+                ..Default::default()
             })
             .collect()
     }
@@ -716,6 +907,7 @@ mod tests {
         draft.agent_slots.as_mut().unwrap()[0] = AgentSlotDraft {
             agent_type: Some("protocol".into()),
             model: Some("anthropic:claude-sonnet-4".into()),
+            ..Default::default()
         };
         let spec = draft.validate().unwrap();
         assert_eq!(SimulationDraft::from(&spec).validate().unwrap(), spec);
@@ -741,18 +933,22 @@ mod tests {
             AgentSlotDraft {
                 agent_type: Some("autonomous".into()),
                 model: None,
+                ..Default::default()
             },
             AgentSlotDraft {
                 agent_type: Some("random".into()),
                 model: Some("openai:gpt-4o".into()),
+                ..Default::default()
             },
             AgentSlotDraft {
                 agent_type: Some("protocol".into()),
                 model: Some("mistral:large".into()),
+                ..Default::default()
             },
             AgentSlotDraft {
                 agent_type: Some("protocol".into()),
                 model: Some("openai".into()),
+                ..Default::default()
             },
         ]);
         assert_eq!(
@@ -816,6 +1012,87 @@ mod tests {
         assert_eq!(fields(draft), ["interval_minutes"]);
     }
 
+    fn slot(agent_type: &str, agent_id: Option<&str>, webhook_id: Option<&str>) -> AgentSlotDraft {
+        AgentSlotDraft {
+            agent_type: Some(agent_type.into()),
+            agent_id: agent_id.map(Into::into),
+            webhook_id: webhook_id.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    const AGENT: &str = "agt_0123456789abcdef0123456789abcdef";
+    const WEBHOOK: &str = "whk_0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn external_seats_may_name_an_agent_and_bring_their_seating_rules() {
+        let mut draft = valid();
+        draft.agent_slots = Some(vec![
+            slot("external", None, None),
+            slot("external", Some(AGENT), None),
+            slot("tight", None, None),
+        ]);
+        let spec = draft.clone().validate().unwrap();
+        assert_eq!(
+            spec.external_seating(),
+            Some(ExternalSeating {
+                join_timeout_seconds: 60,
+                fill_with: None
+            })
+        );
+        assert_eq!(spec.agent_slots()[1].agent_id().unwrap().as_str(), AGENT);
+        assert_eq!(SimulationDraft::from(&spec).validate().unwrap(), spec);
+
+        draft.join_timeout_seconds = Some(30);
+        draft.fill_empty_seats_with = Some("callstation".into());
+        let spec = draft.clone().validate().unwrap();
+        assert_eq!(
+            spec.external_seating(),
+            Some(ExternalSeating {
+                join_timeout_seconds: 30,
+                fill_with: Some(AgentType::Callstation)
+            })
+        );
+        assert_eq!(SimulationDraft::from(&spec).validate().unwrap(), spec);
+
+        draft.join_timeout_seconds = Some(4);
+        draft.fill_empty_seats_with = Some("protocol".into());
+        assert_eq!(
+            fields(draft),
+            ["join_timeout_seconds", "fill_empty_seats_with"]
+        );
+    }
+
+    #[test]
+    fn seating_rules_without_external_seats_and_misplaced_ids_are_refused() {
+        let mut draft = valid();
+        draft.join_timeout_seconds = Some(30);
+        draft.fill_empty_seats_with = Some("tight".into());
+        assert_eq!(
+            fields(draft),
+            ["join_timeout_seconds", "fill_empty_seats_with"]
+        );
+        let mut draft = valid();
+        draft.agent_slots = Some(vec![
+            slot("random", Some(AGENT), None),
+            slot("external", None, Some(WEBHOOK)),
+            slot("webhook", None, None),
+            slot("webhook", None, Some("whk_nope")),
+            slot("external", Some("agt_nope"), None),
+            slot("webhook", None, Some(WEBHOOK)),
+        ]);
+        assert_eq!(
+            fields(draft),
+            [
+                "agent_slots[0].agent_id",
+                "agent_slots[1].webhook_id",
+                "agent_slots[2].webhook_id",
+                "agent_slots[3].webhook_id",
+                "agent_slots[4].agent_id",
+            ]
+        );
+    }
+
     #[test]
     fn names_are_trimmed_and_bounded() {
         for (name, ok) in [
@@ -857,18 +1134,22 @@ mod tests {
             AgentSlotDraft {
                 agent_type: Some("protocol".into()),
                 model: Some("google:gemini-2.5-flash".into()),
+                ..Default::default()
             },
             AgentSlotDraft {
                 agent_type: Some("random".into()),
                 model: None,
+                ..Default::default()
             },
             AgentSlotDraft {
                 agent_type: Some("autonomous".into()),
                 model: Some("openai:gpt-4o".into()),
+                ..Default::default()
             },
             AgentSlotDraft {
                 agent_type: Some("protocol".into()),
                 model: Some("google:gemini-2.5-pro".into()),
+                ..Default::default()
             },
         ]);
         let spec = draft.validate().unwrap();

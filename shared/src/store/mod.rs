@@ -1,12 +1,14 @@
 //! The Postgres store. Functions take any [`GenericClient`] (a pooled connection or a
 //! transaction), use cached prepared statements, and return domain records.
 
+pub mod agents;
 mod api_keys;
 pub mod hand_histories;
 mod page;
 pub mod public;
 pub mod recording;
 mod runs;
+pub mod seating;
 mod simulations;
 
 pub use api_keys::{

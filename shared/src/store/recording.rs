@@ -99,6 +99,9 @@ pub struct NewTable<'a> {
     pub initial_stack: i64,
     pub action_timeout_ms: i64,
     pub seats: serde_json::Value,
+    /// The table has external seats: it waits for its agents before its first hand
+    /// (`started_at` stays NULL until [`super::seating::start_table`]).
+    pub waits_for_agents: bool,
 }
 
 /// Creates the table and links the run to it, atomically.
@@ -110,8 +113,9 @@ pub async fn open_table(
     execute(
         &tx,
         "INSERT INTO tables (id, run_id, bucket_key, small_blind, big_blind, initial_stack,
-                             action_timeout_ms, seats, name)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+                             action_timeout_ms, seats, name, started_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10 THEN NULL ELSE now() END)
+         ON CONFLICT (id) DO NOTHING",
         &[
             &table.id,
             &table.run.as_str(),
@@ -122,6 +126,7 @@ pub async fn open_table(
             &table.action_timeout_ms,
             &table.seats,
             &table.name,
+            &table.waits_for_agents,
         ],
     )
     .await?;
@@ -430,14 +435,29 @@ pub async fn close_abandoned_tables(
         &[],
     )
     .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    let closed: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    if !closed.is_empty() {
+        execute(
+            client,
+            "DELETE FROM agent_inbox WHERE table_id = ANY($1)",
+            &[&closed],
+        )
+        .await?;
+    }
+    Ok(closed)
 }
 
-/// Marks the table ended.
+/// Marks the table ended (its agents' sessions end with it) and drops its unread inbox.
 pub async fn close_table(client: &impl GenericClient, table_id: &str) -> Result<(), StoreError> {
     execute(
         client,
         "UPDATE tables SET status = 'ended', ended_at = now() WHERE id = $1 AND status = 'open'",
+        &[&table_id],
+    )
+    .await?;
+    execute(
+        client,
+        "DELETE FROM agent_inbox WHERE table_id = $1",
         &[&table_id],
     )
     .await?;

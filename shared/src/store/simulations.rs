@@ -41,12 +41,16 @@ struct StoredSlot {
     agent_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    agent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    webhook_id: Option<String>,
 }
 
 const CONFIG_COLUMNS: &str = "c.id, c.name, c.status, c.schedule_type, c.interval_minutes, \
     c.cooldown_minutes, c.max_hands, c.max_run_minutes, c.pace, c.agent_count, c.agent_slots, \
     c.small_blind, c.big_blind, c.initial_stack, c.action_timeout_ms, c.max_llm_cost_cents, \
-    c.bucket_key, c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at";
+    c.join_timeout_seconds, c.fill_empty_seats_with, c.bucket_key, c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at";
 
 /// One query for configs with their latest run and whether any run is active: no N+1.
 static SELECT_RECORDS: LazyLock<String> = LazyLock::new(|| {
@@ -95,6 +99,8 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
                 .map(|s| AgentSlotDraft {
                     agent_type: Some(s.agent_type),
                     model: s.model,
+                    agent_id: s.agent_id,
+                    webhook_id: s.webhook_id,
                 })
                 .collect(),
         ),
@@ -104,6 +110,8 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
         action_timeout_ms: Some(get(row, "action_timeout_ms")?),
         max_llm_cost_usd: get::<Option<i64>>(row, "max_llm_cost_cents")?
             .map(|cents| cents as f64 / 100.0),
+        join_timeout_seconds: get::<Option<i32>>(row, "join_timeout_seconds")?.map(i64::from),
+        fill_empty_seats_with: get(row, "fill_empty_seats_with")?,
     };
     let spec = draft
         .validate()
@@ -146,14 +154,16 @@ fn slots_json(spec: &SimulationSpec) -> serde_json::Value {
         .map(|s| StoredSlot {
             agent_type: s.agent_type().as_str().to_owned(),
             model: s.model().map(|m| m.to_text()),
+            agent_id: s.agent_id().map(|a| a.to_string()),
+            webhook_id: s.webhook_id().map(|w| w.to_string()),
         })
         .collect();
     serde_json::to_value(slots).expect("agent slots serialise")
 }
 
-/// The spec's columns in the order `$2…$16` of the insert and update statements.
+/// The spec's columns in the order `$2…$18` of the insert and update statements.
 macro_rules! spec_params {
-    ($id:expr, $spec:expr, $slots:expr, $table:expr, $interval:expr) => {
+    ($id:expr, $spec:expr, $slots:expr, $table:expr, $interval:expr, $seating:expr) => {
         [
             $id as &(dyn tokio_postgres::types::ToSql + Sync),
             &$spec.name(),
@@ -171,8 +181,19 @@ macro_rules! spec_params {
             &$table.initial_stack,
             &$table.action_timeout_ms,
             &$spec.max_llm_cost_cents(),
+            &$seating.0,
+            &$seating.1,
         ]
     };
+}
+
+/// `join_timeout_seconds` and `fill_empty_seats_with` as stored.
+fn seating_columns(spec: &SimulationSpec) -> (Option<i32>, Option<&'static str>) {
+    let seating = spec.external_seating();
+    (
+        seating.map(|s| s.join_timeout_seconds as i32),
+        seating.and_then(|s| s.fill_with).map(|t| t.as_str()),
+    )
 }
 
 /// Stores a new config and returns it as the API shows it.
@@ -190,9 +211,17 @@ pub async fn insert_simulation(
         client,
         "INSERT INTO simulation_configs (id, name, status, schedule_type, interval_minutes,
              cooldown_minutes, max_hands, max_run_minutes, pace, agent_count, agent_slots,
-             small_blind, big_blind, initial_stack, action_timeout_ms, max_llm_cost_cents)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        &spec_params!(&id.as_str(), spec, &slots, table, &interval),
+             small_blind, big_blind, initial_stack, action_timeout_ms, max_llm_cost_cents,
+             join_timeout_seconds, fill_empty_seats_with)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        &spec_params!(
+            &id.as_str(),
+            spec,
+            &slots,
+            table,
+            &interval,
+            seating_columns(spec)
+        ),
     )
     .await?;
     get_simulation(client, &id)
@@ -273,9 +302,16 @@ pub async fn update_simulation(
              interval_minutes = $5, cooldown_minutes = $6, max_hands = $7, max_run_minutes = $8,
              pace = $9, agent_count = $10, agent_slots = $11, small_blind = $12, big_blind = $13,
              initial_stack = $14, action_timeout_ms = $15, max_llm_cost_cents = $16,
-             updated_at = now()
+             join_timeout_seconds = $17, fill_empty_seats_with = $18, updated_at = now()
          WHERE id = $1",
-        &spec_params!(&id.as_str(), spec, &slots, table, &interval),
+        &spec_params!(
+            &id.as_str(),
+            spec,
+            &slots,
+            table,
+            &interval,
+            seating_columns(&spec)
+        ),
     )
     .await?;
     let updated = get_simulation(tx, id)

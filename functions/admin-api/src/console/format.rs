@@ -23,8 +23,13 @@ pub fn schedule(view: &SimulationView) -> String {
 pub fn lineup(slots: &[AgentSlotView]) -> String {
     let mut groups: Vec<(String, usize)> = Vec::new();
     for slot in slots {
-        let name = match &slot.model {
-            Some(model) => format!("{} ({model})", slot.agent_type),
+        let detail = slot
+            .model
+            .as_deref()
+            .or(slot.agent_id.as_deref())
+            .or(slot.webhook_id.as_deref());
+        let name = match detail {
+            Some(detail) => format!("{} ({detail})", slot.agent_type),
             None => slot.agent_type.to_owned(),
         };
         match groups.iter_mut().find(|(n, _)| *n == name) {
@@ -159,7 +164,17 @@ mod tests {
         AgentSlotView {
             agent_type,
             model: model.map(str::to_owned),
+            agent_id: None,
+            webhook_id: None,
         }
+    }
+
+    #[test]
+    fn outside_seats_name_the_agent_they_are_kept_for() {
+        let mut kept = slot("external", None);
+        kept.agent_id = Some("agt_1".into());
+        let slots = [slot("external", None), slot("external", None), kept];
+        assert_eq!(lineup(&slots), "external ×2, external (agt_1)");
     }
 
     #[test]
@@ -215,6 +230,8 @@ mod tests {
                 action_timeout_ms: 1000,
             },
             max_llm_cost_usd: None,
+            join_timeout_seconds: None,
+            fill_empty_seats_with: None,
             bucket_key: String::new(),
             is_running: false,
             latest_run: latest,

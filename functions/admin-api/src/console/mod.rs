@@ -55,6 +55,7 @@ pub fn routes(app: AppState) -> Router {
         .route("/admin/simulations/{id}/edit", get(pages::edit_simulation))
         .route("/admin/runs/{id}", get(pages::run))
         .route("/admin/keys", get(pages::keys))
+        .route("/admin/agents", get(pages::agents))
         .with_state(console)
         .route(
             &format!("{ASSET_PREFIX}/{{file}}"),

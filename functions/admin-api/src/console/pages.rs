@@ -260,7 +260,26 @@ struct Values {
     initial_stack: String,
     action_timeout_ms: String,
     max_llm_cost_usd: String,
-    slots: Vec<(String, String)>,
+    slots: Vec<SlotValues>,
+    join_timeout_seconds: String,
+    fill_empty_seats_with: String,
+}
+
+/// One seat's fields.
+struct SlotValues {
+    agent_type: String,
+    model: String,
+    agent_id: String,
+}
+
+impl SlotValues {
+    fn of(agent_type: &str) -> Self {
+        Self {
+            agent_type: agent_type.to_owned(),
+            model: String::new(),
+            agent_id: String::new(),
+        }
+    }
 }
 
 impl Default for Values {
@@ -280,8 +299,10 @@ impl Default for Values {
             action_timeout_ms: "10000".into(),
             max_llm_cost_usd: String::new(),
             slots: ["tight", "callstation", "random", "tight"]
-                .map(|t| (t.to_owned(), String::new()))
+                .map(SlotValues::of)
                 .into(),
+            join_timeout_seconds: Limits::DEFAULT_JOIN_TIMEOUT_SECONDS.to_string(),
+            fill_empty_seats_with: String::new(),
         }
     }
 }
@@ -311,8 +332,17 @@ impl From<&SimulationView> for Values {
             slots: view
                 .agent_slots
                 .iter()
-                .map(|s| (s.agent_type.to_owned(), s.model.clone().unwrap_or_default()))
+                .map(|s| SlotValues {
+                    agent_type: s.agent_type.to_owned(),
+                    model: s.model.clone().unwrap_or_default(),
+                    agent_id: s.agent_id.clone().unwrap_or_default(),
+                })
                 .collect(),
+            join_timeout_seconds: view
+                .join_timeout_seconds
+                .unwrap_or(Limits::DEFAULT_JOIN_TIMEOUT_SECONDS)
+                .to_string(),
+            fill_empty_seats_with: view.fill_empty_seats_with.unwrap_or_default().to_owned(),
         }
     }
 }
@@ -338,6 +368,10 @@ struct FormPage {
     /// Providers with a stored key, comma-separated, for the missing-key warning.
     keyed_providers: String,
     max_chips: i64,
+    /// Outside agents an external seat may be kept for: (id, name), not revoked.
+    agents: Vec<(String, String)>,
+    /// What seats nobody took can be played by.
+    bots: Vec<&'static str>,
 }
 
 impl FormPage {
@@ -352,6 +386,17 @@ impl FormPage {
             .into_iter()
             .filter(|p| keys.iter().any(|k| k.provider == *p))
             .map(Provider::as_str)
+            .collect();
+        let request = simrunner::store::PageRequest {
+            limit: 200,
+            after: None,
+        };
+        let agents = simrunner::store::agents::list_agents(&client, &request)
+            .await?
+            .items
+            .into_iter()
+            .filter(|a| a.revoked_at.is_none())
+            .map(|a| (a.id.to_string(), a.name))
             .collect();
         Ok(Self {
             layout: console.layout.clone(),
@@ -380,6 +425,8 @@ impl FormPage {
                 .collect(),
             keyed_providers: keyed.join(","),
             max_chips: MAX_CHIPS,
+            agents,
+            bots: AgentType::BOTS.map(AgentType::as_str).into(),
         })
     }
 }
@@ -438,6 +485,58 @@ pub async fn run(
             trigger: view.trigger,
             live: matches!(view.status, "queued" | "running"),
             run: RunRow::from(view),
+        })
+    };
+    respond(page.await)
+}
+
+// ---- outside agents ------------------------------------------------------------------------
+
+struct AgentRow {
+    id: String,
+    name: String,
+    created: String,
+    created_by: String,
+    last_seen: Option<String>,
+    tables_played: i32,
+    timeouts: i64,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/agents.html")]
+struct AgentsPage {
+    layout: Layout,
+    frame: Frame,
+    agents: Vec<AgentRow>,
+}
+
+/// `/admin/agents`: outside agents (never their keys), creating one, revoking one.
+pub async fn agents(State(console): State<Console>, signed_in: SignedIn) -> Response {
+    let page = async {
+        let request = simrunner::store::PageRequest {
+            limit: 200,
+            after: None,
+        };
+        let agents =
+            simrunner::store::agents::list_agents(&console.app.db().await?, &request).await?;
+        Ok(AgentsPage {
+            layout: console.layout.clone(),
+            frame: Frame::new(&console, signed_in, "agents"),
+            agents: agents
+                .items
+                .into_iter()
+                .map(|a| AgentRow {
+                    id: a.id.to_string(),
+                    name: a.name,
+                    created: iso(a.created_at),
+                    created_by: a.created_by,
+                    last_seen: a.last_seen_at.map(iso),
+                    tables_played: a.tables_played,
+                    timeouts: a.timeouts,
+                    revoked: a.revoked_at.is_some(),
+                })
+                .collect(),
         })
     };
     respond(page.await)

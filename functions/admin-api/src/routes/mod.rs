@@ -2,6 +2,7 @@
 //! and registered through `utoipa_axum::routes!`, so the served routes and the OpenAPI
 //! document come from the same code.
 
+pub mod agents;
 pub mod api_keys;
 pub mod control;
 pub mod health;

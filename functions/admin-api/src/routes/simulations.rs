@@ -20,8 +20,10 @@ use utoipa::{IntoParams, ToSchema};
 
 // ---- input ---------------------------------------------------------------------------------
 
-/// One seat: a built-in bot (`random`, `tight`, `callstation`) or an LLM agent
-/// (`autonomous`, `protocol`) with `model` = `provider:model`.
+/// One seat: a built-in bot (`random`, `tight`, `callstation`), an LLM agent (`autonomous`,
+/// `protocol`) with `model` = `provider:model`, an outside agent over the agent protocol
+/// (`external`, optionally kept for the registered agent `agent_id`), or an outside agent
+/// asked over HTTPS (`webhook`, calling the endpoint `webhook_id`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentSlotInput {
@@ -35,6 +37,13 @@ pub struct AgentSlotInput {
         max_length = 210
     )]
     pub model: Option<String>,
+    /// `external` seats only: the one registered agent (`agt_…`) this seat is kept for;
+    /// absent: any registered agent may take it.
+    #[schema(pattern = "^agt_[0-9a-f]{32}$")]
+    pub agent_id: Option<String>,
+    /// `webhook` seats: the endpoint (`whk_…`) the seat calls for each decision.
+    #[schema(pattern = "^whk_[0-9a-f]{32}$")]
+    pub webhook_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -104,6 +113,14 @@ pub struct CreateSimulation {
     /// for the rest of the run.
     #[schema(minimum = 0.01, maximum = 10000)]
     pub max_llm_cost_usd: Option<f64>,
+    /// Configs with `external` seats only: how long a run waits for its agents to take
+    /// their seats, 5 to 600 seconds (default 60).
+    #[schema(minimum = 5, maximum = 600)]
+    pub join_timeout_seconds: Option<i64>,
+    /// Configs with `external` seats only: the bot (`random`, `tight` or `callstation`) that
+    /// takes the seats nobody took in time; absent or null: the run fails, naming them.
+    #[schema(schema_with = crate::contract::bot_type_schema)]
+    pub fill_empty_seats_with: Option<String>,
 }
 
 /// Absent leaves a field as it is; for `interval_minutes` and `max_llm_cost_usd`, `null`
@@ -136,6 +153,14 @@ pub struct UpdateSimulation {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<f64>, minimum = 0.01, maximum = 10000)]
     pub max_llm_cost_usd: Option<Option<f64>>,
+    /// `null` clears it (back to the default of 60 while external seats remain).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 5, maximum = 600)]
+    pub join_timeout_seconds: Option<Option<i64>>,
+    /// `null`: runs fail when seats stay empty.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = crate::contract::bot_type_schema)]
+    pub fill_empty_seats_with: Option<Option<String>>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`).
@@ -151,6 +176,8 @@ fn slot_drafts(slots: Vec<AgentSlotInput>) -> Vec<AgentSlotDraft> {
         .map(|s| AgentSlotDraft {
             agent_type: s.agent_type,
             model: s.model,
+            agent_id: s.agent_id,
+            webhook_id: s.webhook_id,
         })
         .collect()
 }
@@ -180,6 +207,8 @@ impl From<CreateSimulation> for SimulationDraft {
             agent_count: input.agent_count,
             agent_slots: input.agent_slots.map(slot_drafts),
             max_llm_cost_usd: input.max_llm_cost_usd,
+            join_timeout_seconds: input.join_timeout_seconds,
+            fill_empty_seats_with: input.fill_empty_seats_with,
             ..Default::default()
         };
         if let Some(table) = input.table_config {
@@ -209,7 +238,21 @@ impl UpdateSimulation {
         if let Some(limit) = self.max_llm_cost_usd {
             draft.max_llm_cost_usd = limit;
         }
+        if let Some(timeout) = self.join_timeout_seconds {
+            draft.join_timeout_seconds = timeout;
+        }
+        if let Some(fill) = self.fill_empty_seats_with {
+            draft.fill_empty_seats_with = fill;
+        }
         if let Some(slots) = self.agent_slots {
+            // Seating rules belong to external seats: new slots without any drop the old ones.
+            if !slots
+                .iter()
+                .any(|s| s.agent_type.as_deref() == Some("external"))
+            {
+                draft.join_timeout_seconds = None;
+                draft.fill_empty_seats_with = None;
+            }
             draft.agent_slots = Some(slot_drafts(slots));
             // New slots bring their own count unless one is given alongside.
             draft.agent_count = self.agent_count;
@@ -231,6 +274,10 @@ pub struct AgentSlotView {
     pub agent_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -335,6 +382,10 @@ pub struct SimulationView {
     pub table_config: TableConfigView,
     /// The most a run's LLM seats may spend (estimated, US dollars); null: no limit.
     pub max_llm_cost_usd: Option<f64>,
+    /// With `external` seats: how long a run waits for its agents (seconds); otherwise null.
+    pub join_timeout_seconds: Option<i64>,
+    /// With `external` seats: the bot that takes seats nobody took; null: the run fails.
+    pub fill_empty_seats_with: Option<&'static str>,
     /// `sb{small}_bb{big}_seats{agent_count}_timeout{actionTimeoutMs}`
     #[schema(example = "sb5_bb10_seats4_timeout10000")]
     pub bucket_key: String,
@@ -379,6 +430,8 @@ impl From<SimulationRecord> for SimulationView {
                 .map(|s| AgentSlotView {
                     agent_type: s.agent_type().as_str(),
                     model: s.model().map(|m| m.to_text()),
+                    agent_id: s.agent_id().map(|a| a.to_string()),
+                    webhook_id: s.webhook_id().map(|w| w.to_string()),
                 })
                 .collect(),
             table_config: TableConfigView {
@@ -390,6 +443,11 @@ impl From<SimulationRecord> for SimulationView {
                 action_timeout_ms: table.action_timeout_ms,
             },
             max_llm_cost_usd: spec.max_llm_cost_usd(),
+            join_timeout_seconds: spec.external_seating().map(|e| e.join_timeout_seconds),
+            fill_empty_seats_with: spec
+                .external_seating()
+                .and_then(|e| e.fill_with)
+                .map(|t| t.as_str()),
             bucket_key: record.bucket_key,
             is_running: record.is_running,
             latest_run: record.latest_run.map(RunView::from),
@@ -467,6 +525,35 @@ pub struct DetailParams {
 
 // ---- handlers ------------------------------------------------------------------------------
 
+/// The agents that seats are kept for must exist and not be revoked: a `422` naming the
+/// seat otherwise (checked in the config's transaction, before anything is written).
+async fn check_references(
+    tx: &impl deadpool_postgres::GenericClient,
+    spec: &simrunner::domain::SimulationSpec,
+) -> Result<(), ApiError> {
+    let named: Vec<(usize, &str)> = spec
+        .agent_slots()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.agent_id().map(|a| (i, a.as_str())))
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = named.iter().map(|(_, id)| *id).collect();
+    let unknown = store::agents::unknown_agents(tx, &ids).await?;
+    let mut errors = simrunner::domain::ValidationErrors::default();
+    for (i, id) in named {
+        if unknown.iter().any(|u| u == id) {
+            errors.add(
+                format!("agent_slots[{i}].agent_id"),
+                format!("no registered agent {id} (or it was revoked)"),
+            );
+        }
+    }
+    errors.into_result(|| ()).map_err(ApiError::from)
+}
+
 fn parse_id(id: &str) -> Result<SimulationId, ApiError> {
     SimulationId::parse(id).ok_or_else(|| ApiError::not_found("simulation", id))
 }
@@ -512,6 +599,7 @@ pub async fn create_simulation(
     let spec = SimulationDraft::from(input).validate()?;
     let mut client = state.db().await?;
     let tx = client.transaction().await.map_err(StoreError::from)?;
+    check_references(&tx, &spec).await?;
     let record = store::insert_simulation(&tx, &spec).await?;
     // A periodic config gets its (disabled) schedule before the config exists for anyone.
     if let Some(schedule) = ScheduleSpec::of(&record.spec) {
@@ -585,6 +673,7 @@ pub async fn update_simulation(
     .await?;
     match outcome {
         UpdateOutcome::Updated(record) => {
+            check_references(&tx, &record.spec).await?;
             // Pausing, resuming, a new interval or a new schedule type: the schedule follows
             // before the change commits, so the two never disagree.
             let schedule = ScheduleSpec::of(&record.spec);

@@ -32,7 +32,7 @@ fn secured_routes(app: &TestApp) -> Vec<(Method, String)> {
 async fn every_admin_route_answers_401_without_good_credentials() {
     let app = TestApp::spawn().await;
     let routes = secured_routes(&app);
-    assert_eq!(routes.len(), 15, "{routes:?}");
+    assert_eq!(routes.len(), 19, "{routes:?}");
     let wrong_token = format!("Bearer {TOKEN}x");
     let wrong_scheme = format!("Basic {TOKEN}");
     let credentials = [
@@ -85,6 +85,9 @@ async fn public_routes_need_no_credentials() {
         paths,
         [
             "/healthz",
+            "/v1/admin/agents",
+            "/v1/admin/agents/{id}",
+            "/v1/admin/agents/{id}/revoke",
             "/v1/admin/api-keys",
             "/v1/admin/api-keys/{id}",
             "/v1/admin/simulations",

@@ -5,10 +5,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
+use runner_task::run::{Outcome, Runner, Signals};
+use runner_task::settings::RunnerSettings;
 use serde_json::{Value, json};
 use simrunner::dispatch::RunControl;
 use simrunner::launch::{Launcher, ProcessLauncher};
 use simrunner::secrets::{Keyring, MasterKey};
+use simrunner::settings::EnvReader;
 use simrunner::settings::Secret;
 use simrunner::testing::{TestDatabase, fresh_database};
 use std::sync::Arc;
@@ -232,18 +235,16 @@ impl TestApp {
         self.insert_run(&config, "queued", 0).await
     }
 
-    /// Plays a queued run to its end with the real runner (`simrunner runner`, what the
-    /// process launcher starts).
+    /// Plays a queued run to its end with the real runner, in this process, with the
+    /// settings its environment would give it.
     pub async fn play_run(&self, run: &str) {
-        let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_simrunner"))
-            .arg("runner")
-            .env("RUN_ID", run)
-            .env("DATABASE_URL", &self.db.url)
-            .env("RUST_LOG", "warn")
-            .status()
-            .await
-            .unwrap();
-        assert!(status.success(), "the run ended with {status}");
+        let mut env = EnvReader::from_vars(&[("RUN_ID", run), ("DATABASE_URL", &self.db.url)]);
+        let runner = Runner {
+            pool: self.db.pool.clone(),
+            settings: RunnerSettings::from_env(&mut env).expect("the runner's settings"),
+            signals: Arc::new(Signals::default()),
+        };
+        assert_eq!(runner.execute().await.unwrap(), Outcome::Completed);
     }
 
     pub async fn count(&self, table: &str) -> i64 {

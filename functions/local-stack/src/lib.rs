@@ -1,14 +1,19 @@
 //! The local stack behind `simrunner up`: a database (the one in `DATABASE_URL`, or an
-//! embedded cluster kept in the data folder), migrations and the admin API on
-//! `SIMRUNNER_HTTP_ADDR`, with an admin token and key-encryption key made up when unset.
+//! embedded cluster kept in the data folder), migrations, and every HTTP surface on one
+//! port (`SIMRUNNER_HTTP_ADDR`): the admin API and console, the public API and pages, with an
+//! admin token and key-encryption key made up when unset; the local scheduler and the
+//! process launcher. Each surface crate knows only itself; this crate composes them.
 
-use crate::auth::Authenticator;
-use crate::session::Sessions;
-use crate::settings::{self, ApiSettings, Mode};
-use crate::state::AppState;
+pub mod settings;
+
+use admin_api::auth::Authenticator;
+use admin_api::session::Sessions;
+use admin_api::settings::{ApiSettings, Mode};
+use admin_api::state::AppState;
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+use settings::LocalSettings;
 use simrunner::db::cluster::{ClusterOptions, LocalCluster};
 use simrunner::dispatch::{self, RunControl, Started, Trigger};
 use simrunner::domain::{AgentSlotDraft, SimulationDraft, SimulationId};
@@ -175,18 +180,23 @@ fn local_keyring(settings: &mut ApiSettings, data_dir: &Path) -> anyhow::Result<
 
 /// `simrunner up`: runs the local stack until Ctrl-C or SIGTERM.
 pub async fn up() -> anyhow::Result<()> {
-    let mut settings = settings::load(Mode::Local)?;
+    let LocalSettings {
+        api: mut settings,
+        agents: agents_settings,
+        http_addr,
+        demo: with_demo,
+    } = settings::load()?;
     let data_dir = data_dir()?;
     let _lock = lock_data_dir(&data_dir)?;
-    let listener = tokio::net::TcpListener::bind(settings.http_addr)
+    let listener = tokio::net::TcpListener::bind(http_addr)
         .await
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
                 "SIMRUNNER_HTTP_ADDR {} is already in use by another program; stop it or set \
                  SIMRUNNER_HTTP_ADDR to another address, e.g. 127.0.0.1:8081",
-                settings.http_addr
+                http_addr
             ),
-            _ => anyhow::Error::new(e).context(format!("listening on {}", settings.http_addr)),
+            _ => anyhow::Error::new(e).context(format!("listening on {http_addr}")),
         })?;
     let LocalKeyring {
         keyring,
@@ -205,7 +215,7 @@ pub async fn up() -> anyhow::Result<()> {
         let demo = {
             let mut client = pool.get().await.context("connecting to the database")?;
             simrunner::db::migrate(&mut client).await?;
-            if settings.demo {
+            if with_demo {
                 create_demo(&mut client).await?
             } else {
                 None
@@ -245,10 +255,19 @@ pub async fn up() -> anyhow::Result<()> {
             public_api::Transport::Sse,
             Duration::from_millis(100),
         );
-        let app = crate::app_with_public(state.clone(), public_api::app(public));
+        // And the agents surface, holding the outside agents' WebSocket connections itself.
+        let gateway = agents_api::gateway::Gateway::start(
+            database.url.clone(),
+            agents_settings.frames_per_second,
+        );
+        let agents = agents_api::AgentsState::new(pool.clone(), agents_settings, Some(gateway));
+        let app = admin_api::app_with(
+            state.clone(),
+            vec![public_api::app(public), agents_api::app(agents)],
+        );
         // The demo's first run opens its table within moments: wait a little for it, so the
         // banner can say where to watch.
-        let wait = if settings.demo {
+        let wait = if with_demo {
             Duration::from_secs(10)
         } else {
             Duration::ZERO
@@ -263,9 +282,12 @@ pub async fn up() -> anyhow::Result<()> {
             demo.as_ref(),
             live_table.as_deref(),
         );
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         tracing::info!("shutting down: stopping the scheduler and asking active runs to stop");
         ticker.abort();
         stop_active_runs(&state).await;
@@ -413,7 +435,7 @@ async fn create_demo(client: &mut impl GenericClient) -> anyhow::Result<Option<S
                 .iter()
                 .map(|t| AgentSlotDraft {
                     agent_type: Some((*t).into()),
-                    model: None,
+                    ..Default::default()
                 })
                 .collect(),
         ),
@@ -512,7 +534,7 @@ pub async fn shutdown_signal() {
 /// schedules (missing, in the wrong state or with the wrong rate, or left over) and reports
 /// what it changed.
 pub async fn reconcile() -> anyhow::Result<()> {
-    let settings = settings::load(Mode::Local)?;
+    let settings = admin_api::settings::load(Mode::Local)?;
     if settings.runs.scheduler == simrunner::schedule::SchedulerSettings::Local {
         println!(
             "SIMRUNNER_SCHEDULER is local: the local scheduler reads the configs themselves, \
@@ -552,7 +574,7 @@ pub async fn reconcile() -> anyhow::Result<()> {
 /// key (`SIMRUNNER_KEY_ENCRYPTION_KEY`), opening them with the retired ones
 /// (`SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED`), so the retired keys can be dropped.
 pub async fn rotate_keys() -> anyhow::Result<()> {
-    let mut settings = settings::load(Mode::Local)?;
+    let mut settings = admin_api::settings::load(Mode::Local)?;
     let Some(keyring) = settings.keyring.take() else {
         bail!(
             "set SIMRUNNER_KEY_ENCRYPTION_KEY to the new master key and \
@@ -574,7 +596,7 @@ pub async fn rotate_keys() -> anyhow::Result<()> {
 
 /// `simrunner migrate`: applies pending migrations and reports what it did.
 pub async fn migrate() -> anyhow::Result<()> {
-    let settings = settings::load(Mode::Local)?;
+    let settings = admin_api::settings::load(Mode::Local)?;
     with_database(&settings, async |client| {
         let report = simrunner::db::migrate(client).await?;
         println!(

@@ -1,4 +1,4 @@
-//! Public feed benchmark: `cargo bench -p admin-api --bench feed`.
+//! Public feed benchmark: `cargo bench -p local-stack --bench feed`.
 //!
 //! Runs the real `simrunner` (release build) against a fresh database with one live table
 //! (six bots, live pace with 1 s action timeouts: as brisk as live play goes) and prints:

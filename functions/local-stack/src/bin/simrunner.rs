@@ -49,10 +49,10 @@ async fn local(args: Vec<String>) -> ExitCode {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        [] | ["up"] => admin_api::local::up().await,
-        ["migrate"] => admin_api::local::migrate().await,
-        ["reconcile"] => admin_api::local::reconcile().await,
-        ["rotate-keys"] => admin_api::local::rotate_keys().await,
+        [] | ["up"] => local_stack::up().await,
+        ["migrate"] => local_stack::migrate().await,
+        ["reconcile"] => local_stack::reconcile().await,
+        ["rotate-keys"] => local_stack::rotate_keys().await,
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

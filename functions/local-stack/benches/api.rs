@@ -1,4 +1,5 @@
-//! Admin API benchmark: `cargo bench -p admin-api --bench api`.
+//! Admin API benchmark: `cargo bench -p local-stack --bench api` (it builds the `admin-api`
+//! Lambda binary too, with the same profile).
 //!
 //! Runs the real `simrunner` binary against a fresh database holding 100 configs and prints:
 //! - start-up: time from exec to the first 200 on `/healthz` (database already migrated);
@@ -163,6 +164,29 @@ async fn time_to_ready(database_url: &str, data_dir: &std::path::Path) -> Durati
     ready
 }
 
+/// The `admin-api` Lambda binary beside `simrunner`, built with the same profile (cargo
+/// builds only this package's binaries for its benchmarks).
+fn admin_api_binary() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_simrunner")).with_file_name("admin-api");
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "-p",
+                "admin-api",
+                "--bin",
+                "admin-api",
+            ])
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "building the admin-api Lambda binary");
+    });
+    path
+}
+
 /// What the Lambda binary did under the stand-in runtime API.
 struct LambdaStart {
     ready: Duration,
@@ -223,7 +247,7 @@ async fn lambda_start(database_url: &str, aws_adapters: bool) -> LambdaStart {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api_addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, runtime_api).await });
-    let mut command = Command::new(env!("CARGO_BIN_EXE_admin-api"));
+    let mut command = Command::new(admin_api_binary());
     command
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
@@ -380,7 +404,8 @@ async fn main() {
             .unwrap_or_else(|_| "not built".into())
     };
     let simrunner_bin = env!("CARGO_BIN_EXE_simrunner");
-    let admin_bin = env!("CARGO_BIN_EXE_admin-api");
+    let admin_bin = admin_api_binary();
+    let admin_bin = admin_bin.to_str().unwrap();
     println!("\nadmin API benchmark (2 cores shared by PostgreSQL, server and load generator)");
     println!(
         "  ready (exec -> first /healthz 200, 7 starts): min {:.1} ms, median {:.1} ms, max {:.1} ms",
