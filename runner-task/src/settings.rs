@@ -151,10 +151,7 @@ impl RunnerSettings {
             #[cfg(feature = "aws")]
             AgentGateway::ApiGateway { endpoint } => {
                 let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                let config = aws_sdk_apigatewaymanagement::config::Builder::from(&config)
-                    .endpoint_url(endpoint)
-                    .build();
-                AgentLink::ApiGateway(aws_sdk_apigatewaymanagement::Client::from_conf(config))
+                AgentLink::api_gateway(&config, endpoint)
             }
             #[cfg(not(feature = "aws"))]
             AgentGateway::ApiGateway { .. } => AgentLink::Notify(pool.clone()),

@@ -535,3 +535,67 @@ pub async fn notify_gateway(
     .await?;
     Ok(())
 }
+
+/// A connection an API Gateway WebSocket API holds, and the seat it plays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldConnection {
+    pub table_id: String,
+    pub seat: i16,
+    pub framing: String,
+}
+
+fn held_from_row(row: &tokio_postgres::Row) -> Result<HeldConnection, StoreError> {
+    Ok(HeldConnection {
+        table_id: get(row, "table_id")?,
+        seat: get(row, "seat")?,
+        framing: get(row, "framing")?,
+    })
+}
+
+/// Remembers which seat a gateway-held connection plays (at `$connect`).
+pub async fn hold_connection(
+    client: &impl GenericClient,
+    connection_id: &str,
+    session: &Session,
+    framing: &str,
+) -> Result<(), StoreError> {
+    execute(
+        client,
+        "INSERT INTO agent_connections (connection_id, table_id, seat, framing)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (connection_id) DO UPDATE
+            SET table_id = $2, seat = $3, framing = $4, connected_at = now()",
+        &[&connection_id, &session.table_id, &session.seat, &framing],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The seat a gateway-held connection plays.
+pub async fn held_connection(
+    client: &impl GenericClient,
+    connection_id: &str,
+) -> Result<Option<HeldConnection>, StoreError> {
+    let row = query_opt(
+        client,
+        "SELECT table_id, seat, framing FROM agent_connections WHERE connection_id = $1",
+        &[&connection_id],
+    )
+    .await?;
+    row.as_ref().map(held_from_row).transpose()
+}
+
+/// Forgets a gateway-held connection (at `$disconnect`), returning what it played.
+pub async fn release_connection(
+    client: &impl GenericClient,
+    connection_id: &str,
+) -> Result<Option<HeldConnection>, StoreError> {
+    let row = query_opt(
+        client,
+        "DELETE FROM agent_connections WHERE connection_id = $1
+         RETURNING table_id, seat, framing",
+        &[&connection_id],
+    )
+    .await?;
+    row.as_ref().map(held_from_row).transpose()
+}
