@@ -12,15 +12,15 @@
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
-use simrunner::secrets::{MasterKey, random_token, token_hash};
+use simrunner::secrets::{random_token, token_hash};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 mod common;
 
-use common::{TOKEN, admin, env_number, free_addr, rss_kib};
+use common::{admin, env_number, free_addr, listening, rss_kib, spawn_server};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
@@ -165,23 +165,13 @@ async fn main() {
     let addr = free_addr();
     let data_dir =
         std::env::temp_dir().join(format!("simrunner-agents-bench-{}", std::process::id()));
-    let mut server: Child = Command::new(env!("CARGO_BIN_EXE_simrunner"))
-        .arg("up")
-        .env("DATABASE_URL", &db.url)
-        .env("SIMRUNNER_HTTP_ADDR", addr.to_string())
-        .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
-        .env("SIMRUNNER_KEY_ENCRYPTION_KEY", MasterKey::generate_hex())
-        .env("SIMRUNNER_DATA_DIR", &data_dir)
-        .env("SIMRUNNER_DEMO", "off")
-        .env("SIMRUNNER_AGENT_REQUESTS_PER_MINUTE", "100000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut server = spawn_server(
+        &db.url,
+        addr,
+        &data_dir,
+        &[("SIMRUNNER_AGENT_REQUESTS_PER_MINUTE", "100000")],
+    );
+    listening(addr).await;
 
     let created = admin(addr, "POST", "/v1/admin/simulations", json!({
         "name": "agents bench", "pace": "fast", "max_hands": hands, "max_run_minutes": 30,

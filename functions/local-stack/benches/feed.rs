@@ -15,9 +15,8 @@
 //! asserted.
 
 use http_body_util::{BodyExt as _, Empty};
-use simrunner::secrets::MasterKey;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -25,7 +24,7 @@ use tokio::sync::Mutex;
 
 mod common;
 
-use common::{TOKEN, admin, connect, env_number, free_addr, rss_kib};
+use common::{admin, connect, env_number, free_addr, listening, rss_kib, spawn_server};
 
 /// One SSE watcher: records, for every event frame, the time from the event's commit to now.
 async fn watch(
@@ -146,22 +145,8 @@ async fn main() {
     let addr = free_addr();
     let data_dir =
         std::env::temp_dir().join(format!("simrunner-feed-bench-{}", std::process::id()));
-    let mut server: Child = Command::new(env!("CARGO_BIN_EXE_simrunner"))
-        .arg("up")
-        .env("DATABASE_URL", &db.url)
-        .env("SIMRUNNER_HTTP_ADDR", addr.to_string())
-        .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
-        .env("SIMRUNNER_KEY_ENCRYPTION_KEY", MasterKey::generate_hex())
-        .env("SIMRUNNER_DATA_DIR", &data_dir)
-        .env("SIMRUNNER_DEMO", "off")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut server = spawn_server(&db.url, addr, &data_dir, &[]);
+    listening(addr).await;
     let created = admin(addr, "POST", "/v1/admin/simulations", serde_json::json!({
         "name": "feed bench", "pace": "live", "max_hands": 10000, "max_run_minutes": 60,
         "agent_slots": [{"type": "random"}, {"type": "tight"}, {"type": "callstation"},

@@ -71,3 +71,37 @@ pub async fn admin(
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
 }
+
+/// The real `simrunner up` (this package's release binary) on `database_url`, listening on
+/// `addr`, with the benchmarks' admin token, no demo, and `extra` settings.
+pub fn spawn_server(
+    database_url: &str,
+    addr: SocketAddr,
+    data_dir: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_simrunner"))
+        .arg("up")
+        .env("DATABASE_URL", database_url)
+        .env("SIMRUNNER_HTTP_ADDR", addr.to_string())
+        .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
+        .env(
+            "SIMRUNNER_KEY_ENCRYPTION_KEY",
+            simrunner::secrets::MasterKey::generate_hex(),
+        )
+        .env("SIMRUNNER_DATA_DIR", data_dir)
+        .env("SIMRUNNER_DEMO", "off")
+        .env("RUST_LOG", "warn")
+        .envs(extra.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until something listens on `addr`.
+pub async fn listening(addr: SocketAddr) {
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
