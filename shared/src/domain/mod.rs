@@ -8,6 +8,7 @@ mod provider;
 mod runs;
 mod simulation;
 mod validation;
+mod webhook;
 
 pub use agents::{AGENT_METADATA_BYTES, AGENT_NAME_CHARS, AgentDraft, NewAgent};
 pub use ids::{AgentId, ApiKeyId, RunId, SimulationId, WebhookId};
@@ -19,3 +20,6 @@ pub use simulation::{
     TableConfig,
 };
 pub use validation::{FieldError, ValidationErrors};
+pub use webhook::{
+    NewWebhook, WEBHOOK_URL_MAX_CHARS, WebhookDraft, WebhookPolicy, WebhookUrl, address_refusal,
+};
