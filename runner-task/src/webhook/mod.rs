@@ -505,9 +505,9 @@ impl WebhookAgent {
             now.timestamp(),
             body.as_bytes(),
         );
+        // Bounded below, as a whole (resolving, connecting, sending, reading), by the deadline.
         let request = client
             .post(url.url().clone())
-            .timeout(left)
             .header("content-type", "application/json")
             .header("webhook-id", message_id)
             .header("webhook-timestamp", now.timestamp().to_string())
