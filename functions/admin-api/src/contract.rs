@@ -224,7 +224,7 @@ pub fn provider_schema() -> Object {
 /// Where the ids a response returns lead (OpenAPI links), so clients and fuzzers can follow
 /// a created config to its detail, edits, start and stop, and a started run to its logs:
 /// (operation, status, the operations that take that `id`).
-const LINKS: [(&str, &str, &[&str]); 3] = [
+const LINKS: [(&str, &str, &[&str]); 4] = [
     (
         "create_simulation",
         "201",
@@ -238,6 +238,7 @@ const LINKS: [(&str, &str, &[&str]); 3] = [
     ),
     ("start_simulation", "201", &["get_run", "get_run_logs"]),
     ("create_api_key", "201", &["delete_api_key"]),
+    ("create_webhook", "201", &["delete_webhook"]),
 ];
 
 fn add_links(doc: &mut Value) {

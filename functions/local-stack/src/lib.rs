@@ -247,6 +247,7 @@ pub async fn up() -> anyhow::Result<()> {
                 )
                 .await,
             ),
+            webhooks: settings.webhooks,
         };
         let ticker = tokio::spawn(tick_forever(state.clone(), Duration::from_secs(5)));
         // The same process serves the public API and pages, streaming feeds (SSE).
@@ -570,9 +571,9 @@ pub async fn reconcile() -> anyhow::Result<()> {
     .await
 }
 
-/// `simrunner rotate-keys`: seals every stored provider key again under the current master
-/// key (`SIMRUNNER_KEY_ENCRYPTION_KEY`), opening them with the retired ones
-/// (`SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED`), so the retired keys can be dropped.
+/// `simrunner rotate-keys`: seals every stored provider key and webhook signing secret again
+/// under the current master key (`SIMRUNNER_KEY_ENCRYPTION_KEY`), opening them with the
+/// retired ones (`SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED`), so the retired keys can be dropped.
 pub async fn rotate_keys() -> anyhow::Result<()> {
     let mut settings = admin_api::settings::load(Mode::Local)?;
     let Some(keyring) = settings.keyring.take() else {
@@ -582,13 +583,16 @@ pub async fn rotate_keys() -> anyhow::Result<()> {
         );
     };
     with_database(&settings, async |client| {
-        let report = simrunner::store::reseal_api_keys(client, &keyring).await?;
-        println!(
-            "rotate-keys: {} provider keys sealed again under master key {}, {} already were",
-            report.resealed,
-            keyring.current_key_id(),
-            report.current
-        );
+        let keys = simrunner::store::reseal_api_keys(client, &keyring).await?;
+        let webhooks = simrunner::store::webhooks::reseal_webhook_secrets(client, &keyring).await?;
+        for (what, report) in [("provider keys", keys), ("webhook secrets", webhooks)] {
+            println!(
+                "rotate-keys: {} {what} sealed again under master key {}, {} already were",
+                report.resealed,
+                keyring.current_key_id(),
+                report.current
+            );
+        }
         Ok(())
     })
     .await

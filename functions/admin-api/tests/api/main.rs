@@ -12,3 +12,4 @@ mod openapi;
 mod runs;
 mod schedules;
 mod simulations;
+mod webhooks;
