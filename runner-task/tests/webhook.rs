@@ -3,6 +3,8 @@
 //! `SIMRUNNER_WEBHOOK_ALLOW_HTTP_LOOPBACK=on`, except where a test checks refusals). Every
 //! receiver verifies the Standard Webhooks signature with its own code, not the runner's.
 
+mod fake_provider;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -11,12 +13,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use fake_provider::serve;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use simrunner::domain::{WebhookDraft, WebhookPolicy};
 use simrunner::secrets::{Keyring, MasterKey};
-use simrunner::testing::{TestDatabase, bot_simulation, fresh_database, queued_run};
+use simrunner::testing::{
+    TestDatabase, bot_simulation, counting_listener, fresh_database, queued_run, run_log,
+};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -52,24 +57,13 @@ struct Receiver {
 impl Receiver {
     fn start() -> Self {
         let shared = Arc::new(Shared::default());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
         let app = Router::new()
             .route("/{scenario}", post(receive))
             .with_state(shared.clone());
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        Self { port, shared }
+        Self {
+            port: serve(app).port(),
+            shared,
+        }
     }
 
     fn url(&self, scenario: &str) -> String {
@@ -200,21 +194,6 @@ async fn receive(
     }
 }
 
-/// A listener that counts connections: a destination no webhook call may reach.
-fn trap() -> (u16, Arc<AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let reached = Arc::new(AtomicUsize::new(0));
-    let count = reached.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            count.fetch_add(1, Ordering::SeqCst);
-            drop(stream);
-        }
-    });
-    (port, reached)
-}
-
 /// A receiver whose 200 answer never ends: 16 KiB after 16 KiB, until the caller hangs up.
 fn endless() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -331,20 +310,6 @@ async fn run(db: &TestDatabase, slots: &[String], hands: i64, allow_loopback: bo
     }
 }
 
-async fn logs_of(db: &TestDatabase, run: &str, stream: &str) -> Vec<Value> {
-    let client = db.pool.get().await.unwrap();
-    client
-        .query(
-            "SELECT entry::text FROM run_log_entries WHERE run_id = $1 AND stream = $2 ORDER BY seq",
-            &[&run, &stream],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::from_str(r.get::<_, &str>(0)).unwrap())
-        .collect()
-}
-
 /// `(kind, message)` of each seat's run warning, by seat.
 fn warnings(results: &Value) -> HashMap<u64, Vec<(String, String)>> {
     let mut by_seat: HashMap<u64, Vec<(String, String)>> = HashMap::new();
@@ -419,7 +384,7 @@ async fn a_webhook_seat_plays_signed_decisions_beside_bots_and_its_actions_are_r
     }
 
     // The seat's stream: one answered call per decision, no error, no fallback.
-    let log = logs_of(&db, &finished.run, "agent-0-webhook").await;
+    let log = run_log(&db, &finished.run, "agent-0-webhook").await;
     let answered = log
         .iter()
         .filter(|e| e["event"] == "webhook_answer")
@@ -451,7 +416,7 @@ async fn a_webhook_seat_plays_signed_decisions_beside_bots_and_its_actions_are_r
 async fn slow_garbage_oversized_failing_illegal_and_redirecting_webhooks_fall_back_with_warnings() {
     let db = fresh_database().await;
     let receiver = Receiver::start();
-    let (trap_port, reached) = trap();
+    let (trap_port, reached) = counting_listener();
     *receiver.shared.redirect_to.lock().unwrap() = format!("http://127.0.0.1:{trap_port}/play");
     let mut slots = Vec::new();
     for scenario in ["slow", "garbage", "error", "illegal", "redirect"] {
@@ -498,7 +463,7 @@ async fn slow_garbage_oversized_failing_illegal_and_redirecting_webhooks_fall_ba
             "seat {seat}: {seat_warnings:?}"
         );
         let stream = format!("agent-{seat}-webhook");
-        let log = logs_of(&db, &finished.run, &stream).await;
+        let log = run_log(&db, &finished.run, &stream).await;
         let reasons = fallbacks(&log);
         assert!(
             !reasons.is_empty() && reasons.iter().all(|r| r == reason),
@@ -525,7 +490,7 @@ async fn slow_garbage_oversized_failing_illegal_and_redirecting_webhooks_fall_ba
             );
         }
     }
-    let garbage = logs_of(&db, &finished.run, "agent-1-webhook").await;
+    let garbage = run_log(&db, &finished.run, "agent-1-webhook").await;
     let error = garbage
         .iter()
         .find(|e| e["event"] == "webhook_error")
@@ -537,7 +502,7 @@ async fn slow_garbage_oversized_failing_illegal_and_redirecting_webhooks_fall_ba
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destinations_a_runner_may_not_call_are_refused_without_a_connection() {
     let db = fresh_database().await;
-    let (port, reached) = trap();
+    let (port, reached) = counting_listener();
     let mut slots = Vec::new();
     for url in [
         format!("https://127.0.0.1:{port}/act"),
@@ -574,7 +539,7 @@ async fn destinations_a_runner_may_not_call_are_refused_without_a_connection() {
         let (code, message) = &warned[&seat][0];
         assert_eq!(code, "destination_refused", "seat {seat}");
         assert!(message.contains(says), "seat {seat}: {message}");
-        let log = logs_of(&db, &finished.run, &format!("agent-{seat}-webhook")).await;
+        let log = run_log(&db, &finished.run, &format!("agent-{seat}-webhook")).await;
         let reasons = fallbacks(&log);
         assert!(
             !reasons.is_empty() && reasons.iter().all(|r| r == "destination_refused"),

@@ -14,7 +14,7 @@
 //! Also the request fields' allowed values, for the fields whose rules the domain checks.
 
 use serde_json::{Map, Value, json};
-use simrunner::domain::{AgentType, ConfigStatus, Pace, Provider, ScheduleKind};
+use simrunner::domain::{AgentType, ConfigStatus, LABEL_MAX_CHARS, Pace, Provider, ScheduleKind};
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 /// Operations that answer without touching the database.
@@ -214,6 +214,20 @@ pub fn bot_type_schema() -> Object {
         true,
         "A built-in bot: `random`, `tight` or `callstation`.",
     )
+}
+
+/// The label of a stored secret (a provider key, a webhook endpoint), as the domain checks it.
+pub fn label_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .min_length(Some(1))
+        .max_length(Some(LABEL_MAX_CHARS))
+        .pattern(Some(r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"))
+        .description(Some(format!(
+            "1 to {LABEL_MAX_CHARS} characters, not blank, no control characters."
+        )))
+        .examples([json!("production")])
+        .build()
 }
 
 pub fn provider_schema() -> Object {

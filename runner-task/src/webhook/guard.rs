@@ -112,8 +112,7 @@ pub fn refusal(error: &reqwest::Error) -> Option<&Refused> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
 
     const STRICT: WebhookPolicy = WebhookPolicy {
         allow_loopback: false,
@@ -150,21 +149,6 @@ mod tests {
         assert!(checked_addresses(&url, STRICT, "bot.example.com", vec![]).is_err());
     }
 
-    /// A listener on 127.0.0.1 that counts the connections it accepts.
-    fn trap() -> (u16, Arc<AtomicUsize>) {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let reached = Arc::new(AtomicUsize::new(0));
-        let count = reached.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                count.fetch_add(1, Ordering::SeqCst);
-                drop(stream);
-            }
-        });
-        (port, reached)
-    }
-
     // What the stand-in resolvers answer for any name (the tests' port is in the URL).
     fn to_loopback(
         _: String,
@@ -193,7 +177,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_client_connects_only_to_the_addresses_the_guard_passed() {
-        let (port, reached) = trap();
+        let (port, reached) = simrunner::testing::counting_listener();
         let url = format!("https://bot.example.test:{port}/act");
 
         // A public-looking name that resolves to this machine: refused, never contacted.

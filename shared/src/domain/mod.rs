@@ -12,7 +12,7 @@ mod webhook;
 
 pub use agents::{AGENT_METADATA_BYTES, AGENT_NAME_CHARS, AgentDraft, NewAgent};
 pub use ids::{AgentId, ApiKeyId, RunId, SimulationId, WebhookId};
-pub use provider::{ApiKeyDraft, NewApiKey, Provider};
+pub use provider::{ApiKeyDraft, LABEL_MAX_CHARS, NewApiKey, Provider};
 pub use runs::{RunStatus, RunTrigger};
 pub use simulation::{
     AgentSlot, AgentSlotDraft, AgentType, Blinds, ConfigStatus, ExternalSeating, Limits, MAX_CHIPS,

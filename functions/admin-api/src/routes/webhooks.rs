@@ -18,15 +18,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
-    /// 1 to 100 characters, not blank, no control characters.
-    #[schema(
-        example = "my bot",
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
-        required = true,
-        nullable = false
-    )]
+    #[schema(schema_with = crate::contract::label_schema, required = true)]
     pub label: Option<String>,
     /// Where each decision is POSTed: `https://`, with a host, no user name or password and
     /// no `#fragment`, not an inside address (loopback, private, link-local, CGNAT, unique

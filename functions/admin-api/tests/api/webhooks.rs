@@ -219,6 +219,15 @@ async fn the_document_describes_the_resource_as_the_api_checks_it() {
         input["properties"]["url"]["maxLength"],
         simrunner::domain::WEBHOOK_URL_MAX_CHARS
     );
+    let label = &input["properties"]["label"];
+    assert_eq!(
+        (&label["minLength"], &label["maxLength"]),
+        (&json!(1), &json!(simrunner::domain::LABEL_MAX_CHARS))
+    );
+    assert_eq!(
+        label,
+        &doc["components"]["schemas"]["CreateApiKey"]["properties"]["label"]
+    );
     let create = &doc["paths"]["/v1/admin/webhooks"]["post"]["responses"];
     assert_eq!(
         create["201"]["links"]["delete_webhook"]["parameters"]["id"],
