@@ -271,6 +271,29 @@
     });
   }
 
+  // ---- the webhook form: the new endpoint's secret is shown here, once ------------------
+
+  const webhookForm = document.getElementById("webhook-form");
+  if (webhookForm) {
+    const created = document.getElementById("webhook-created");
+    webhookForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(webhookForm);
+      const body = {};
+      for (const input of webhookForm.querySelectorAll("input[name]")) body[input.name] = input.value;
+      const result = await api("POST", webhookForm.dataset.url, body);
+      if (!result.ok) {
+        showErrors(webhookForm, result);
+        return;
+      }
+      webhookForm.reset();
+      document.getElementById("webhook-secret").textContent = result.data.secret;
+      created.classList.remove("hidden");
+      created.scrollIntoView({ block: "nearest" });
+    });
+    document.getElementById("webhook-done").addEventListener("click", () => location.reload());
+  }
+
   // ---- the log viewer -------------------------------------------------------------------
 
   /** The text of a capped log field: a string, or {text, truncated, bytes}. */

@@ -7,6 +7,7 @@ use super::{Console, SignedIn};
 use crate::error::ApiError;
 use crate::routes::api_keys::ApiKeyView;
 use crate::routes::simulations::{RunView, SimulationView};
+use crate::routes::webhooks::WebhookView;
 use crate::routes::{MAX_PAGE_SIZE, page_request};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -22,7 +23,7 @@ pub struct Frame {
     script: String,
     who: String,
     csrf: String,
-    /// The nav entry to highlight: `simulations` or `keys`.
+    /// The nav entry to highlight: `simulations`, `keys` or `webhooks`.
     section: &'static str,
 }
 
@@ -568,6 +569,39 @@ pub async fn keys(State(console): State<Console>, signed_in: SignedIn) -> Respon
             frame: Frame::new(&console, signed_in, "keys"),
             keys: keys.into_iter().map(ApiKeyView::from).collect(),
             providers: Provider::ALL.into_iter().map(Provider::as_str).collect(),
+        })
+    };
+    respond(page.await)
+}
+
+// ---- webhook endpoints ---------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/webhooks.html")]
+struct WebhooksPage {
+    layout: Layout,
+    frame: Frame,
+    webhooks: Vec<WebhookView>,
+    /// Endpoints on this machine may be created (the form says so).
+    loopback: bool,
+}
+
+impl WebhooksPage {
+    fn added(webhook: &WebhookView) -> String {
+        iso(webhook.created_at)
+    }
+}
+
+/// `/admin/webhooks`: endpoints with their secrets masked; a new endpoint's secret is shown
+/// by the page's script from the API's answer, once.
+pub async fn webhooks(State(console): State<Console>, signed_in: SignedIn) -> Response {
+    let page = async {
+        let webhooks = store::webhooks::list_webhooks(&console.app.db().await?).await?;
+        Ok(WebhooksPage {
+            layout: console.layout.clone(),
+            frame: Frame::new(&console, signed_in, "webhooks"),
+            webhooks: webhooks.into_iter().map(WebhookView::from).collect(),
+            loopback: console.app.webhooks.allow_loopback,
         })
     };
     respond(page.await)

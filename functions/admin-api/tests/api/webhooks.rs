@@ -245,3 +245,50 @@ async fn the_document_describes_the_resource_as_the_api_checks_it() {
         assert!(responses.get("422").is_some(), "{method} {path}");
     }
 }
+
+#[tokio::test]
+async fn the_console_lists_endpoints_masked_and_escaped_and_offers_the_form() {
+    let app = TestApp::spawn().await;
+    let xss = "<script>alert(1)</script>";
+    let created = app
+        .post(
+            "/v1/admin/webhooks",
+            json!({"label": xss, "url": "https://bot.example.com/poker"}),
+        )
+        .await;
+    let secret = created.body["secret"].as_str().unwrap();
+    let id = created.body["id"].as_str().unwrap();
+    let config = app
+        .post("/v1/admin/simulations", config_calling(id))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cookie = crate::console::sign_in(&app).await;
+    let page = crate::console::page(&app, "/admin/webhooks", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(!page.text.contains(xss), "the label is escaped");
+    assert!(
+        !page.text.contains(&secret[6..]),
+        "the secret is never on the page"
+    );
+    assert!(
+        page.text
+            .contains(&format!("whsec_****{}", &secret[secret.len() - 4..]))
+    );
+    assert!(page.text.contains("https://bot.example.com/poker"));
+    assert!(
+        page.text
+            .contains(&format!(r#"href="/admin/simulations/{config}""#))
+    );
+    assert!(
+        page.text.contains("Simulations still call it"),
+        "delete is disabled"
+    );
+    assert!(page.text.contains(r#"id="webhook-form""#));
+    assert!(
+        page.text
+            .contains(r#"href="/admin/webhooks" class="active""#)
+    );
+}
