@@ -36,7 +36,7 @@ fn secured_routes(app: &TestApp) -> Vec<(Method, String)> {
 async fn every_admin_route_answers_401_without_good_credentials() {
     let app = TestApp::spawn().await;
     let routes = secured_routes(&app);
-    assert_eq!(routes.len(), 18, "{routes:?}");
+    assert_eq!(routes.len(), 21, "{routes:?}");
     let wrong_token = format!("Bearer {TOKEN}x");
     let wrong_scheme = format!("Basic {TOKEN}");
     let credentials = [
@@ -102,6 +102,8 @@ async fn public_routes_need_no_credentials() {
             "/v1/admin/simulations/{id}",
             "/v1/admin/simulations/{id}/start",
             "/v1/admin/simulations/{id}/stop",
+            "/v1/admin/webhooks",
+            "/v1/admin/webhooks/{id}",
         ]
     );
 }
