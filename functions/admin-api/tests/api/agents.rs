@@ -68,7 +68,10 @@ async fn an_external_seat_may_be_kept_only_for_an_agent_that_exists_and_is_not_r
             body
         })
         .await;
-    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown_reference")
+    );
     assert_eq!(unknown.fields(), ["agent_slots[0].agent_id"]);
     assert_eq!(app.count("simulation_configs").await, 0, "nothing written");
 
@@ -111,7 +114,7 @@ async fn an_external_seat_may_be_kept_only_for_an_agent_that_exists_and_is_not_r
     let revoked = app.patch(&path, json!({"agent_slots": slots(&id)})).await;
     assert_eq!(
         revoked.status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "a revoked agent cannot be named"
     );
     assert_eq!(revoked.fields(), ["agent_slots[0].agent_id"]);
