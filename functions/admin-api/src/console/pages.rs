@@ -273,6 +273,7 @@ struct SlotValues {
     agent_type: String,
     model: String,
     agent_id: String,
+    webhook_id: String,
 }
 
 impl SlotValues {
@@ -281,6 +282,7 @@ impl SlotValues {
             agent_type: agent_type.to_owned(),
             model: String::new(),
             agent_id: String::new(),
+            webhook_id: String::new(),
         }
     }
 }
@@ -339,6 +341,7 @@ impl From<&SimulationView> for Values {
                     agent_type: s.agent_type.to_owned(),
                     model: s.model.clone().unwrap_or_default(),
                     agent_id: s.agent_id.clone().unwrap_or_default(),
+                    webhook_id: s.webhook_id.clone().unwrap_or_default(),
                 })
                 .collect(),
             join_timeout_seconds: view
@@ -373,6 +376,8 @@ struct FormPage {
     max_chips: i64,
     /// Outside agents an external seat may be kept for: (id, name), not revoked.
     agents: Vec<(String, String)>,
+    /// Endpoints a webhook seat may call: (id, label).
+    webhooks: Vec<(String, String)>,
     /// What seats nobody took can be played by.
     bots: Vec<&'static str>,
 }
@@ -429,6 +434,11 @@ impl FormPage {
             keyed_providers: keyed.join(","),
             max_chips: MAX_CHIPS,
             agents,
+            webhooks: simrunner::store::webhooks::list_webhooks(&client)
+                .await?
+                .into_iter()
+                .map(|w| (w.id.to_string(), w.label))
+                .collect(),
             bots: AgentType::BOTS.map(AgentType::as_str).into(),
         })
     }
