@@ -60,7 +60,7 @@ fn reply(message: &ServerMessage, framing: Framing, table: Option<&str>) -> Outc
 }
 
 pub async fn handle(pool: &Pool, event: Event) -> Result<Outcome, StoreError> {
-    let client = pool.get().await?;
+    let mut client = pool.get().await?;
     match event {
         Event::Connect {
             connection,
@@ -80,8 +80,8 @@ pub async fn handle(pool: &Pool, event: Event) -> Result<Outcome, StoreError> {
             seating::hold_connection(&client, &connection, &session, framing.as_str()).await?;
             let connected = json!({"connection": connection, "framing": framing.as_str(),
                                    "skill_doc_url": skill_doc_url});
-            seating::push_inbox(
-                &client,
+            seating::push_from_connection(
+                &mut client,
                 &session.table_id,
                 session.seat,
                 InboxKind::Connected,
@@ -103,8 +103,8 @@ pub async fn handle(pool: &Pool, event: Event) -> Result<Outcome, StoreError> {
                 Frame::Forward => {
                     let action = json!({"connection": connection, "framing": framing.as_str(),
                                         "frame": body});
-                    seating::push_inbox(
-                        &client,
+                    seating::push_from_connection(
+                        &mut client,
                         &held.table_id,
                         held.seat,
                         InboxKind::Action,
@@ -118,8 +118,8 @@ pub async fn handle(pool: &Pool, event: Event) -> Result<Outcome, StoreError> {
         }
         Event::Disconnect { connection } => {
             if let Some(held) = seating::release_connection(&client, &connection).await? {
-                seating::push_inbox(
-                    &client,
+                seating::push_from_connection(
+                    &mut client,
                     &held.table_id,
                     held.seat,
                     InboxKind::Disconnected,

@@ -49,7 +49,7 @@ async fn seated(db: &TestDatabase) -> (String, String) {
         .unwrap()
         .unwrap();
     tx.commit().await.unwrap();
-    seating::consume_inbox(&client, &table).await.unwrap(); // the join
+    seating::consume_inbox(&mut client, &table).await.unwrap(); // the join
     (table, seated.session_token.expose().clone())
 }
 
@@ -77,7 +77,7 @@ fn message(connection: &str, body: &str) -> Event {
 async fn a_connection_is_checked_remembered_forwarded_answered_and_released() {
     let db = fresh_database().await;
     let (table, token) = seated(&db).await;
-    let client = db.pool.get().await.unwrap();
+    let mut client = db.pool.get().await.unwrap();
 
     for token in [None, Some("ses_unknown")] {
         assert_eq!(
@@ -92,7 +92,7 @@ async fn a_connection_is_checked_remembered_forwarded_answered_and_released() {
             reply: None
         }
     );
-    let inbox = seating::consume_inbox(&client, &table).await.unwrap();
+    let inbox = seating::consume_inbox(&mut client, &table).await.unwrap();
     assert_eq!(inbox.len(), 1);
     assert_eq!(inbox[0].kind, InboxKind::Connected);
     assert_eq!(inbox[0].payload["connection"], "c1");
@@ -101,7 +101,7 @@ async fn a_connection_is_checked_remembered_forwarded_answered_and_released() {
     let action = r#"{"type":"action","action":{"turn_token":"t","kind":"check"},"expected_seq":1}"#;
     let forwarded = handle(&db.pool, message("c1", action)).await.unwrap();
     assert_eq!(forwarded.reply, None, "actions are the runner's to answer");
-    let inbox = seating::consume_inbox(&client, &table).await.unwrap();
+    let inbox = seating::consume_inbox(&mut client, &table).await.unwrap();
     assert_eq!(inbox[0].kind, InboxKind::Action);
     assert_eq!(inbox[0].payload["frame"], action);
 
@@ -122,7 +122,7 @@ async fn a_connection_is_checked_remembered_forwarded_answered_and_released() {
     let stranger = handle(&db.pool, message("c9", action)).await.unwrap();
     assert!(stranger.reply.unwrap().contains("SESSION_EXPIRED"));
     assert!(
-        seating::consume_inbox(&client, &table)
+        seating::consume_inbox(&mut client, &table)
             .await
             .unwrap()
             .is_empty()
@@ -136,7 +136,7 @@ async fn a_connection_is_checked_remembered_forwarded_answered_and_released() {
     )
     .await
     .unwrap();
-    let inbox = seating::consume_inbox(&client, &table).await.unwrap();
+    let inbox = seating::consume_inbox(&mut client, &table).await.unwrap();
     assert_eq!(inbox[0].kind, InboxKind::Disconnected);
     assert!(
         seating::held_connection(&client, "c1")

@@ -715,8 +715,8 @@ async fn pump_forever(
             tokio::time::sleep(INBOX_POLL).await;
         }
         let entries = async {
-            let client = pool.get().await?;
-            seating::consume_inbox(&client, &table_id).await
+            let mut client = pool.get().await?;
+            seating::consume_inbox(&mut client, &table_id).await
         };
         match entries.await {
             Ok(entries) => {

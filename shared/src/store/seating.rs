@@ -82,6 +82,25 @@ pub async fn push_inbox(
     Ok(())
 }
 
+/// Adds what a connection did (connected, an action, disconnected) to the table's inbox
+/// without waiting for the disk: inbox rows live for milliseconds, and if the database
+/// crashes the table's runner goes with it (an agent's action then times out and falls back,
+/// as any late action does). Waiting for each commit's WAL flush would add a disk write to
+/// every action's round trip.
+pub async fn push_from_connection(
+    client: &mut impl GenericClient,
+    table_id: &str,
+    seat: i16,
+    kind: InboxKind,
+    payload: &Value,
+) -> Result<(), StoreError> {
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
+    push_inbox(&tx, table_id, seat, kind, payload).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// One inbox row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxEntry {
@@ -91,17 +110,21 @@ pub struct InboxEntry {
     pub payload: Value,
 }
 
-/// Takes every row waiting in the table's inbox, oldest first.
+/// Takes every row waiting in the table's inbox, oldest first (without waiting for the
+/// disk, like [`push_from_connection`]).
 pub async fn consume_inbox(
-    client: &impl GenericClient,
+    client: &mut impl GenericClient,
     table_id: &str,
 ) -> Result<Vec<InboxEntry>, StoreError> {
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
     let rows = query(
-        client,
+        &tx,
         "DELETE FROM agent_inbox WHERE table_id = $1 RETURNING id, seat, kind, payload",
         &[&table_id],
     )
     .await?;
+    tx.commit().await?;
     let mut entries = rows
         .iter()
         .map(|row| {
