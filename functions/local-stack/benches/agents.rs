@@ -66,7 +66,9 @@ async fn play(addr: SocketAddr, table: String, name: String) -> (usize, Vec<Dura
         joined["ws_url"].as_str().expect("joined"),
         joined["session_token"].as_str().unwrap()
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+        .await
+        .unwrap();
     let (mut actions, mut latencies) = (0, Vec::new());
     let mut sent: Option<Instant> = None;
     while let Some(Ok(message)) = socket.next().await {

@@ -283,6 +283,13 @@ pub async fn up() -> anyhow::Result<()> {
             demo.as_ref(),
             live_table.as_deref(),
         );
+        // No Nagle delay: WebSocket frames and SSE events are small and must leave at once
+        // (with it, a frame waited for the peer's delayed ACK: 40 ms per agent action).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY on an accepted connection");
+            }
+        });
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

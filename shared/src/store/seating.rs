@@ -95,7 +95,8 @@ pub async fn push_from_connection(
     payload: &Value,
 ) -> Result<(), StoreError> {
     let tx = client.transaction().await?;
-    tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off")
+        .await?;
     push_inbox(&tx, table_id, seat, kind, payload).await?;
     tx.commit().await?;
     Ok(())
@@ -117,7 +118,8 @@ pub async fn consume_inbox(
     table_id: &str,
 ) -> Result<Vec<InboxEntry>, StoreError> {
     let tx = client.transaction().await?;
-    tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off")
+        .await?;
     let rows = query(
         &tx,
         "DELETE FROM agent_inbox WHERE table_id = $1 RETURNING id, seat, kind, payload",
