@@ -260,7 +260,7 @@ if [ "${SIMRUNNER_SAM_BUILD:-0}" = 1 ]; then
   rustup target add aarch64-unknown-linux-gnu >/dev/null
   time sam build --build-dir "$target_dir/sam" --no-cached
   # Only the runner talks to LLM providers: the functions must not carry that code.
-  for function in AdminApiFunction DispatchFunction PublicApiFunction; do
+  for function in AdminApiFunction DispatchFunction PublicApiFunction AgentsFunction; do
     bootstrap="$target_dir/sam/$function/bootstrap"
     if grep -q -a -e generativelanguage.googleapis.com -e anthropic-version "$bootstrap"; then
       echo "check-deploy.sh: $function links LLM provider code" >&2

@@ -56,7 +56,7 @@ POKERKIT_VERSION=0.7.7
 ensure_venv .venv-pokerkit "import sys; from importlib.metadata import version; \
 sys.exit(version('pokerkit') != '$POKERKIT_VERSION')" "pokerkit==$POKERKIT_VERSION"
 
-cargo test --workspace --features simrunner-shared/testing,simrunner-shared/aws "$@"
+cargo test --workspace --features simrunner-shared/testing,simrunner-shared/aws,runner-task/aws "$@"
 
 # With arguments (a test filter), only cargo test runs; the whole suite also fuzzes the API
 # against its OpenAPI document, plays outside agents over real WebSockets (the agent

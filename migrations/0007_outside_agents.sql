@@ -69,6 +69,16 @@ CREATE TABLE agent_inbox (
 
 CREATE INDEX agent_inbox_by_table ON agent_inbox (table_id, id);
 
+-- Connections an API Gateway WebSocket API holds (AWS): which seat each belongs to, so the
+-- function that receives a frame knows where it goes. The local gateway keeps this in memory.
+CREATE TABLE agent_connections (
+    connection_id TEXT PRIMARY KEY CHECK (char_length(connection_id) BETWEEN 1 AND 128),
+    table_id      TEXT NOT NULL REFERENCES tables (id) ON DELETE CASCADE,
+    seat          SMALLINT NOT NULL CHECK (seat BETWEEN 0 AND 8),
+    framing       TEXT NOT NULL CHECK (framing IN ('agent', 'envelope')),
+    connected_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
 -- The public feed tells watchers when an outside agent leaves the table.
 ALTER TABLE table_events DROP CONSTRAINT table_events_kind_check;
 ALTER TABLE table_events ADD CONSTRAINT table_events_kind_check

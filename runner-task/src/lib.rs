@@ -7,3 +7,4 @@ pub mod outside;
 pub mod record;
 pub mod run;
 pub mod settings;
+pub mod webhook;

@@ -12,6 +12,7 @@ use crate::llm::{LlmAgent, Style, action_json};
 use crate::outside::{ExternalSeats, Lineup};
 use crate::record::{Recorder, SeatInfo, agent_results};
 use crate::settings::RunnerSettings;
+use crate::webhook::{WebhookSeats, WebhookWarnings};
 use chrono::Utc;
 use deadpool_postgres::Pool;
 use poker::{
@@ -106,7 +107,7 @@ const OUTAGE_TOLERANCE: Duration = Duration::from_secs(15);
 
 /// Runs `op` until it succeeds, retrying while the database is unavailable, for up to
 /// [`OUTAGE_TOLERANCE`].
-async fn with_retry<T, F, Fut>(what: &str, mut op: F) -> Result<T, StoreError>
+pub(crate) async fn with_retry<T, F, Fut>(what: &str, mut op: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
@@ -145,6 +146,8 @@ struct Seats {
     ledger: Option<SharedLedger>,
     /// What the table has seen (public): LLM seats read it, so it is kept only for them.
     memory: TableMemory,
+    /// What went wrong with webhook seats, for the run's results.
+    webhook_warnings: WebhookWarnings,
 }
 
 /// Why the run's seats could not be set up: an error code and a message for the run row.
@@ -366,6 +369,14 @@ impl Runner {
         let spec = &cx.spec;
         let clients = self.provider_clients(spec).await?;
         let ledger = (!clients.is_empty()).then(|| SharedLedger::new(spec.max_llm_cost_usd()));
+        let mut webhooks = WebhookSeats::open(
+            &self.pool,
+            self.settings.keyring.as_ref(),
+            self.settings.webhook_policy,
+            &cx.table_id,
+            spec.agent_slots(),
+        )
+        .await?;
         let mut agents: Vec<Box<dyn Agent>> = Vec::new();
         let mut is_llm = Vec::new();
         for (slot, info) in spec.agent_slots().iter().zip(&cx.seats) {
@@ -393,10 +404,15 @@ impl Runner {
                     continue;
                 }
                 AgentType::Webhook => {
-                    return Err((
-                        "unsupported_seat",
-                        format!("seat {}: webhook seats are not available yet", info.seat),
-                    ));
+                    let Some(agent) = webhooks.take(info.seat) else {
+                        return Err((
+                            "invalid_config",
+                            format!("seat {} names no webhook endpoint", info.seat),
+                        ));
+                    };
+                    agents.push(Box::new(agent));
+                    is_llm.push(false);
+                    continue;
                 }
                 AgentType::Protocol => Style::Protocol,
                 AgentType::Autonomous => Style::Autonomous,
@@ -432,6 +448,7 @@ impl Runner {
             cashed_out: vec![0; cx.seats.len()],
             ledger,
             memory: TableMemory::default(),
+            webhook_warnings: webhooks.warnings,
         })
     }
 
@@ -709,6 +726,9 @@ impl Runner {
         if let Some(usage) = &llm_usage {
             run_results["budget_exhausted"] = usage["budget_exhausted"].clone();
             run_results["llm_warnings"] = usage["warnings"].clone();
+        }
+        if !seats.webhook_warnings.is_empty() {
+            run_results["webhook_warnings"] = seats.webhook_warnings.to_json();
         }
         let (code, message) = match &error {
             Some((code, message)) => (Some(*code), Some(message.as_str())),

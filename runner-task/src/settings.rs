@@ -2,7 +2,7 @@
 
 use crate::llm::client::BaseUrls;
 use crate::llm::prices::PriceTable;
-use simrunner::domain::{Provider, RunId};
+use simrunner::domain::{Provider, RunId, WebhookPolicy};
 use simrunner::secrets::Keyring;
 use simrunner::settings::{EnvReader, Secret, SettingsError};
 use std::time::Duration;
@@ -27,6 +27,8 @@ pub struct RunnerSettings {
     pub prices: PriceTable,
     /// `SIMRUNNER_AGENT_GATEWAY`: how outside agents' connections are reached.
     pub agent_gateway: AgentGateway,
+    /// `SIMRUNNER_WEBHOOK_ALLOW_HTTP_LOOPBACK`: whether webhook seats may call this machine.
+    pub webhook_policy: WebhookPolicy,
 }
 
 /// Where the connections of a table's outside agents are held.
@@ -127,6 +129,7 @@ impl RunnerSettings {
             }),
         };
         let agent_gateway = AgentGateway::from_env(env);
+        let webhook_policy = WebhookPolicy::from_env(env);
         Some(Self {
             run_id: run_id?,
             database_url: database_url?,
@@ -137,6 +140,7 @@ impl RunnerSettings {
             base_urls,
             prices,
             agent_gateway,
+            webhook_policy,
         })
     }
 
@@ -151,10 +155,7 @@ impl RunnerSettings {
             #[cfg(feature = "aws")]
             AgentGateway::ApiGateway { endpoint } => {
                 let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                let config = aws_sdk_apigatewaymanagement::config::Builder::from(&config)
-                    .endpoint_url(endpoint)
-                    .build();
-                AgentLink::ApiGateway(aws_sdk_apigatewaymanagement::Client::from_conf(config))
+                AgentLink::api_gateway(&config, endpoint)
             }
             #[cfg(not(feature = "aws"))]
             AgentGateway::ApiGateway { .. } => AgentLink::Notify(pool.clone()),

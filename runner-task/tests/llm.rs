@@ -12,7 +12,7 @@ use serde_json::Value;
 use simrunner::domain::{ApiKeyDraft, Provider};
 use simrunner::secrets::{Keyring, MasterKey};
 use simrunner::settings::Secret;
-use simrunner::testing::{TestDatabase, bot_simulation, fresh_database, queued_run};
+use simrunner::testing::{TestDatabase, bot_simulation, fresh_database, queued_run, run_log};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -293,20 +293,6 @@ fn runner(db: &TestDatabase, fake: &FakeProvider, run: &str) -> Command {
     command
 }
 
-async fn logs_of(db: &TestDatabase, run: &str, stream: &str) -> Vec<Value> {
-    let client = db.pool.get().await.unwrap();
-    client
-        .query(
-            "SELECT entry::text FROM run_log_entries WHERE run_id = $1 AND stream = $2 ORDER BY seq",
-            &[&run, &stream],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::from_str(r.get::<_, &str>(0)).unwrap())
-        .collect()
-}
-
 /// Every text value in every table of the database, for secrecy scans.
 async fn whole_database_text(db: &TestDatabase) -> String {
     let client = db.pool.get().await.unwrap();
@@ -398,7 +384,7 @@ async fn a_run_with_two_llm_seats_and_two_bots_completes_with_every_hand_recorde
         ("agent-0-protocol", &seats[0]["decisions"]),
         ("agent-2-autonomous", &seats[1]["decisions"]),
     ] {
-        let log = logs_of(&db, &run, stream).await;
+        let log = run_log(&db, &run, stream).await;
         assert_eq!(log.first().unwrap()["event"], "agent_start", "{stream}");
         assert_eq!(log.last().unwrap()["event"], "agent_stop", "{stream}");
         let answered = log
@@ -501,7 +487,7 @@ async fn a_quota_error_ends_a_seats_calls_for_the_run_and_is_recorded() {
     assert_eq!(usage["warnings"], results["llm_warnings"]);
     let calls = |p: &str| fake.seen().iter().filter(|s| s.provider == p).count();
     assert_eq!(calls("google"), 1, "no call after the quota error");
-    let google = logs_of(&db, &run, "agent-0-protocol").await;
+    let google = run_log(&db, &run, "agent-0-protocol").await;
     let reasons = fallback_reasons(&google);
     assert!(
         reasons.len() > 1 && reasons.iter().all(|r| *r == "quota"),
@@ -556,7 +542,7 @@ async fn a_spent_budget_turns_every_llm_seat_into_fallbacks() {
         "the first priced answer spent the budget: {usage}"
     );
     for stream in ["agent-0-protocol", "agent-1-protocol"] {
-        let log = logs_of(&db, &run, stream).await;
+        let log = run_log(&db, &run, stream).await;
         assert!(
             fallback_reasons(&log)
                 .iter()

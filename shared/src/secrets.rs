@@ -6,7 +6,7 @@
 //! row does not decrypt. A [`Keyring`] holds the current key (used to seal) and retired keys
 //! (still accepted to open), which is how the master key is rotated.
 
-use crate::settings::EnvReader;
+use crate::settings::{EnvReader, Secret};
 use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
 use aes_gcm::{AeadCore, Aes256Gcm, Nonce};
 use base64::Engine as _;
@@ -107,13 +107,26 @@ pub fn random_hex(bytes: usize) -> String {
 /// A bearer token: `prefix` and 256 random bits in URL-safe base64 (agent API keys, session
 /// tokens). Only [`token_hash`] of it is stored.
 pub fn random_token(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_256_bits())
+    )
+}
+
+fn random_256_bits() -> [u8; 32] {
     use aes_gcm::aead::rand_core::RngCore as _;
     let mut buf = [0u8; 32];
     OsRng.fill_bytes(&mut buf);
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
-    )
+    buf
+}
+
+/// A webhook endpoint's signing secret in the Standard Webhooks form: `whsec_` and 256
+/// random bits in standard base64. Stored sealed; shown once.
+pub fn webhook_signing_secret() -> Secret<String> {
+    Secret::new(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(random_256_bits())
+    ))
 }
 
 /// What is stored of a [`random_token`]: its SHA-256. The token has 256 random bits, so a

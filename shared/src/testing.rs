@@ -163,6 +163,39 @@ pub async fn bot_simulation(
         .id
 }
 
+/// The entries of one of a run's log streams (`simulation-summary`, `agent-<seat>-<type>`),
+/// oldest first.
+pub async fn run_log(db: &TestDatabase, run: &str, stream: &str) -> Vec<serde_json::Value> {
+    let client = db.pool.get().await.expect("connect");
+    client
+        .query(
+            "SELECT entry::text FROM run_log_entries WHERE run_id = $1 AND stream = $2 ORDER BY seq",
+            &[&run, &stream],
+        )
+        .await
+        .expect("read the log")
+        .iter()
+        .map(|r| serde_json::from_str(r.get::<_, &str>(0)).expect("a JSON entry"))
+        .collect()
+}
+
+/// A listener on 127.0.0.1 that accepts connections, counts them and drops them: a place no
+/// call may reach (its port, and how many connections it has had).
+pub fn counting_listener() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("bound").port();
+    let reached = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = reached.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            count.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (port, reached)
+}
+
 /// Inserts a `queued` manual run of `config`, with a fixed seed when given.
 pub async fn queued_run(
     db: &TestDatabase,

@@ -216,6 +216,46 @@ async fn rotating_the_master_key_reseals_every_provider_key_or_none() {
     );
 }
 
+#[tokio::test]
+async fn webhook_secrets_are_resealed_with_the_provider_keys_rotation() {
+    use simrunner::domain::{WebhookDraft, WebhookPolicy};
+    use simrunner::secrets::{Keyring, MasterKey};
+    use simrunner::store::webhooks::{insert_webhook, reseal_webhook_secrets, reveal_webhook};
+
+    let db = fresh_database().await;
+    let mut client = db.pool.get().await.unwrap();
+    let (old_hex, new_hex) = (MasterKey::generate_hex(), MasterKey::generate_hex());
+    let old = Keyring::new(MasterKey::parse(&old_hex).unwrap(), vec![]);
+    let webhook = WebhookDraft {
+        label: Some("bot".into()),
+        url: Some("https://bot.example.com/act".into()),
+    }
+    .validate(WebhookPolicy::default())
+    .unwrap();
+    let (record, secret) = insert_webhook(&client, &old, &webhook).await.unwrap();
+    assert_eq!(record.key_id, old.current_key_id());
+
+    let rotating = Keyring::new(
+        MasterKey::parse(&new_hex).unwrap(),
+        vec![MasterKey::parse(&old_hex).unwrap()],
+    );
+    let report = reseal_webhook_secrets(&mut client, &rotating)
+        .await
+        .unwrap();
+    assert_eq!((report.resealed, report.current), (1, 0));
+    let new_only = Keyring::new(MasterKey::parse(&new_hex).unwrap(), vec![]);
+    let opened = reveal_webhook(&client, &new_only, &record.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        opened.secret.expose(),
+        secret.expose(),
+        "opens with the new key alone"
+    );
+    assert_eq!(opened.url, "https://bot.example.com/act");
+}
+
 /// A cluster asked for under a private folder (mode 0700, like root's home): as root its
 /// files go where the `postgres` user can reach them, the same place again at the next
 /// start; as anyone else it stays where it was asked for.

@@ -162,6 +162,11 @@
       const external = type.value === "external";
       agent.classList.toggle("hidden", !external);
       agent.disabled = !external;
+      const webhook = row.querySelector('[data-slot="webhook"]');
+      const calls = type.value === "webhook";
+      webhook.classList.toggle("hidden", !calls);
+      webhook.disabled = !calls;
+      row.querySelector('[data-slot="webhook-help"]').classList.toggle("hidden", !calls);
       const provider = model.value.split(":")[0].trim();
       const warn = needsModel && provider !== "" && !keyed.has(provider);
       row.querySelector('[data-slot="key-warning"]').classList.toggle("hidden", !warn);
@@ -220,9 +225,11 @@
         const type = row.querySelector('[data-slot="type"]').value;
         const model = row.querySelector('[data-slot="model"]');
         const agent = row.querySelector('[data-slot="agent"]');
+        const webhook = row.querySelector('[data-slot="webhook"]');
         const slot = { type };
         if (!model.disabled) slot.model = model.value.trim();
         if (!agent.disabled && agent.value) slot.agent_id = agent.value;
+        if (!webhook.disabled) slot.webhook_id = webhook.value || null;
         return slot;
       });
       const result = await api(simForm.dataset.method, simForm.dataset.url, body);
@@ -269,6 +276,29 @@
         el("a", { href: location.pathname }, "done: refresh the list"));
       notice.classList.remove("hidden");
     });
+  }
+
+  // ---- the webhook form: the new endpoint's secret is shown here, once ------------------
+
+  const webhookForm = document.getElementById("webhook-form");
+  if (webhookForm) {
+    const created = document.getElementById("webhook-created");
+    webhookForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(webhookForm);
+      const body = {};
+      for (const input of webhookForm.querySelectorAll("input[name]")) body[input.name] = input.value;
+      const result = await api("POST", webhookForm.dataset.url, body);
+      if (!result.ok) {
+        showErrors(webhookForm, result);
+        return;
+      }
+      webhookForm.reset();
+      document.getElementById("webhook-secret").textContent = result.data.secret;
+      created.classList.remove("hidden");
+      created.scrollIntoView({ block: "nearest" });
+    });
+    document.getElementById("webhook-done").addEventListener("click", () => location.reload());
   }
 
   // ---- the log viewer -------------------------------------------------------------------

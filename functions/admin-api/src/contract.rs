@@ -14,7 +14,7 @@
 //! Also the request fields' allowed values, for the fields whose rules the domain checks.
 
 use serde_json::{Map, Value, json};
-use simrunner::domain::{AgentType, ConfigStatus, Pace, Provider, ScheduleKind};
+use simrunner::domain::{AgentType, ConfigStatus, LABEL_MAX_CHARS, Pace, Provider, ScheduleKind};
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 /// Operations that answer without touching the database.
@@ -216,6 +216,20 @@ pub fn bot_type_schema() -> Object {
     )
 }
 
+/// The label of a stored secret (a provider key, a webhook endpoint), as the domain checks it.
+pub fn label_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .min_length(Some(1))
+        .max_length(Some(LABEL_MAX_CHARS))
+        .pattern(Some(r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"))
+        .description(Some(format!(
+            "1 to {LABEL_MAX_CHARS} characters, not blank, no control characters."
+        )))
+        .examples([json!("production")])
+        .build()
+}
+
 pub fn provider_schema() -> Object {
     let names = Provider::ALL.map(Provider::as_str);
     one_of(names, false, "`openai`, `anthropic` or `google`.")
@@ -224,7 +238,7 @@ pub fn provider_schema() -> Object {
 /// Where the ids a response returns lead (OpenAPI links), so clients and fuzzers can follow
 /// a created config to its detail, edits, start and stop, and a started run to its logs:
 /// (operation, status, the operations that take that `id`).
-const LINKS: [(&str, &str, &[&str]); 3] = [
+const LINKS: [(&str, &str, &[&str]); 4] = [
     (
         "create_simulation",
         "201",
@@ -242,6 +256,7 @@ const LINKS: [(&str, &str, &[&str]); 3] = [
         &["get_run", "get_run_logs", "get_run_hand_histories"],
     ),
     ("create_api_key", "201", &["delete_api_key"]),
+    ("create_webhook", "201", &["delete_webhook"]),
 ];
 
 fn add_links(doc: &mut Value) {

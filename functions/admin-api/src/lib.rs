@@ -20,7 +20,7 @@ use axum::http::{HeaderValue, Request, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use error::{ApiError, ErrorCode};
-use routes::{agents, api_keys, control, health, runs, simulations};
+use routes::{agents, api_keys, control, health, runs, simulations, webhooks};
 use state::AppState;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -44,6 +44,7 @@ use utoipa_axum::routes;
         (name = "simulations", description = "Simulation configs and their runs"),
         (name = "api-keys", description = "LLM provider API keys (write-only)"),
         (name = "agents-admin", description = "Outside agents: list, create (key shown once), revoke"),
+        (name = "webhooks", description = "Webhook endpoints that webhook seats call (signing secret shown once)"),
         (name = "health", description = "Liveness"),
     )
 )]
@@ -87,6 +88,8 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(agents::list_agents, agents::create_agent))
         .routes(routes!(agents::get_agent))
         .routes(routes!(agents::revoke_agent))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::delete_webhook))
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             auth::require_admin,

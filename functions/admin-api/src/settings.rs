@@ -2,6 +2,7 @@
 
 use crate::auth::{JwtKey, JwtVerifier};
 use simrunner::dispatch::RunSettings;
+use simrunner::domain::WebhookPolicy;
 use simrunner::secrets::Keyring;
 use simrunner::settings::{EnvReader, Secret, SettingsError};
 
@@ -26,6 +27,9 @@ pub struct ApiSettings {
     /// `SIMRUNNER_LAUNCHER` (`process` in the local stack by default, none in Lambda),
     /// `SIMRUNNER_SCHEDULER` (`local` by default) and the dispatch limits.
     pub runs: RunSettings,
+    /// `SIMRUNNER_WEBHOOK_ALLOW_HTTP_LOOPBACK` (off by default): webhook endpoints on this
+    /// machine may be created (the runners this program starts are given the same setting).
+    pub webhooks: WebhookPolicy,
 }
 
 impl ApiSettings {
@@ -62,6 +66,7 @@ impl ApiSettings {
 
         let keyring = Keyring::from_env(env, mode == Mode::Lambda);
         let runs = RunSettings::from_env(env, (mode == Mode::Local).then_some("process"));
+        let webhooks = WebhookPolicy::from_env(env);
         Self {
             database_url,
             pool_size,
@@ -69,6 +74,7 @@ impl ApiSettings {
             jwt,
             keyring,
             runs,
+            webhooks,
         }
     }
 }

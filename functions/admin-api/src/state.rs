@@ -1,6 +1,7 @@
 use crate::auth::Authenticator;
 use deadpool_postgres::Pool;
 use simrunner::dispatch::RunControl;
+use simrunner::domain::WebhookPolicy;
 use simrunner::secrets::Keyring;
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// How runs are started and stopped, and where schedules are kept.
     pub runs: Arc<RunControl>,
+    /// Where new webhook endpoints may point (`SIMRUNNER_WEBHOOK_ALLOW_HTTP_LOOPBACK`).
+    pub webhooks: WebhookPolicy,
 }
 
 impl AppState {

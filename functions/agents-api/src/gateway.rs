@@ -219,8 +219,9 @@ async fn session_of(
 
 async fn push(pool: &Pool, session: &Session, kind: InboxKind, payload: Value) -> bool {
     let pushed = async {
-        let client = pool.get().await?;
-        seating::push_inbox(&client, &session.table_id, session.seat, kind, &payload).await
+        let mut client = pool.get().await?;
+        seating::push_from_connection(&mut client, &session.table_id, session.seat, kind, &payload)
+            .await
     };
     match pushed.await {
         Ok(()) => true,

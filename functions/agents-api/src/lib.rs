@@ -15,6 +15,7 @@ pub mod error;
 pub mod gateway;
 pub mod limits;
 pub mod routes;
+pub mod websocket;
 
 use axum::Router;
 use deadpool_postgres::Pool;

@@ -22,12 +22,12 @@ use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use simrunner::secrets::MasterKey;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{TOKEN, connect, free_addr};
+use common::{TOKEN, connect, free_addr, spawn_server};
 const CONNECTIONS: usize = 50;
 
 async fn seed(db: &simrunner::testing::TestDatabase, configs: usize) {
@@ -58,22 +58,6 @@ async fn seed(db: &simrunner::testing::TestDatabase, configs: usize) {
                 .unwrap();
         }
     }
-}
-
-fn spawn_server(database_url: &str, addr: SocketAddr, data_dir: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_simrunner"))
-        .arg("up")
-        .env("DATABASE_URL", database_url)
-        .env("SIMRUNNER_HTTP_ADDR", addr.to_string())
-        .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
-        .env("SIMRUNNER_KEY_ENCRYPTION_KEY", MasterKey::generate_hex())
-        .env("SIMRUNNER_DATA_DIR", data_dir)
-        .env("SIMRUNNER_DEMO", "off")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
 }
 
 async fn get(
@@ -141,7 +125,7 @@ async fn console_page(addr: SocketAddr, cookie: &str, path: &str, rounds: usize)
 async fn time_to_ready(database_url: &str, data_dir: &std::path::Path) -> Duration {
     let addr = free_addr();
     let started = Instant::now();
-    let mut child = spawn_server(database_url, addr, data_dir);
+    let mut child = spawn_server(database_url, addr, data_dir, &[]);
     let ready = loop {
         if let Ok(stream) = tokio::net::TcpStream::connect(addr).await {
             let (mut sender, connection) =
@@ -338,7 +322,7 @@ async fn main() {
     lambda_aws.sort_by_key(|s| s.ready);
 
     let addr = free_addr();
-    let mut server = spawn_server(&db.url, addr, &data_dir);
+    let mut server = spawn_server(&db.url, addr, &data_dir, &[]);
     let mut probe = loop {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             break connect(addr).await;

@@ -15,11 +15,8 @@
 //! asserted.
 
 use http_body_util::{BodyExt as _, Empty};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
-use simrunner::secrets::MasterKey;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -27,52 +24,7 @@ use tokio::sync::Mutex;
 
 mod common;
 
-use common::{TOKEN, connect, free_addr};
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|v| v.parse().unwrap_or(0)))
-        })
-        .unwrap_or(0)
-}
-
-async fn admin(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: serde_json::Value,
-) -> serde_json::Value {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http1::handshake::<
-        _,
-        http_body_util::Full<Bytes>,
-    >(TokioIo::new(stream))
-    .await
-    .unwrap();
-    tokio::spawn(connection);
-    let request = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", addr.to_string())
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .header("content-type", "application/json")
-        .body(http_body_util::Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
-}
+use common::{admin, connect, env_number, free_addr, listening, rss_kib, spawn_server};
 
 /// One SSE watcher: records, for every event frame, the time from the event's commit to now.
 async fn watch(
@@ -193,22 +145,8 @@ async fn main() {
     let addr = free_addr();
     let data_dir =
         std::env::temp_dir().join(format!("simrunner-feed-bench-{}", std::process::id()));
-    let mut server: Child = Command::new(env!("CARGO_BIN_EXE_simrunner"))
-        .arg("up")
-        .env("DATABASE_URL", &db.url)
-        .env("SIMRUNNER_HTTP_ADDR", addr.to_string())
-        .env("SIMRUNNER_ADMIN_TOKEN", TOKEN)
-        .env("SIMRUNNER_KEY_ENCRYPTION_KEY", MasterKey::generate_hex())
-        .env("SIMRUNNER_DATA_DIR", &data_dir)
-        .env("SIMRUNNER_DEMO", "off")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut server = spawn_server(&db.url, addr, &data_dir, &[]);
+    listening(addr).await;
     let created = admin(addr, "POST", "/v1/admin/simulations", serde_json::json!({
         "name": "feed bench", "pace": "live", "max_hands": 10000, "max_run_minutes": 60,
         "agent_slots": [{"type": "random"}, {"type": "tight"}, {"type": "callstation"},

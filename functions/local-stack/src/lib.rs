@@ -247,6 +247,7 @@ pub async fn up() -> anyhow::Result<()> {
                 )
                 .await,
             ),
+            webhooks: settings.webhooks,
         };
         let ticker = tokio::spawn(tick_forever(state.clone(), Duration::from_secs(5)));
         // The same process serves the public API and pages, streaming feeds (SSE).
@@ -282,6 +283,13 @@ pub async fn up() -> anyhow::Result<()> {
             demo.as_ref(),
             live_table.as_deref(),
         );
+        // No Nagle delay: WebSocket frames and SSE events are small and must leave at once
+        // (with it, a frame waited for the peer's delayed ACK: 40 ms per agent action).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY on an accepted connection");
+            }
+        });
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -570,9 +578,9 @@ pub async fn reconcile() -> anyhow::Result<()> {
     .await
 }
 
-/// `simrunner rotate-keys`: seals every stored provider key again under the current master
-/// key (`SIMRUNNER_KEY_ENCRYPTION_KEY`), opening them with the retired ones
-/// (`SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED`), so the retired keys can be dropped.
+/// `simrunner rotate-keys`: seals every stored provider key and webhook signing secret again
+/// under the current master key (`SIMRUNNER_KEY_ENCRYPTION_KEY`), opening them with the
+/// retired ones (`SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED`), so the retired keys can be dropped.
 pub async fn rotate_keys() -> anyhow::Result<()> {
     let mut settings = admin_api::settings::load(Mode::Local)?;
     let Some(keyring) = settings.keyring.take() else {
@@ -582,13 +590,16 @@ pub async fn rotate_keys() -> anyhow::Result<()> {
         );
     };
     with_database(&settings, async |client| {
-        let report = simrunner::store::reseal_api_keys(client, &keyring).await?;
-        println!(
-            "rotate-keys: {} provider keys sealed again under master key {}, {} already were",
-            report.resealed,
-            keyring.current_key_id(),
-            report.current
-        );
+        let keys = simrunner::store::reseal_api_keys(client, &keyring).await?;
+        let webhooks = simrunner::store::webhooks::reseal_webhook_secrets(client, &keyring).await?;
+        for (what, report) in [("provider keys", keys), ("webhook secrets", webhooks)] {
+            println!(
+                "rotate-keys: {} {what} sealed again under master key {}, {} already were",
+                report.resealed,
+                keyring.current_key_id(),
+                report.current
+            );
+        }
         Ok(())
     })
     .await

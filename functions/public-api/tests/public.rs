@@ -81,6 +81,7 @@ fn runner(db: &TestDatabase, run: &RunId) -> Runner {
             base_urls: Default::default(),
             prices: Default::default(),
             agent_gateway: runner_task::settings::AgentGateway::Notify,
+            webhook_policy: Default::default(),
         },
         signals: Arc::new(Signals::default()),
     }

@@ -25,7 +25,11 @@ pub enum ErrorCode {
     LogsExpired,
     MethodNotAllowed,
     SimulationRunning,
+    /// A webhook endpoint a config's seat still names cannot be deleted.
+    WebhookInUse,
     MissingApiKey,
+    /// A config names an agent or webhook endpoint that does not exist (`details` says where).
+    UnknownReference,
     LaunchFailed,
     LauncherUnavailable,
     SchedulerFailed,
@@ -47,8 +51,10 @@ impl ErrorCode {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound | ErrorCode::LogsExpired => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::SimulationRunning => StatusCode::CONFLICT,
-            ErrorCode::MissingApiKey => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::SimulationRunning | ErrorCode::WebhookInUse => StatusCode::CONFLICT,
+            ErrorCode::MissingApiKey | ErrorCode::UnknownReference => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ErrorCode::LaunchFailed | ErrorCode::SchedulerFailed => StatusCode::BAD_GATEWAY,
             ErrorCode::LauncherUnavailable | ErrorCode::SchedulerUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -99,6 +105,12 @@ impl ApiError {
 
     pub fn with_details(mut self, details: Vec<FieldErrorBody>) -> Self {
         self.details = details;
+        self
+    }
+
+    /// The same message and details under another code.
+    pub fn with_code(mut self, code: ErrorCode) -> Self {
+        self.code = code;
         self
     }
 

@@ -37,10 +37,9 @@ impl BaseUrls {
     }
 }
 
-/// An HTTPS client on rustls with the ring provider (the one the database connector uses)
-/// and the system's root certificates; HTTP/1.1 with keep-alive, so a seat's calls reuse
-/// one connection.
-pub fn http_client() -> Result<reqwest::Client, String> {
+/// TLS for the runner's outgoing HTTPS calls (LLM providers, webhooks): rustls with the ring
+/// provider (the one the database connector uses), the system's root certificates, HTTP/1.1.
+pub fn tls_config() -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
@@ -50,8 +49,14 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tls)
+}
+
+/// An HTTPS client on [`tls_config`], with keep-alive, so a seat's calls reuse one
+/// connection.
+pub fn http_client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+        .tls_backend_preconfigured(tls_config()?)
         .connect_timeout(Duration::from_secs(5))
         .pool_idle_timeout(Duration::from_secs(60))
         .user_agent(concat!("simrunner/", env!("CARGO_PKG_VERSION")))

@@ -94,6 +94,11 @@ struct Hub {
 
 impl Hub {
     fn send(&self, connection: &(String, Framing), message: &ServerMessage) {
+        self.send_as(connection, message, false);
+    }
+
+    /// `fresh`: the connection was just announced (see [`Outgoing::Text`]).
+    fn send_as(&self, connection: &(String, Framing), message: &ServerMessage, fresh: bool) {
         let text = message.encode(
             connection.1,
             Some(&self.table_id),
@@ -102,6 +107,7 @@ impl Hub {
         self.queue(Outgoing::Text {
             connection: connection.0.clone(),
             text,
+            fresh,
         });
     }
 
@@ -184,7 +190,7 @@ impl Hub {
             .as_ref()
             .map(|(id, _)| id.clone())
             .unwrap_or_default();
-        self.send(
+        self.send_as(
             &connection,
             &ServerMessage::Welcome(Welcome {
                 protocol_version: protocol::PROTOCOL_VERSION.into(),
@@ -194,19 +200,20 @@ impl Hub {
                 agent_id,
                 action_timeout_ms: self.action_timeout_ms,
             }),
+            true,
         );
         match (self.phase, &self.seats[seat].state) {
             (Phase::Running, Some(state)) => {
-                self.send(&connection, &ServerMessage::GameState(state.clone()))
+                self.send_as(&connection, &ServerMessage::GameState(state.clone()), true)
             }
             (Phase::Ended, _) => {
-                self.send(&connection, &ended_status(None, None));
+                self.send_as(&connection, &ended_status(None, None), true);
                 self.queue(Outgoing::Close {
                     connection: connection.0.clone(),
                 });
                 return;
             }
-            _ => self.send(&connection, &self.waiting_status(seat)),
+            _ => self.send_as(&connection, &self.waiting_status(seat), true),
         }
         self.seats[seat].connection = Some(connection);
     }
@@ -674,7 +681,7 @@ async fn send_forever(link: AgentLink, mut queued: mpsc::UnboundedReceiver<Queue
             }
         }
         if !batch.is_empty() {
-            link.deliver(&batch).await;
+            let _ = link.deliver(&batch).await;
             batch.clear();
         }
         for done in flushes.drain(..) {
@@ -708,8 +715,8 @@ async fn pump_forever(
             tokio::time::sleep(INBOX_POLL).await;
         }
         let entries = async {
-            let client = pool.get().await?;
-            seating::consume_inbox(&client, &table_id).await
+            let mut client = pool.get().await?;
+            seating::consume_inbox(&mut client, &table_id).await
         };
         match entries.await {
             Ok(entries) => {
@@ -987,7 +994,7 @@ mod tests {
         );
         let sent = sent(&mut out);
         assert!(
-            matches!(&sent[0], Outgoing::Text { connection, text } if connection == "c1" && text.contains("SESSION_EXPIRED"))
+            matches!(&sent[0], Outgoing::Text { connection, text, .. } if connection == "c1" && text.contains("SESSION_EXPIRED"))
         );
         assert_eq!(
             sent[1],
@@ -998,7 +1005,9 @@ mod tests {
         let kinds: Vec<String> = sent[2..]
             .iter()
             .map(|m| match m {
-                Outgoing::Text { connection, text } => {
+                Outgoing::Text {
+                    connection, text, ..
+                } => {
                     assert_eq!(connection, "new");
                     serde_json::from_str::<Value>(text).unwrap()["type"]
                         .as_str()

@@ -47,6 +47,26 @@ struct Shared {
     light: bool,
 }
 
+/// Serves `app` on 127.0.0.1 from its own thread and runtime (so a test may block on a child
+/// process meanwhile); the address it listens on.
+pub fn serve(app: Router) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    addr
+}
+
 pub struct FakeProvider {
     pub addr: std::net::SocketAddr,
     shared: Arc<Shared>,
@@ -67,26 +87,15 @@ impl FakeProvider {
             light,
             ..Shared::default()
         });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
         let app = Router::new()
             .route("/openai/v1/chat/completions", post(openai))
             .route("/anthropic/v1/messages", post(anthropic))
             .route("/google/v1beta/models/{call}", post(google))
             .with_state(shared.clone());
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        Self { addr, shared }
+        Self {
+            addr: serve(app),
+            shared,
+        }
     }
 
     /// The runner's settings that point every provider here.

@@ -52,6 +52,9 @@ pub enum FallbackReason {
     Quota,
     /// The provider failed (5xx) or could not be reached.
     ProviderError,
+    /// A webhook's destination is not one it may reach (an inside address, plain http
+    /// where it is not allowed): nothing was sent.
+    DestinationRefused,
     /// The run's LLM budget (`max_llm_cost_usd`) is spent.
     BudgetExhausted,
     /// The run is stopping: the hand ends at once, without waiting for the model.
@@ -74,6 +77,7 @@ impl FallbackReason {
             FallbackReason::Auth => "auth",
             FallbackReason::Quota => "quota",
             FallbackReason::ProviderError => "provider_error",
+            FallbackReason::DestinationRefused => "destination_refused",
             FallbackReason::BudgetExhausted => "budget_exhausted",
             FallbackReason::Stopping => "stopping",
             FallbackReason::Left => "left",

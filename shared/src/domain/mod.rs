@@ -8,10 +8,11 @@ mod provider;
 mod runs;
 mod simulation;
 mod validation;
+mod webhook;
 
 pub use agents::{AGENT_METADATA_BYTES, AGENT_NAME_CHARS, AgentDraft, NewAgent};
 pub use ids::{AgentId, ApiKeyId, RunId, SimulationId, WebhookId};
-pub use provider::{ApiKeyDraft, NewApiKey, Provider};
+pub use provider::{ApiKeyDraft, LABEL_MAX_CHARS, NewApiKey, Provider};
 pub use runs::{RunStatus, RunTrigger};
 pub use simulation::{
     AgentSlot, AgentSlotDraft, AgentType, Blinds, ConfigStatus, ExternalSeating, Limits, MAX_CHIPS,
@@ -19,3 +20,6 @@ pub use simulation::{
     TableConfig,
 };
 pub use validation::{FieldError, ValidationErrors};
+pub use webhook::{
+    NewWebhook, WEBHOOK_URL_MAX_CHARS, WebhookDraft, WebhookPolicy, WebhookUrl, address_refusal,
+};

@@ -33,6 +33,23 @@ pub const LABEL_MAX_CHARS: usize = 100;
 pub const KEY_MIN_CHARS: usize = 8;
 pub const KEY_MAX_CHARS: usize = 512;
 
+/// A stored secret's `label` (a provider key's, a webhook endpoint's), trimmed: 1 to
+/// [`LABEL_MAX_CHARS`] characters, no control characters. Problems go to `errors`.
+pub(super) fn checked_label(errors: &mut ValidationErrors, label: Option<&str>) -> String {
+    let label = label.map(str::trim).unwrap_or_default();
+    if label.is_empty() {
+        errors.add("label", "is required and must not be blank");
+    } else if label.chars().count() > LABEL_MAX_CHARS {
+        errors.add(
+            "label",
+            format!("must be at most {LABEL_MAX_CHARS} characters"),
+        );
+    } else if label.chars().any(char::is_control) {
+        errors.add("label", "must not contain control characters");
+    }
+    label.to_owned()
+}
+
 /// Unvalidated input for a new provider key.
 #[derive(Debug, Default)]
 pub struct ApiKeyDraft {
@@ -77,17 +94,7 @@ impl ApiKeyDraft {
                 None
             }),
         };
-        let label = self.label.as_deref().map(str::trim).unwrap_or_default();
-        if label.is_empty() {
-            errors.add("label", "is required and must not be blank");
-        } else if label.chars().count() > LABEL_MAX_CHARS {
-            errors.add(
-                "label",
-                format!("must be at most {LABEL_MAX_CHARS} characters"),
-            );
-        } else if label.chars().any(char::is_control) {
-            errors.add("label", "must not contain control characters");
-        }
+        let label = checked_label(&mut errors, self.label.as_deref());
         let key = self.key.map(|k| k.expose().trim().to_owned());
         match key.as_deref() {
             None | Some("") => errors.add("key", "is required and must not be blank"),
@@ -100,7 +107,6 @@ impl ApiKeyDraft {
             ),
             Some(_) => {}
         }
-        let label = label.to_owned();
         errors.into_result(|| NewApiKey {
             provider: provider.expect("checked"),
             label,

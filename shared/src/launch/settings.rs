@@ -94,8 +94,10 @@ pub struct LocalRunners {
 }
 
 impl LocalRunners {
-    /// What every runner gets in its environment: the database, the key-encryption key, and
-    /// during a key rotation the retired keys, which must still open older provider keys.
+    /// What every runner gets in its environment: the database, the key-encryption key,
+    /// during a key rotation the retired keys, which must still open older provider keys, and
+    /// this program's `SIMRUNNER_WEBHOOK_ALLOW_HTTP_LOOPBACK`, so its runners may call the
+    /// webhooks it let an admin create.
     fn env(&self) -> Vec<(String, String)> {
         let mut env = vec![(
             "DATABASE_URL".to_owned(),
@@ -107,8 +109,13 @@ impl LocalRunners {
                 key.expose().clone(),
             ));
         }
-        if let Ok(retired) = std::env::var("SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED") {
-            env.push(("SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED".to_owned(), retired));
+        for passed in [
+            "SIMRUNNER_KEY_ENCRYPTION_KEYS_RETIRED",
+            crate::domain::WebhookPolicy::SETTING,
+        ] {
+            if let Ok(value) = std::env::var(passed) {
+                env.push((passed.to_owned(), value));
+            }
         }
         env
     }

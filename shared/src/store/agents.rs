@@ -168,8 +168,9 @@ pub async fn unknown_agents(
 ) -> Result<Vec<String>, StoreError> {
     let rows = query(
         client,
-        "SELECT id FROM unnest($1::text[]) id
-          WHERE NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = id AND a.revoked_at IS NULL)",
+        "SELECT wanted.id FROM unnest($1::text[]) AS wanted(id)
+          WHERE NOT EXISTS (SELECT 1 FROM agents a
+                             WHERE a.id = wanted.id AND a.revoked_at IS NULL)",
         &[&ids],
     )
     .await?;

@@ -91,7 +91,7 @@ pub async fn delete_api_key(
 pub enum RevealError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot decrypt provider key {id}: {source}")]
+    #[error("cannot decrypt the stored secret {id}: {source}")]
     Open {
         id: String,
         #[source]
@@ -131,7 +131,9 @@ pub async fn reveal_newest_api_key(
     row.map(|row| open_row(&row, keyring)).transpose()
 }
 
-fn open_row(row: &Row, keyring: &Keyring) -> Result<Secret<String>, RevealError> {
+/// Opens a row's sealed secret (columns `id`, `ciphertext`, `nonce`, `key_id`; the row id is
+/// the associated data).
+pub(super) fn open_row(row: &Row, keyring: &Keyring) -> Result<Secret<String>, RevealError> {
     let id: String = get(row, "id")?;
     let sealed = Sealed {
         ciphertext: get(row, "ciphertext")?,
@@ -147,12 +149,12 @@ fn open_row(row: &Row, keyring: &Keyring) -> Result<Secret<String>, RevealError>
     Ok(Secret::new(text))
 }
 
-/// What [`reseal_api_keys`] did.
+/// What a reseal ([`reseal_api_keys`], `reseal_webhook_secrets`) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResealReport {
-    /// Keys that were sealed under a retired master key and now are under the current one.
+    /// Secrets that were sealed under a retired master key and now are under the current one.
     pub resealed: usize,
-    /// Keys already under the current master key.
+    /// Secrets already under the current master key.
     pub current: usize,
 }
 
@@ -164,10 +166,20 @@ pub async fn reseal_api_keys(
     client: &mut impl GenericClient,
     keyring: &Keyring,
 ) -> Result<ResealReport, RevealError> {
+    reseal(client, keyring, "provider_api_keys").await
+}
+
+/// Reseals every sealed secret of `table` (columns as [`open_row`] reads them) under the
+/// current master key, in one transaction, or none.
+pub(super) async fn reseal(
+    client: &mut impl GenericClient,
+    keyring: &Keyring,
+    table: &'static str,
+) -> Result<ResealReport, RevealError> {
     let tx = client.transaction().await.map_err(StoreError::from)?;
     let rows = query(
         &tx,
-        "SELECT id, ciphertext, nonce, key_id FROM provider_api_keys ORDER BY id FOR UPDATE",
+        &format!("SELECT id, ciphertext, nonce, key_id FROM {table} ORDER BY id FOR UPDATE"),
         &[],
     )
     .await?;
@@ -185,7 +197,7 @@ pub async fn reseal_api_keys(
         let resealed = keyring.seal(id.as_bytes(), plaintext.expose().as_bytes());
         execute(
             &tx,
-            "UPDATE provider_api_keys SET ciphertext = $2, nonce = $3, key_id = $4 WHERE id = $1",
+            &format!("UPDATE {table} SET ciphertext = $2, nonce = $3, key_id = $4 WHERE id = $1"),
             &[&id, &resealed.ciphertext, &resealed.nonce, &resealed.key_id],
         )
         .await?;

@@ -10,6 +10,7 @@ pub mod recording;
 mod runs;
 pub mod seating;
 mod simulations;
+pub mod webhooks;
 
 pub use api_keys::{
     ApiKeyRecord, ResealReport, RevealError, delete_api_key, insert_api_key, list_api_keys,

@@ -82,6 +82,26 @@ pub async fn push_inbox(
     Ok(())
 }
 
+/// Adds what a connection did (connected, an action, disconnected) to the table's inbox
+/// without waiting for the disk: inbox rows live for milliseconds, and if the database
+/// crashes the table's runner goes with it (an agent's action then times out and falls back,
+/// as any late action does). Waiting for each commit's WAL flush would add a disk write to
+/// every action's round trip.
+pub async fn push_from_connection(
+    client: &mut impl GenericClient,
+    table_id: &str,
+    seat: i16,
+    kind: InboxKind,
+    payload: &Value,
+) -> Result<(), StoreError> {
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off")
+        .await?;
+    push_inbox(&tx, table_id, seat, kind, payload).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// One inbox row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxEntry {
@@ -91,17 +111,22 @@ pub struct InboxEntry {
     pub payload: Value,
 }
 
-/// Takes every row waiting in the table's inbox, oldest first.
+/// Takes every row waiting in the table's inbox, oldest first (without waiting for the
+/// disk, like [`push_from_connection`]).
 pub async fn consume_inbox(
-    client: &impl GenericClient,
+    client: &mut impl GenericClient,
     table_id: &str,
 ) -> Result<Vec<InboxEntry>, StoreError> {
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off")
+        .await?;
     let rows = query(
-        client,
+        &tx,
         "DELETE FROM agent_inbox WHERE table_id = $1 RETURNING id, seat, kind, payload",
         &[&table_id],
     )
     .await?;
+    tx.commit().await?;
     let mut entries = rows
         .iter()
         .map(|row| {
@@ -534,4 +559,68 @@ pub async fn notify_gateway(
     )
     .await?;
     Ok(())
+}
+
+/// A connection an API Gateway WebSocket API holds, and the seat it plays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldConnection {
+    pub table_id: String,
+    pub seat: i16,
+    pub framing: String,
+}
+
+fn held_from_row(row: &tokio_postgres::Row) -> Result<HeldConnection, StoreError> {
+    Ok(HeldConnection {
+        table_id: get(row, "table_id")?,
+        seat: get(row, "seat")?,
+        framing: get(row, "framing")?,
+    })
+}
+
+/// Remembers which seat a gateway-held connection plays (at `$connect`).
+pub async fn hold_connection(
+    client: &impl GenericClient,
+    connection_id: &str,
+    session: &Session,
+    framing: &str,
+) -> Result<(), StoreError> {
+    execute(
+        client,
+        "INSERT INTO agent_connections (connection_id, table_id, seat, framing)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (connection_id) DO UPDATE
+            SET table_id = $2, seat = $3, framing = $4, connected_at = now()",
+        &[&connection_id, &session.table_id, &session.seat, &framing],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The seat a gateway-held connection plays.
+pub async fn held_connection(
+    client: &impl GenericClient,
+    connection_id: &str,
+) -> Result<Option<HeldConnection>, StoreError> {
+    let row = query_opt(
+        client,
+        "SELECT table_id, seat, framing FROM agent_connections WHERE connection_id = $1",
+        &[&connection_id],
+    )
+    .await?;
+    row.as_ref().map(held_from_row).transpose()
+}
+
+/// Forgets a gateway-held connection (at `$disconnect`), returning what it played.
+pub async fn release_connection(
+    client: &impl GenericClient,
+    connection_id: &str,
+) -> Result<Option<HeldConnection>, StoreError> {
+    let row = query_opt(
+        client,
+        "DELETE FROM agent_connections WHERE connection_id = $1
+         RETURNING table_id, seat, framing",
+        &[&connection_id],
+    )
+    .await?;
+    row.as_ref().map(held_from_row).transpose()
 }

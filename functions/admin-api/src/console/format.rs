@@ -143,6 +143,20 @@ pub fn llm_usage(run: &RunView) -> Option<String> {
     Some(text)
 }
 
+/// What the run warned about: providers that stopped answering (`llm_warnings`) and webhook
+/// seats that fell back (`webhook_warnings`), as their messages.
+pub fn run_warnings(run: &RunView) -> Vec<String> {
+    let Some(results) = &run.results else {
+        return Vec::new();
+    };
+    ["llm_warnings", "webhook_warnings"]
+        .iter()
+        .filter_map(|list| results[*list].as_array())
+        .flatten()
+        .filter_map(|warning| warning["message"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Percent-encodes everything but unreserved characters and `/`, for a path in a query.
 pub fn url_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -56,6 +56,7 @@ pub fn routes(app: AppState) -> Router {
         .route("/admin/runs/{id}", get(pages::run))
         .route("/admin/keys", get(pages::keys))
         .route("/admin/agents", get(pages::agents))
+        .route("/admin/webhooks", get(pages::webhooks))
         .with_state(console)
         .route(
             &format!("{ASSET_PREFIX}/{{file}}"),

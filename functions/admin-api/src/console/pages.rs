@@ -7,6 +7,7 @@ use super::{Console, SignedIn};
 use crate::error::ApiError;
 use crate::routes::api_keys::ApiKeyView;
 use crate::routes::simulations::{RunView, SimulationView};
+use crate::routes::webhooks::WebhookView;
 use crate::routes::{MAX_PAGE_SIZE, page_request};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -22,7 +23,7 @@ pub struct Frame {
     script: String,
     who: String,
     csrf: String,
-    /// The nav entry to highlight: `simulations` or `keys`.
+    /// The nav entry to highlight: `simulations`, `keys` or `webhooks`.
     section: &'static str,
 }
 
@@ -156,6 +157,7 @@ struct RunRow {
     error: Option<String>,
     hands: i64,
     usage: Option<String>,
+    warnings: Vec<String>,
     table_id: Option<String>,
     started: String,
     duration: String,
@@ -171,6 +173,7 @@ impl From<RunView> for RunRow {
             }),
             hands: run.hands_played,
             usage: format::llm_usage(&run),
+            warnings: format::run_warnings(&run),
             started: iso(run.started_at.unwrap_or(run.created_at)),
             duration: format::duration(&run),
             table_id: run.table_id,
@@ -270,6 +273,7 @@ struct SlotValues {
     agent_type: String,
     model: String,
     agent_id: String,
+    webhook_id: String,
 }
 
 impl SlotValues {
@@ -278,6 +282,7 @@ impl SlotValues {
             agent_type: agent_type.to_owned(),
             model: String::new(),
             agent_id: String::new(),
+            webhook_id: String::new(),
         }
     }
 }
@@ -336,6 +341,7 @@ impl From<&SimulationView> for Values {
                     agent_type: s.agent_type.to_owned(),
                     model: s.model.clone().unwrap_or_default(),
                     agent_id: s.agent_id.clone().unwrap_or_default(),
+                    webhook_id: s.webhook_id.clone().unwrap_or_default(),
                 })
                 .collect(),
             join_timeout_seconds: view
@@ -370,6 +376,8 @@ struct FormPage {
     max_chips: i64,
     /// Outside agents an external seat may be kept for: (id, name), not revoked.
     agents: Vec<(String, String)>,
+    /// Endpoints a webhook seat may call: (id, label).
+    webhooks: Vec<(String, String)>,
     /// What seats nobody took can be played by.
     bots: Vec<&'static str>,
 }
@@ -426,6 +434,11 @@ impl FormPage {
             keyed_providers: keyed.join(","),
             max_chips: MAX_CHIPS,
             agents,
+            webhooks: simrunner::store::webhooks::list_webhooks(&client)
+                .await?
+                .into_iter()
+                .map(|w| (w.id.to_string(), w.label))
+                .collect(),
             bots: AgentType::BOTS.map(AgentType::as_str).into(),
         })
     }
@@ -568,6 +581,39 @@ pub async fn keys(State(console): State<Console>, signed_in: SignedIn) -> Respon
             frame: Frame::new(&console, signed_in, "keys"),
             keys: keys.into_iter().map(ApiKeyView::from).collect(),
             providers: Provider::ALL.into_iter().map(Provider::as_str).collect(),
+        })
+    };
+    respond(page.await)
+}
+
+// ---- webhook endpoints ---------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/webhooks.html")]
+struct WebhooksPage {
+    layout: Layout,
+    frame: Frame,
+    webhooks: Vec<WebhookView>,
+    /// Endpoints on this machine may be created (the form says so).
+    loopback: bool,
+}
+
+impl WebhooksPage {
+    fn added(webhook: &WebhookView) -> String {
+        iso(webhook.created_at)
+    }
+}
+
+/// `/admin/webhooks`: endpoints with their secrets masked; a new endpoint's secret is shown
+/// by the page's script from the API's answer, once.
+pub async fn webhooks(State(console): State<Console>, signed_in: SignedIn) -> Response {
+    let page = async {
+        let webhooks = store::webhooks::list_webhooks(&console.app.db().await?).await?;
+        Ok(WebhooksPage {
+            layout: console.layout.clone(),
+            frame: Frame::new(&console, signed_in, "webhooks"),
+            webhooks: webhooks.into_iter().map(WebhookView::from).collect(),
+            loopback: console.app.webhooks.allow_loopback,
         })
     };
     respond(page.await)

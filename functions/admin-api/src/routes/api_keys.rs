@@ -31,15 +31,7 @@ impl<'de> Deserialize<'de> for KeyInput {
 pub struct CreateApiKey {
     #[schema(schema_with = crate::contract::provider_schema, required = true, example = "anthropic")]
     pub provider: Option<String>,
-    /// 1 to 100 characters, not blank, no control characters.
-    #[schema(
-        example = "production",
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
-        required = true,
-        nullable = false
-    )]
+    #[schema(schema_with = crate::contract::label_schema, required = true)]
     pub label: Option<String>,
     /// The provider's API key, 8 to 512 characters without spaces; stored encrypted, never
     /// shown again.

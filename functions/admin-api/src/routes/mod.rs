@@ -8,6 +8,7 @@ pub mod control;
 pub mod health;
 pub mod runs;
 pub mod simulations;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use serde::Deserialize;

@@ -1,7 +1,7 @@
 //! `/v1/admin/simulations`: simulation configs and their run history.
 
 use super::{PageParams, page_request};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::AppState;
 use axum::Json;
@@ -12,7 +12,8 @@ use chrono::Utc;
 use serde::{Deserialize, Deserializer, Serialize};
 use simrunner::dispatch;
 use simrunner::domain::{
-    AgentSlotDraft, AgentType, Provider, ScheduleKind, SimulationDraft, SimulationId,
+    AgentId, AgentSlot, AgentSlotDraft, AgentType, Provider, ScheduleKind, SimulationDraft,
+    SimulationId, WebhookId,
 };
 use simrunner::schedule::ScheduleSpec;
 use simrunner::store::{self, RunRecord, SimulationRecord, StoreError, UpdateOutcome};
@@ -525,33 +526,61 @@ pub struct DetailParams {
 
 // ---- handlers ------------------------------------------------------------------------------
 
-/// The agents that seats are kept for must exist and not be revoked: a `422` naming the
-/// seat otherwise (checked in the config's transaction, before anything is written).
+/// The agents that seats are kept for must exist and not be revoked, and the webhook
+/// endpoints that seats call must exist: a `422 unknown_reference` naming each seat's field
+/// otherwise (checked in the config's transaction, before anything is written; the endpoints
+/// found stay locked until it ends, so none is deleted in between).
 async fn check_references(
     tx: &impl deadpool_postgres::GenericClient,
     spec: &simrunner::domain::SimulationSpec,
 ) -> Result<(), ApiError> {
-    let named: Vec<(usize, &str)> = spec
-        .agent_slots()
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.agent_id().map(|a| (i, a.as_str())))
-        .collect();
-    if named.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<&str> = named.iter().map(|(_, id)| *id).collect();
-    let unknown = store::agents::unknown_agents(tx, &ids).await?;
     let mut errors = simrunner::domain::ValidationErrors::default();
-    for (i, id) in named {
-        if unknown.iter().any(|u| u == id) {
-            errors.add(
-                format!("agent_slots[{i}].agent_id"),
-                format!("no registered agent {id} (or it was revoked)"),
-            );
-        }
+    let agents = named(spec, |s| s.agent_id().map(AgentId::as_str));
+    if !agents.is_empty() {
+        let unknown = store::agents::unknown_agents(tx, &ids(&agents)).await?;
+        note_unknown(&mut errors, &agents, &unknown, "agent_id", |id| {
+            format!("no registered agent {id} (or it was revoked)")
+        });
     }
-    errors.into_result(|| ()).map_err(ApiError::from)
+    let endpoints = named(spec, |s| s.webhook_id().map(WebhookId::as_str));
+    if !endpoints.is_empty() {
+        let unknown = store::webhooks::unknown_webhooks(tx, &ids(&endpoints)).await?;
+        note_unknown(&mut errors, &endpoints, &unknown, "webhook_id", |id| {
+            format!("no webhook endpoint {id}; create it first (POST /v1/admin/webhooks)")
+        });
+    }
+    errors
+        .into_result(|| ())
+        .map_err(|errors| ApiError::from(errors).with_code(ErrorCode::UnknownReference))
+}
+
+/// `(seat, id)` of the seats that name something with `id`.
+fn named<'s>(
+    spec: &'s simrunner::domain::SimulationSpec,
+    id: fn(&'s AgentSlot) -> Option<&'s str>,
+) -> Vec<(usize, &'s str)> {
+    let slots = spec.agent_slots().iter().enumerate();
+    slots.filter_map(|(i, s)| id(s).map(|id| (i, id))).collect()
+}
+
+fn ids<'s>(named: &[(usize, &'s str)]) -> Vec<&'s str> {
+    named.iter().map(|(_, id)| *id).collect()
+}
+
+/// An error at `agent_slots[i].{field}` for each seat whose id is `unknown`.
+fn note_unknown(
+    errors: &mut simrunner::domain::ValidationErrors,
+    named: &[(usize, &str)],
+    unknown: &[String],
+    field: &str,
+    message: impl Fn(&str) -> String,
+) {
+    for (i, id) in named
+        .iter()
+        .filter(|(_, id)| unknown.iter().any(|u| u == id))
+    {
+        errors.add(format!("agent_slots[{i}].{field}"), message(id));
+    }
 }
 
 fn parse_id(id: &str) -> Result<SimulationId, ApiError> {
@@ -591,6 +620,7 @@ pub async fn list_simulations(
         (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody),
+        (status = 422, description = "`unknown_reference`: a seat names an agent or webhook endpoint that does not exist; `details` names the field", body = ErrorBody),
     ))]
 pub async fn create_simulation(
     State(state): State<AppState>,
@@ -656,6 +686,7 @@ pub async fn get_simulation(
         (status = 200, body = SimulationView),
         (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody),
+        (status = 422, description = "`unknown_reference`: a seat names an agent or webhook endpoint that does not exist; `details` names the field", body = ErrorBody),
     ))]
 pub async fn update_simulation(
     State(state): State<AppState>,

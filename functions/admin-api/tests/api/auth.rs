@@ -20,6 +20,10 @@ fn secured_routes(app: &TestApp) -> Vec<(Method, String)> {
                     .replace(
                         "/api-keys/{id}",
                         "/api-keys/key_0123456789abcdef0123456789abcdef",
+                    )
+                    .replace(
+                        "/agents/{id}",
+                        "/agents/agt_0123456789abcdef0123456789abcdef",
                     );
                 routes.push((method.to_uppercase().parse().unwrap(), path));
             }
@@ -32,7 +36,7 @@ fn secured_routes(app: &TestApp) -> Vec<(Method, String)> {
 async fn every_admin_route_answers_401_without_good_credentials() {
     let app = TestApp::spawn().await;
     let routes = secured_routes(&app);
-    assert_eq!(routes.len(), 19, "{routes:?}");
+    assert_eq!(routes.len(), 22, "{routes:?}");
     let wrong_token = format!("Bearer {TOKEN}x");
     let wrong_scheme = format!("Basic {TOKEN}");
     let credentials = [
@@ -99,6 +103,8 @@ async fn public_routes_need_no_credentials() {
             "/v1/admin/simulations/{id}",
             "/v1/admin/simulations/{id}/start",
             "/v1/admin/simulations/{id}/stop",
+            "/v1/admin/webhooks",
+            "/v1/admin/webhooks/{id}",
         ]
     );
 }

@@ -26,14 +26,14 @@ fn login_request(token: &str, origin: Option<&str>, https: bool) -> Request<Body
 }
 
 /// Signs in with the admin token and returns the `Cookie` header value to send.
-async fn sign_in(app: &TestApp) -> String {
+pub(crate) async fn sign_in(app: &TestApp) -> String {
     let response = app.raw(login_request(TOKEN, Some(ORIGIN), false)).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text);
     let set_cookie = response.headers[header::SET_COOKIE].to_str().unwrap();
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn page(app: &TestApp, path: &str, cookie: &str) -> Response {
+pub(crate) async fn page(app: &TestApp, path: &str, cookie: &str) -> Response {
     app.raw(
         Request::builder()
             .uri(path)

@@ -81,6 +81,7 @@ pub fn state_for(pool: deadpool_postgres::Pool, jwt: Option<JwtVerifier>) -> App
             launcher: Some(fake_launcher("exec sleep 30")),
             ..RunControl::default()
         }),
+        webhooks: Default::default(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Router tests: the real router, called with `oneshot`, against a fresh migrated database
 //! on a real PostgreSQL server per test.
 
+mod agents;
 mod api_keys;
 mod auth;
 mod console;
@@ -11,3 +12,4 @@ mod openapi;
 mod runs;
 mod schedules;
 mod simulations;
+mod webhooks;

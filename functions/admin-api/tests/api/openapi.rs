@@ -66,7 +66,15 @@ async fn request_limits_in_the_document_are_the_ones_the_domain_enforces() {
     assert_eq!(slot["additionalProperties"], false);
     assert_eq!(
         slot["properties"]["type"]["enum"],
-        serde_json::json!(["random", "tight", "callstation", "autonomous", "protocol"])
+        serde_json::json!([
+            "random",
+            "tight",
+            "callstation",
+            "autonomous",
+            "protocol",
+            "external",
+            "webhook"
+        ])
     );
     assert!(
         slot["properties"]["model"]["pattern"]
@@ -113,5 +121,5 @@ async fn every_admin_operation_declares_auth_failures_and_its_kind_of_errors() {
             }
         }
     }
-    assert_eq!(checked, 19);
+    assert_eq!(checked, 22);
 }

@@ -224,6 +224,8 @@ async fn agent_types_say_which_need_a_model() {
         ("callstation", false),
         ("autonomous", true),
         ("protocol", true),
+        ("external", false),
+        ("webhook", false),
     ]
     .map(|(t, m)| (t.to_owned(), m));
     assert_eq!(types, expected);
