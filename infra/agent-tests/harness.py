@@ -52,6 +52,8 @@ class Stack:
             "SIMRUNNER_ADMIN_TOKEN": ADMIN_TOKEN, "SIMRUNNER_DEMO": "off",
             "RUST_LOG": os.environ.get("SIMRUNNER_AGENT_TESTS_LOG", "warn"),
             "SIMRUNNER_AGENT_REQUESTS_PER_MINUTE": "100000", "SIMRUNNER_MAX_CONCURRENT_RUNS": "20",
+            # Low, so the flood test floods quickly.
+            "SIMRUNNER_AGENT_FRAMES_PER_SECOND": "20",
         })
         env.update(extra_env or {})
         self.log = open(os.path.join(self.data, "stack.log"), "wb")

@@ -40,7 +40,9 @@ pub struct AgentsSettings {
     /// `SIMRUNNER_AGENT_REQUESTS_PER_MINUTE` (120): REST calls per agent key and per
     /// address; registrations count against the address.
     pub requests_per_minute: u32,
-    /// `SIMRUNNER_AGENT_FRAMES_PER_SECOND` (20): frames per WebSocket connection.
+    /// `SIMRUNNER_AGENT_FRAMES_PER_SECOND` (200): frames per WebSocket connection. An agent
+    /// at a fast-pace table legitimately acts up to ~100 times a second; a dropped action
+    /// costs its seat a timeout.
     pub frames_per_second: u32,
 }
 
@@ -80,7 +82,7 @@ impl AgentsSettings {
                 1..=100_000,
                 120,
             ) as u32,
-            frames_per_second: env.integer_in("SIMRUNNER_AGENT_FRAMES_PER_SECOND", 1..=1_000, 20)
+            frames_per_second: env.integer_in("SIMRUNNER_AGENT_FRAMES_PER_SECOND", 1..=10_000, 200)
                 as u32,
         }
     }
