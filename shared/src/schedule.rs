@@ -2,14 +2,17 @@
 //!
 //! - [`Scheduler::Local`]: nothing to keep: the local ticker reads the configs from Postgres.
 //! - `Scheduler::EventBridge` (feature `aws`): an EventBridge Scheduler schedule per periodic
-//!   config, `rate(N minutes)`, invoking the dispatch function with
+//!   config, `rate(N minutes)` or `cron(…)` in the config's time zone with its start and end
+//!   dates, invoking the dispatch function with
 //!   `{"config_id", "scheduled_at": <aws.scheduler.scheduled-time>}`; ENABLED while the config
-//!   is active, DISABLED while paused, deleted with the config or when it becomes one-off.
+//!   is active, DISABLED while paused, deleted with the config or when it stops being periodic.
+//!   Always-on configs need no schedule: the reaper's tick and run endings start their runs.
 
-use crate::domain::{ConfigStatus, Schedule, SimulationId, SimulationSpec};
+use crate::domain::{ConfigStatus, CronExpr, Schedule, SimulationId, SimulationSpec};
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 
 /// A scheduler call that failed. `unavailable` when the scheduler could not be reached at
 /// all (the API answers 503), otherwise it refused or failed the call (502).
@@ -21,21 +24,61 @@ pub struct ScheduleError {
 }
 
 /// What a config's schedule should be; `None` in [`Scheduler::sync`] means "no schedule".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleSpec {
-    pub interval_minutes: i64,
+    /// `rate(N minutes)` or `cron(…)`.
+    pub expression: String,
+    /// The cron expression's IANA time zone.
+    pub time_zone: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
     pub enabled: bool,
 }
+
+/// The configs columns [`ScheduleSpec::from_row`] reads, in its order.
+pub const SCHEDULE_COLUMNS: &str =
+    "interval_minutes, cron_expression, time_zone, starts_at, ends_at, status = 'active'";
 
 impl ScheduleSpec {
     /// The schedule a config needs: one for a periodic config, enabled while it is active.
     pub fn of(spec: &SimulationSpec) -> Option<Self> {
+        let enabled = spec.status() == ConfigStatus::Active;
         match spec.schedule() {
-            Schedule::OneOff => None,
+            Schedule::OneOff | Schedule::AlwaysOn(_) => None,
             Schedule::Periodic { interval_minutes } => Some(Self {
-                interval_minutes,
-                enabled: spec.status() == ConfigStatus::Active,
+                expression: rate_expression(*interval_minutes),
+                time_zone: None,
+                starts_at: None,
+                ends_at: None,
+                enabled,
             }),
+            Schedule::Calendar(calendar) => Some(Self {
+                expression: calendar.cron.expression(),
+                time_zone: Some(calendar.time_zone.name().to_owned()),
+                starts_at: calendar.starts_at,
+                ends_at: calendar.ends_at,
+                enabled,
+            }),
+        }
+    }
+
+    /// From a periodic config's [`SCHEDULE_COLUMNS`] (starting at column `at`).
+    fn from_row(row: &Row, at: usize) -> Self {
+        let interval: Option<i64> = row.get(at);
+        let cron: Option<String> = row.get(at + 1);
+        let expression = match (interval, cron) {
+            (Some(minutes), _) => rate_expression(minutes),
+            (None, Some(fields)) => CronExpr::parse(&fields)
+                .map(|c| c.expression())
+                .unwrap_or_else(|_| format!("cron({fields})")),
+            (None, None) => rate_expression(1),
+        };
+        Self {
+            expression,
+            time_zone: row.get(at + 2),
+            starts_at: row.get(at + 3),
+            ends_at: row.get(at + 4),
+            enabled: row.get(at + 5),
         }
     }
 }
@@ -154,8 +197,10 @@ impl Scheduler {
                 let schedules = eb.list().await?;
                 let rows = client
                     .query(
-                        "SELECT id, interval_minutes, status = 'active' FROM simulation_configs
-                          WHERE schedule_type = 'periodic'",
+                        &format!(
+                            "SELECT id, {SCHEDULE_COLUMNS} FROM simulation_configs
+                              WHERE schedule_type = 'periodic'"
+                        ),
                         &[],
                     )
                     .await
@@ -168,16 +213,15 @@ impl Scheduler {
                     };
                     wanted.insert(config.as_str().to_owned());
                     report.checked += 1;
-                    let spec = ScheduleSpec {
-                        interval_minutes: row.get(1),
-                        enabled: row.get(2),
-                    };
+                    let spec = ScheduleSpec::from_row(row, 1);
                     let matches = match schedules.iter().find(|s| s.name == config.as_str()) {
                         None => false,
                         Some(s) if s.enabled != spec.enabled => false,
                         Some(_) if deep => {
-                            eb.describe(&config).await?.map(|(rate, _)| rate)
-                                == Some(rate_expression(spec.interval_minutes))
+                            eb.describe(&config)
+                                .await?
+                                .map(|(expression, _)| expression)
+                                == Some(spec.expression.clone())
                         }
                         Some(_) => true,
                     };
@@ -216,19 +260,19 @@ impl Scheduler {
         let tx = client.transaction().await.map_err(StoreError::from)?;
         let row = tx
             .query_opt(
-                "SELECT interval_minutes, status = 'active' FROM simulation_configs
-                  WHERE id = $1 AND schedule_type = 'periodic' FOR UPDATE",
+                &format!(
+                    "SELECT {SCHEDULE_COLUMNS} FROM simulation_configs
+                      WHERE id = $1 AND schedule_type = 'periodic' FOR UPDATE"
+                ),
                 &[&config.as_str()],
             )
             .await
             .map_err(StoreError::from)?;
-        let spec = row.map(|r| ScheduleSpec {
-            interval_minutes: r.get(0),
-            enabled: r.get(1),
-        });
+        let spec = row.map(|r| ScheduleSpec::from_row(&r, 0));
+        let exists = spec.is_some();
         self.sync(config, spec).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(spec.is_some())
+        Ok(exists)
     }
 }
 
@@ -255,7 +299,7 @@ pub use eventbridge::{EventBridgeScheduler, ListedSchedule};
 
 #[cfg(feature = "aws")]
 mod eventbridge {
-    use super::{ScheduleError, ScheduleSpec, dispatch_input, rate_expression};
+    use super::{ScheduleError, ScheduleSpec, dispatch_input};
     use crate::domain::SimulationId;
     use aws_sdk_scheduler::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
     use aws_sdk_scheduler::types::{
@@ -354,13 +398,18 @@ mod eventbridge {
             } else {
                 ScheduleState::Disabled
             };
-            let expression = rate_expression(spec.interval_minutes);
+            let date = |at: Option<DateTime<Utc>>| {
+                at.map(|at| aws_sdk_scheduler::primitives::DateTime::from_secs(at.timestamp()))
+            };
             let updated = self
                 .client
                 .update_schedule()
                 .name(config.as_str())
                 .group_name(&self.group)
-                .schedule_expression(&expression)
+                .schedule_expression(&spec.expression)
+                .set_schedule_expression_timezone(spec.time_zone.clone())
+                .set_start_date(date(spec.starts_at))
+                .set_end_date(date(spec.ends_at))
                 .flexible_time_window(Self::window()?)
                 .target(self.target(config)?)
                 .state(state.clone())
@@ -375,7 +424,10 @@ mod eventbridge {
                 .create_schedule()
                 .name(config.as_str())
                 .group_name(&self.group)
-                .schedule_expression(&expression)
+                .schedule_expression(&spec.expression)
+                .set_schedule_expression_timezone(spec.time_zone)
+                .set_start_date(date(spec.starts_at))
+                .set_end_date(date(spec.ends_at))
                 .flexible_time_window(Self::window()?)
                 .target(self.target(config)?)
                 .state(state)

@@ -3,6 +3,7 @@
 //! `Serialize`/`Deserialize`: serde lives in the HTTP layer and in the store.
 
 mod agents;
+pub mod calendar;
 mod ids;
 mod provider;
 mod runs;
@@ -11,13 +12,14 @@ mod validation;
 mod webhook;
 
 pub use agents::{AGENT_METADATA_BYTES, AGENT_NAME_CHARS, AgentDraft, NewAgent};
+pub use calendar::{CronExpr, DailyWindow};
 pub use ids::{AgentId, ApiKeyId, RunId, SimulationId, WebhookId};
 pub use provider::{ApiKeyDraft, LABEL_MAX_CHARS, NewApiKey, Provider};
 pub use runs::{RunStatus, RunTrigger};
 pub use simulation::{
-    AgentSlot, AgentSlotDraft, AgentType, Blinds, ConfigStatus, ExternalSeating, Limits, MAX_CHIPS,
-    MODEL_MAX_CHARS, ModelRef, Pace, Schedule, ScheduleKind, SimulationDraft, SimulationSpec,
-    TableConfig,
+    AgentSlot, AgentSlotDraft, AgentType, AlwaysOn, Blinds, Calendar, ConfigStatus,
+    ExternalSeating, Limits, MAX_CHIPS, MODEL_MAX_CHARS, ModelRef, Pace, Schedule, ScheduleKind,
+    SimulationDraft, SimulationSpec, TableConfig, WindowDraft, check_capacity,
 };
 pub use validation::{FieldError, ValidationErrors};
 pub use webhook::{

@@ -1,4 +1,7 @@
+use super::calendar::{CronExpr, DailyWindow, in_windows, parse_time_zone};
 use super::{AgentId, Provider, ValidationErrors, WebhookId};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 /// The largest chip amount a config may name; keeps every stack sum far inside `i64`.
 pub const MAX_CHIPS: i64 = 1_000_000_000;
@@ -199,15 +202,21 @@ pub struct TableConfig {
 pub enum ScheduleKind {
     OneOff,
     Periodic,
+    AlwaysOn,
 }
 
 impl ScheduleKind {
-    pub const ALL: [ScheduleKind; 2] = [ScheduleKind::OneOff, ScheduleKind::Periodic];
+    pub const ALL: [ScheduleKind; 3] = [
+        ScheduleKind::OneOff,
+        ScheduleKind::Periodic,
+        ScheduleKind::AlwaysOn,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ScheduleKind::OneOff => "one_off",
             ScheduleKind::Periodic => "periodic",
+            ScheduleKind::AlwaysOn => "always_on",
         }
     }
 
@@ -216,25 +225,109 @@ impl ScheduleKind {
     }
 }
 
-/// When a config runs: once when started, or every `interval_minutes`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A periodic config's calendar: a cron expression in a time zone, between optional start
+/// and end times, for at most `max_runs` scheduled runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calendar {
+    pub cron: CronExpr,
+    pub time_zone: Tz,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub max_runs: Option<i64>,
+}
+
+impl Calendar {
+    /// The first scheduled time after `after` (inside the start and end), if any.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let after = match self.starts_at {
+            Some(start) if start > after => start - chrono::Duration::seconds(1),
+            _ => after,
+        };
+        self.cron
+            .next_after(after, self.time_zone)
+            .filter(|at| self.ends_at.is_none_or(|end| *at <= end))
+    }
+}
+
+/// An always-on config: `live_tables` tables kept playing inside the daily windows (all day
+/// without any), the next table opening before the current one closes with `handover`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlwaysOn {
+    pub live_tables: i64,
+    pub windows: Vec<DailyWindow>,
+    pub time_zone: Tz,
+    pub handover: bool,
+}
+
+impl AlwaysOn {
+    /// Whether tables should be live at `at`.
+    pub fn in_window(&self, at: DateTime<Utc>) -> bool {
+        in_windows(&self.windows, self.time_zone, at)
+    }
+
+    /// The lanes its active runs may hold: one per live table, twice that with handover.
+    pub fn lanes(&self) -> i64 {
+        self.live_tables * if self.handover { 2 } else { 1 }
+    }
+}
+
+/// When a config runs: once when started, every `interval_minutes`, on a calendar, or always.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     OneOff,
     Periodic { interval_minutes: i64 },
+    Calendar(Box<Calendar>),
+    AlwaysOn(AlwaysOn),
 }
 
 impl Schedule {
-    pub fn kind(self) -> ScheduleKind {
+    pub fn kind(&self) -> ScheduleKind {
         match self {
             Schedule::OneOff => ScheduleKind::OneOff,
-            Schedule::Periodic { .. } => ScheduleKind::Periodic,
+            Schedule::Periodic { .. } | Schedule::Calendar(_) => ScheduleKind::Periodic,
+            Schedule::AlwaysOn(_) => ScheduleKind::AlwaysOn,
         }
     }
 
-    pub fn interval_minutes(self) -> Option<i64> {
+    pub fn interval_minutes(&self) -> Option<i64> {
         match self {
-            Schedule::OneOff => None,
-            Schedule::Periodic { interval_minutes } => Some(interval_minutes),
+            Schedule::Periodic { interval_minutes } => Some(*interval_minutes),
+            _ => None,
+        }
+    }
+
+    pub fn calendar(&self) -> Option<&Calendar> {
+        match self {
+            Schedule::Calendar(calendar) => Some(calendar),
+            _ => None,
+        }
+    }
+
+    pub fn always_on(&self) -> Option<&AlwaysOn> {
+        match self {
+            Schedule::AlwaysOn(always_on) => Some(always_on),
+            _ => None,
+        }
+    }
+
+    /// The time zone of its calendar or windows.
+    pub fn time_zone(&self) -> Option<Tz> {
+        match self {
+            Schedule::Calendar(c) => Some(c.time_zone),
+            Schedule::AlwaysOn(a) => Some(a.time_zone),
+            _ => None,
+        }
+    }
+
+    /// A scheduled trigger's next time after the one at `previous`: one interval later, or
+    /// the calendar's next; `None` for schedules without triggers.
+    pub fn next_trigger_after(&self, previous: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Schedule::Periodic { interval_minutes } => {
+                Some(previous + chrono::Duration::minutes(*interval_minutes))
+            }
+            Schedule::Calendar(calendar) => calendar.next_after(previous),
+            _ => None,
         }
     }
 }
@@ -301,6 +394,14 @@ impl Limits {
     pub const MAX_LLM_COST_CENTS: std::ops::RangeInclusive<i64> = 1..=1_000_000;
     pub const JOIN_TIMEOUT_SECONDS: std::ops::RangeInclusive<i64> = 5..=600;
     pub const DEFAULT_JOIN_TIMEOUT_SECONDS: i64 = 60;
+    /// Always-on configs: tables kept live at once.
+    pub const LIVE_TABLES: std::ops::RangeInclusive<i64> = 1..=9;
+    /// Always-on configs: daily windows.
+    pub const MAX_WINDOWS: usize = 8;
+    /// Calendar schedules: scheduled runs in all.
+    pub const MAX_RUNS: std::ops::RangeInclusive<i64> = 1..=100_000;
+    /// Failed or degraded runs in a row that pause a config.
+    pub const AUTO_PAUSE_AFTER: std::ops::RangeInclusive<i64> = 1..=100;
 }
 
 /// A valid simulation config: only [`SimulationDraft::validate`] makes one.
@@ -319,6 +420,8 @@ pub struct SimulationSpec {
     max_llm_cost_cents: Option<i64>,
     /// Set exactly when a seat is `external`.
     external_seating: Option<ExternalSeating>,
+    /// Failed or degraded runs in a row after which the config pauses itself.
+    auto_pause_after: Option<i64>,
 }
 
 impl SimulationSpec {
@@ -328,8 +431,8 @@ impl SimulationSpec {
     pub fn status(&self) -> ConfigStatus {
         self.status
     }
-    pub fn schedule(&self) -> Schedule {
-        self.schedule
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
     }
     pub fn cooldown_minutes(&self) -> i64 {
         self.cooldown_minutes
@@ -358,6 +461,9 @@ impl SimulationSpec {
     /// How external seats are filled; `None` without external seats.
     pub fn external_seating(&self) -> Option<ExternalSeating> {
         self.external_seating
+    }
+    pub fn auto_pause_after(&self) -> Option<i64> {
+        self.auto_pause_after
     }
     /// `max_llm_cost_usd` in dollars.
     pub fn max_llm_cost_usd(&self) -> Option<f64> {
@@ -388,6 +494,13 @@ pub struct AgentSlotDraft {
     pub webhook_id: Option<String>,
 }
 
+/// One daily window of a [`SimulationDraft`]: `HH:MM` bounds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WindowDraft {
+    pub start: Option<String>,
+    pub end: Option<String>,
+}
+
 /// Unvalidated input for a config, field by field. Absent fields take the documented
 /// defaults; `status` absent means `paused` (new configs never start on their own).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -412,6 +525,19 @@ pub struct SimulationDraft {
     pub join_timeout_seconds: Option<i64>,
     /// External seats only: a bot type for the seats nobody took; absent: the run fails.
     pub fill_empty_seats_with: Option<String>,
+    /// Periodic configs: an EventBridge cron expression instead of an interval.
+    pub cron_expression: Option<String>,
+    /// The calendar's or the windows' IANA time zone (default UTC).
+    pub time_zone: Option<String>,
+    /// Calendar schedules: RFC 3339 times.
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub max_runs: Option<i64>,
+    /// Always-on configs.
+    pub live_tables: Option<i64>,
+    pub windows: Option<Vec<WindowDraft>>,
+    pub handover: Option<bool>,
+    pub auto_pause_after: Option<i64>,
 }
 
 impl From<&SimulationSpec> for SimulationDraft {
@@ -421,6 +547,33 @@ impl From<&SimulationSpec> for SimulationDraft {
             status: Some(spec.status.as_str().into()),
             schedule_type: Some(spec.schedule.kind().as_str().into()),
             interval_minutes: spec.schedule.interval_minutes(),
+            cron_expression: spec.schedule.calendar().map(|c| c.cron.fields().to_owned()),
+            time_zone: spec.schedule.time_zone().map(|tz| tz.name().to_owned()),
+            starts_at: spec
+                .schedule
+                .calendar()
+                .and_then(|c| c.starts_at)
+                .map(rfc3339),
+            ends_at: spec
+                .schedule
+                .calendar()
+                .and_then(|c| c.ends_at)
+                .map(rfc3339),
+            max_runs: spec.schedule.calendar().and_then(|c| c.max_runs),
+            live_tables: spec.schedule.always_on().map(|a| a.live_tables),
+            windows: spec.schedule.always_on().and_then(|a| {
+                (!a.windows.is_empty()).then(|| {
+                    a.windows
+                        .iter()
+                        .map(|w| WindowDraft {
+                            start: Some(w.start_text()),
+                            end: Some(w.end_text()),
+                        })
+                        .collect()
+                })
+            }),
+            handover: spec.schedule.always_on().map(|a| a.handover),
+            auto_pause_after: spec.auto_pause_after,
             cooldown_minutes: Some(spec.cooldown_minutes),
             max_hands: Some(spec.max_hands),
             max_run_minutes: Some(spec.max_run_minutes),
@@ -449,6 +602,10 @@ impl From<&SimulationSpec> for SimulationDraft {
                 .map(|t| t.as_str().into()),
         }
     }
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn parse_choice<T>(
@@ -502,31 +659,17 @@ impl SimulationDraft {
             self.schedule_type.as_deref(),
             ScheduleKind::OneOff,
             ScheduleKind::parse,
-            "one_off, periodic",
+            "one_off, periodic, always_on",
         );
         let kind_is_known = self
             .schedule_type
             .as_deref()
             .is_none_or(|k| ScheduleKind::parse(k).is_some());
-        let schedule = match (kind, self.interval_minutes) {
-            // The interval cannot be judged against a schedule type that was not understood.
-            _ if !kind_is_known => Schedule::OneOff,
-            (ScheduleKind::OneOff, None) => Schedule::OneOff,
-            (ScheduleKind::OneOff, Some(_)) => {
-                errors.add(
-                    "interval_minutes",
-                    "must be absent or null for a one_off schedule",
-                );
-                Schedule::OneOff
-            }
-            (ScheduleKind::Periodic, interval) => Schedule::Periodic {
-                interval_minutes: errors.int_in(
-                    "interval_minutes",
-                    interval,
-                    Limits::INTERVAL_MINUTES,
-                    None,
-                ),
-            },
+        // Fields cannot be judged against a schedule type that was not understood.
+        let schedule = if kind_is_known {
+            validate_schedule(&mut errors, kind, &self)
+        } else {
+            Schedule::OneOff
         };
         let cooldown_minutes = errors.int_in(
             "cooldown_minutes",
@@ -534,6 +677,19 @@ impl SimulationDraft {
             Limits::COOLDOWN_MINUTES,
             Some(Limits::DEFAULT_COOLDOWN_MINUTES),
         );
+        if let Schedule::AlwaysOn(always_on) = &schedule
+            && always_on.handover
+            && cooldown_minutes > 0
+        {
+            errors.add(
+                "cooldown_minutes",
+                "with handover the next table opens before the current one closes, so no \
+                 cooldown can apply: set it to 0",
+            );
+        }
+        let auto_pause_after = self
+            .auto_pause_after
+            .map(|n| errors.int_in("auto_pause_after", Some(n), Limits::AUTO_PAUSE_AFTER, None));
         let max_hands = errors.int_in(
             "max_hands",
             self.max_hands,
@@ -600,8 +756,230 @@ impl SimulationDraft {
             table,
             max_llm_cost_cents,
             external_seating,
+            auto_pause_after,
         })
     }
+}
+
+/// Refuses `field` when it is given: it belongs to another kind of schedule.
+fn refuse_if_given<T>(
+    errors: &mut ValidationErrors,
+    field: &str,
+    value: &Option<T>,
+    belongs: &str,
+) {
+    if value.is_some() {
+        errors.add(field, format!("applies only to {belongs}; leave it out"));
+    }
+}
+
+fn time_zone(errors: &mut ValidationErrors, text: Option<&str>) -> Tz {
+    match text {
+        None => Tz::UTC,
+        Some(text) => parse_time_zone(text).unwrap_or_else(|message| {
+            errors.add("time_zone", message);
+            Tz::UTC
+        }),
+    }
+}
+
+fn timestamp(
+    errors: &mut ValidationErrors,
+    field: &str,
+    text: Option<&str>,
+) -> Option<DateTime<Utc>> {
+    let text = text?;
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(at) => Some(at.with_timezone(&Utc)),
+        Err(_) => {
+            errors.add(
+                field,
+                format!("must be an RFC 3339 time such as 2025-06-01T08:00:00Z (got {text:?})"),
+            );
+            None
+        }
+    }
+}
+
+/// The schedule's own fields, each checked against the kind of schedule.
+fn validate_schedule(
+    errors: &mut ValidationErrors,
+    kind: ScheduleKind,
+    draft: &SimulationDraft,
+) -> Schedule {
+    const CALENDARS: &str = "periodic configs with a cron_expression";
+    const ALWAYS_ON: &str = "always_on configs";
+    if kind != ScheduleKind::AlwaysOn {
+        refuse_if_given(errors, "live_tables", &draft.live_tables, ALWAYS_ON);
+        refuse_if_given(errors, "windows", &draft.windows, ALWAYS_ON);
+        refuse_if_given(errors, "handover", &draft.handover, ALWAYS_ON);
+    }
+    let calendar = kind == ScheduleKind::Periodic && draft.cron_expression.is_some();
+    if !calendar {
+        refuse_if_given(
+            errors,
+            "cron_expression",
+            &draft.cron_expression,
+            "periodic configs",
+        );
+        refuse_if_given(errors, "starts_at", &draft.starts_at, CALENDARS);
+        refuse_if_given(errors, "ends_at", &draft.ends_at, CALENDARS);
+        refuse_if_given(errors, "max_runs", &draft.max_runs, CALENDARS);
+        if kind != ScheduleKind::AlwaysOn {
+            refuse_if_given(
+                errors,
+                "time_zone",
+                &draft.time_zone,
+                "calendars and always_on windows",
+            );
+        }
+    }
+    match kind {
+        ScheduleKind::OneOff => {
+            refuse_if_given(
+                errors,
+                "interval_minutes",
+                &draft.interval_minutes,
+                "periodic configs",
+            );
+            Schedule::OneOff
+        }
+        ScheduleKind::Periodic if calendar => {
+            if draft.interval_minutes.is_some() {
+                errors.add(
+                    "interval_minutes",
+                    "give an interval or a cron_expression, not both",
+                );
+            }
+            let tz = time_zone(errors, draft.time_zone.as_deref());
+            let starts_at = timestamp(errors, "starts_at", draft.starts_at.as_deref());
+            let ends_at = timestamp(errors, "ends_at", draft.ends_at.as_deref());
+            if let (Some(start), Some(end)) = (starts_at, ends_at)
+                && end <= start
+            {
+                errors.add("ends_at", format!("must be after starts_at ({start})"));
+            }
+            let max_runs = draft
+                .max_runs
+                .map(|n| errors.int_in("max_runs", Some(n), Limits::MAX_RUNS, None));
+            let text = draft.cron_expression.as_deref().unwrap_or_default();
+            let cron = match CronExpr::parse(text) {
+                Ok(cron) => cron,
+                Err(message) => {
+                    errors.add("cron_expression", message);
+                    return Schedule::OneOff;
+                }
+            };
+            let calendar = Calendar {
+                time_zone: tz,
+                starts_at,
+                ends_at,
+                max_runs,
+                cron,
+            };
+            // Judged without a clock, so a stored config stays valid as time passes.
+            let from = starts_at.unwrap_or_else(|| calendar.cron.first_possible());
+            if errors.is_empty()
+                && calendar
+                    .next_after(from - chrono::Duration::seconds(1))
+                    .is_none()
+            {
+                errors.add(
+                    "cron_expression",
+                    "never fires between starts_at and ends_at (within eight years of its first \
+                     possible time)",
+                );
+            }
+            Schedule::Calendar(Box::new(calendar))
+        }
+        ScheduleKind::Periodic => Schedule::Periodic {
+            interval_minutes: errors.int_in(
+                "interval_minutes",
+                draft.interval_minutes,
+                Limits::INTERVAL_MINUTES,
+                None,
+            ),
+        },
+        ScheduleKind::AlwaysOn => {
+            refuse_if_given(
+                errors,
+                "interval_minutes",
+                &draft.interval_minutes,
+                "periodic configs",
+            );
+            let live_tables = errors.int_in(
+                "live_tables",
+                draft.live_tables,
+                Limits::LIVE_TABLES,
+                Some(1),
+            );
+            let tz = time_zone(errors, draft.time_zone.as_deref());
+            let drafts = draft.windows.as_deref().unwrap_or_default();
+            if drafts.len() > Limits::MAX_WINDOWS {
+                errors.add(
+                    "windows",
+                    format!(
+                        "at most {} windows (got {})",
+                        Limits::MAX_WINDOWS,
+                        drafts.len()
+                    ),
+                );
+            }
+            let windows = drafts
+                .iter()
+                .enumerate()
+                .filter_map(|(i, w)| {
+                    let (Some(start), Some(end)) = (&w.start, &w.end) else {
+                        errors.add(format!("windows[{i}]"), "needs a start and an end, HH:MM");
+                        return None;
+                    };
+                    DailyWindow::parse(start, end)
+                        .map_err(|(field, message)| {
+                            errors.add(format!("windows[{i}].{field}"), message)
+                        })
+                        .ok()
+                })
+                .collect();
+            Schedule::AlwaysOn(AlwaysOn {
+                live_tables,
+                windows,
+                time_zone: tz,
+                handover: draft.handover.unwrap_or(false),
+            })
+        }
+    }
+}
+
+/// The rules that depend on where the config runs: an always-on config's tables (and, with
+/// handover, a next table beside them) must fit under the concurrency limit
+/// (`SIMRUNNER_MAX_CONCURRENT_RUNS`).
+pub fn check_capacity(
+    spec: &SimulationSpec,
+    max_concurrent_runs: i64,
+) -> Result<(), ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    if let Some(always_on) = spec.schedule().always_on() {
+        let needed = always_on.live_tables + i64::from(always_on.handover);
+        if always_on.live_tables > max_concurrent_runs {
+            errors.add(
+                "live_tables",
+                format!(
+                    "is above the limit of {max_concurrent_runs} active runs \
+                     (SIMRUNNER_MAX_CONCURRENT_RUNS)"
+                ),
+            );
+        } else if needed > max_concurrent_runs {
+            errors.add(
+                "handover",
+                format!(
+                    "needs a free run slot beside the {} live table(s), but the limit is \
+                     {max_concurrent_runs} active runs (SIMRUNNER_MAX_CONCURRENT_RUNS)",
+                    always_on.live_tables
+                ),
+            );
+        }
+    }
+    errors.into_result(|| ())
 }
 
 fn validate_external_seating(
@@ -891,7 +1269,7 @@ mod tests {
         let spec = valid().validate().unwrap();
         assert_eq!(spec.name(), "Evening table");
         assert_eq!(spec.status(), ConfigStatus::Paused);
-        assert_eq!(spec.schedule(), Schedule::OneOff);
+        assert_eq!(*spec.schedule(), Schedule::OneOff);
         assert_eq!(spec.cooldown_minutes(), 5);
         assert_eq!(spec.max_hands(), 20);
         assert_eq!(spec.max_run_minutes(), 10);

@@ -2,6 +2,7 @@ use super::runs::{self, RunRecord};
 use super::{Cursor, Page, PageRequest, StoreError, execute, get, query, query_opt};
 use crate::domain::{
     AgentSlotDraft, Provider, SimulationDraft, SimulationId, SimulationSpec, ValidationErrors,
+    WindowDraft,
 };
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
@@ -24,6 +25,10 @@ pub struct SimulationRecord {
     pub last_skip: Option<Skip>,
     /// Providers its LLM seats need and no stored key is for: runs cannot start.
     pub missing_keys: Vec<Provider>,
+    /// Why simrunner paused it itself (auto-pause), while paused.
+    pub pause_reason: Option<String>,
+    /// Always-on: since when no table has been live in its windows (an alert went out).
+    pub coverage_lost_at: Option<DateTime<Utc>>,
 }
 
 /// Why the scheduler's last trigger of a config started nothing.
@@ -32,6 +37,13 @@ pub struct Skip {
     pub reason: String,
     pub at: DateTime<Utc>,
     pub count: i64,
+}
+
+/// How daily windows are stored in the `windows` JSONB column.
+#[derive(Serialize, Deserialize)]
+struct StoredWindow {
+    start: String,
+    end: String,
 }
 
 /// How agent slots are stored in the `agent_slots` JSONB column.
@@ -50,7 +62,9 @@ struct StoredSlot {
 const CONFIG_COLUMNS: &str = "c.id, c.name, c.status, c.schedule_type, c.interval_minutes, \
     c.cooldown_minutes, c.max_hands, c.max_run_minutes, c.pace, c.agent_count, c.agent_slots, \
     c.small_blind, c.big_blind, c.initial_stack, c.action_timeout_ms, c.max_llm_cost_cents, \
-    c.join_timeout_seconds, c.fill_empty_seats_with, c.bucket_key, c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at";
+    c.join_timeout_seconds, c.fill_empty_seats_with, c.bucket_key, c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at, \
+    c.cron_expression, c.time_zone, c.starts_at, c.ends_at, c.max_runs, c.live_tables, c.windows, \
+    c.handover, c.auto_pause_after, c.pause_reason, c.coverage_lost_at";
 
 /// One query for configs with their latest run and whether any run is active: no N+1.
 static SELECT_RECORDS: LazyLock<String> = LazyLock::new(|| {
@@ -112,6 +126,25 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
             .map(|cents| cents as f64 / 100.0),
         join_timeout_seconds: get::<Option<i32>>(row, "join_timeout_seconds")?.map(i64::from),
         fill_empty_seats_with: get(row, "fill_empty_seats_with")?,
+        cron_expression: get(row, "cron_expression")?,
+        time_zone: get(row, "time_zone")?,
+        starts_at: get::<Option<DateTime<Utc>>>(row, "starts_at")?
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        ends_at: get::<Option<DateTime<Utc>>>(row, "ends_at")?
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        max_runs: get::<Option<i32>>(row, "max_runs")?.map(i64::from),
+        live_tables: get::<Option<i32>>(row, "live_tables")?.map(i64::from),
+        windows: get::<Option<Json<Vec<StoredWindow>>>>(row, "windows")?.map(|Json(windows)| {
+            windows
+                .into_iter()
+                .map(|w| WindowDraft {
+                    start: Some(w.start),
+                    end: Some(w.end),
+                })
+                .collect()
+        }),
+        handover: Some(get(row, "handover")?),
+        auto_pause_after: get::<Option<i32>>(row, "auto_pause_after")?.map(i64::from),
     };
     let spec = draft
         .validate()
@@ -144,6 +177,8 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
         latest_run: runs::from_row(row, runs::Prefix::Latest)?,
         last_skip,
         missing_keys,
+        pause_reason: get(row, "pause_reason")?,
+        coverage_lost_at: get(row, "coverage_lost_at")?,
     })
 }
 
@@ -161,39 +196,116 @@ fn slots_json(spec: &SimulationSpec) -> serde_json::Value {
     serde_json::to_value(slots).expect("agent slots serialise")
 }
 
-/// The spec's columns in the order `$2…$18` of the insert and update statements.
-macro_rules! spec_params {
-    ($id:expr, $spec:expr, $slots:expr, $table:expr, $interval:expr, $seating:expr) => {
-        [
-            $id as &(dyn tokio_postgres::types::ToSql + Sync),
-            &$spec.name(),
-            &$spec.status().as_str(),
-            &$spec.schedule().kind().as_str(),
-            $interval,
-            &$spec.cooldown_minutes(),
-            &$spec.max_hands(),
-            &$spec.max_run_minutes(),
-            &$spec.pace().as_str(),
-            &$spec.agent_count(),
-            $slots,
-            &$table.blinds.small,
-            &$table.blinds.big,
-            &$table.initial_stack,
-            &$table.action_timeout_ms,
-            &$spec.max_llm_cost_cents(),
-            &$seating.0,
-            &$seating.1,
-        ]
-    };
+/// A spec as its columns, owned, in the order `$2…$27` of the insert and update statements.
+struct Columns {
+    id: String,
+    name: String,
+    status: &'static str,
+    schedule_type: &'static str,
+    interval_minutes: Option<i64>,
+    cooldown_minutes: i64,
+    max_hands: i64,
+    max_run_minutes: i64,
+    pace: &'static str,
+    agent_count: i64,
+    agent_slots: serde_json::Value,
+    small_blind: i64,
+    big_blind: i64,
+    initial_stack: i64,
+    action_timeout_ms: i64,
+    max_llm_cost_cents: Option<i64>,
+    join_timeout_seconds: Option<i32>,
+    fill_empty_seats_with: Option<&'static str>,
+    cron_expression: Option<String>,
+    time_zone: Option<&'static str>,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    max_runs: Option<i32>,
+    live_tables: Option<i32>,
+    windows: Option<serde_json::Value>,
+    handover: bool,
+    auto_pause_after: Option<i32>,
 }
 
-/// `join_timeout_seconds` and `fill_empty_seats_with` as stored.
-fn seating_columns(spec: &SimulationSpec) -> (Option<i32>, Option<&'static str>) {
-    let seating = spec.external_seating();
-    (
-        seating.map(|s| s.join_timeout_seconds as i32),
-        seating.and_then(|s| s.fill_with).map(|t| t.as_str()),
-    )
+impl Columns {
+    fn of(id: &SimulationId, spec: &SimulationSpec) -> Self {
+        let table = spec.table();
+        let seating = spec.external_seating();
+        let schedule = spec.schedule();
+        let calendar = schedule.calendar();
+        let always_on = schedule.always_on();
+        Self {
+            id: id.to_string(),
+            name: spec.name().to_owned(),
+            status: spec.status().as_str(),
+            schedule_type: schedule.kind().as_str(),
+            interval_minutes: schedule.interval_minutes(),
+            cooldown_minutes: spec.cooldown_minutes(),
+            max_hands: spec.max_hands(),
+            max_run_minutes: spec.max_run_minutes(),
+            pace: spec.pace().as_str(),
+            agent_count: spec.agent_count(),
+            agent_slots: slots_json(spec),
+            small_blind: table.blinds.small,
+            big_blind: table.blinds.big,
+            initial_stack: table.initial_stack,
+            action_timeout_ms: table.action_timeout_ms,
+            max_llm_cost_cents: spec.max_llm_cost_cents(),
+            join_timeout_seconds: seating.map(|s| s.join_timeout_seconds as i32),
+            fill_empty_seats_with: seating.and_then(|s| s.fill_with).map(|t| t.as_str()),
+            cron_expression: calendar.map(|c| c.cron.fields().to_owned()),
+            time_zone: schedule.time_zone().map(|tz| tz.name()),
+            starts_at: calendar.and_then(|c| c.starts_at),
+            ends_at: calendar.and_then(|c| c.ends_at),
+            max_runs: calendar.and_then(|c| c.max_runs).map(|n| n as i32),
+            live_tables: always_on.map(|a| a.live_tables as i32),
+            windows: always_on.filter(|a| !a.windows.is_empty()).map(|a| {
+                let stored: Vec<StoredWindow> = a
+                    .windows
+                    .iter()
+                    .map(|w| StoredWindow {
+                        start: w.start_text(),
+                        end: w.end_text(),
+                    })
+                    .collect();
+                serde_json::to_value(stored).expect("windows serialise")
+            }),
+            handover: always_on.is_some_and(|a| a.handover),
+            auto_pause_after: spec.auto_pause_after().map(|n| n as i32),
+        }
+    }
+
+    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 27] {
+        [
+            &self.id,
+            &self.name,
+            &self.status,
+            &self.schedule_type,
+            &self.interval_minutes,
+            &self.cooldown_minutes,
+            &self.max_hands,
+            &self.max_run_minutes,
+            &self.pace,
+            &self.agent_count,
+            &self.agent_slots,
+            &self.small_blind,
+            &self.big_blind,
+            &self.initial_stack,
+            &self.action_timeout_ms,
+            &self.max_llm_cost_cents,
+            &self.join_timeout_seconds,
+            &self.fill_empty_seats_with,
+            &self.cron_expression,
+            &self.time_zone,
+            &self.starts_at,
+            &self.ends_at,
+            &self.max_runs,
+            &self.live_tables,
+            &self.windows,
+            &self.handover,
+            &self.auto_pause_after,
+        ]
+    }
 }
 
 /// Stores a new config and returns it as the API shows it.
@@ -202,26 +314,17 @@ pub async fn insert_simulation(
     spec: &SimulationSpec,
 ) -> Result<SimulationRecord, StoreError> {
     let id = SimulationId::generate();
-    let (slots, table, interval) = (
-        slots_json(spec),
-        spec.table(),
-        spec.schedule().interval_minutes(),
-    );
+    let columns = Columns::of(&id, spec);
     execute(
         client,
         "INSERT INTO simulation_configs (id, name, status, schedule_type, interval_minutes,
              cooldown_minutes, max_hands, max_run_minutes, pace, agent_count, agent_slots,
              small_blind, big_blind, initial_stack, action_timeout_ms, max_llm_cost_cents,
-             join_timeout_seconds, fill_empty_seats_with)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-        &spec_params!(
-            &id.as_str(),
-            spec,
-            &slots,
-            table,
-            &interval,
-            seating_columns(spec)
-        ),
+             join_timeout_seconds, fill_empty_seats_with, cron_expression, time_zone, starts_at,
+             ends_at, max_runs, live_tables, windows, handover, auto_pause_after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                 $19, $20, $21, $22, $23, $24, $25, $26, $27)",
+        &columns.params(),
     )
     .await?;
     get_simulation(client, &id)
@@ -291,27 +394,21 @@ pub async fn update_simulation(
         Ok(spec) => spec,
         Err(errors) => return Ok(UpdateOutcome::Invalid(errors)),
     };
-    let (slots, table, interval) = (
-        slots_json(&spec),
-        spec.table(),
-        spec.schedule().interval_minutes(),
-    );
+    let columns = Columns::of(id, &spec);
     execute(
         tx,
         "UPDATE simulation_configs SET name = $2, status = $3, schedule_type = $4,
              interval_minutes = $5, cooldown_minutes = $6, max_hands = $7, max_run_minutes = $8,
              pace = $9, agent_count = $10, agent_slots = $11, small_blind = $12, big_blind = $13,
              initial_stack = $14, action_timeout_ms = $15, max_llm_cost_cents = $16,
-             join_timeout_seconds = $17, fill_empty_seats_with = $18, updated_at = now()
+             join_timeout_seconds = $17, fill_empty_seats_with = $18, cron_expression = $19,
+             time_zone = $20, starts_at = $21, ends_at = $22, max_runs = $23, live_tables = $24,
+             windows = $25, handover = $26, auto_pause_after = $27,
+             -- Resuming clears why simrunner paused it.
+             pause_reason = CASE WHEN $3 = 'active' THEN NULL ELSE pause_reason END,
+             updated_at = now()
          WHERE id = $1",
-        &spec_params!(
-            &id.as_str(),
-            spec,
-            &slots,
-            table,
-            &interval,
-            seating_columns(&spec)
-        ),
+        &columns.params(),
     )
     .await?;
     let updated = get_simulation(tx, id)
@@ -348,7 +445,8 @@ pub async fn activity(client: &impl GenericClient) -> Result<Activity, StoreErro
         "SELECT (SELECT count(*) FROM simulation_runs WHERE status IN ('queued', 'running'))
                   AS active_runs,
                 (SELECT count(*) FROM simulation_configs
-                  WHERE schedule_type = 'periodic' AND status = 'active') AS active_schedules",
+                  WHERE schedule_type IN ('periodic', 'always_on') AND status = 'active')
+                  AS active_schedules",
         &[],
     )
     .await?;
