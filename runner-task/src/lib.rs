@@ -2,8 +2,10 @@
 
 pub mod cli;
 pub mod hand_tool;
+pub mod handover;
 pub mod llm;
 pub mod outside;
+pub mod quality;
 pub mod record;
 pub mod run;
 pub mod settings;

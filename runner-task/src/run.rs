@@ -10,6 +10,7 @@ use crate::llm::client::{ProviderClient, http_client};
 use crate::llm::ledger::SharedLedger;
 use crate::llm::{LlmAgent, Style, action_json};
 use crate::outside::{ExternalSeats, Lineup};
+use crate::quality::SeatQuality;
 use crate::record::{Recorder, SeatInfo, agent_results};
 use crate::settings::RunnerSettings;
 use crate::webhook::{WebhookSeats, WebhookWarnings};
@@ -70,14 +71,14 @@ impl Signals {
         self.wake.notify_waiters();
     }
 
-    fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         self.stop_requested.load(Ordering::SeqCst)
             || self.terminating.load(Ordering::SeqCst)
             || self.lost.load(Ordering::SeqCst)
     }
 
     /// Sleeps unless or until a stop arrives.
-    async fn pause(&self, duration: Duration) {
+    pub(crate) async fn pause(&self, duration: Duration) {
         if self.stopping() || duration.is_zero() {
             return;
         }
@@ -148,6 +149,8 @@ struct Seats {
     memory: TableMemory,
     /// What went wrong with webhook seats, for the run's results.
     webhook_warnings: WebhookWarnings,
+    /// Decisions and fallbacks of the seats that decide on their own: is the run degraded?
+    quality: SeatQuality,
 }
 
 /// Why the run's seats could not be set up: an error code and a message for the run row.
@@ -290,6 +293,7 @@ impl Runner {
             error_code: Some(code),
             error_message: Some(&message),
             llm_usage: None,
+            quality: None,
         };
         with_retry("closing the run", || async {
             let client = self.pool.get().await?;
@@ -449,6 +453,7 @@ impl Runner {
             ledger,
             memory: TableMemory::default(),
             webhook_warnings: webhooks.warnings,
+            quality: SeatQuality::default(),
         })
     }
 
@@ -459,7 +464,6 @@ impl Runner {
             Ok(seats) => seats,
             Err((code, message)) => return self.fail(&cx.run, 0, code, message, None).await,
         };
-        let started = Instant::now();
         let mut recorder = Recorder::new(
             cx.seats.clone(),
             (table_config.blinds.small, table_config.blinds.big),
@@ -530,6 +534,12 @@ impl Runner {
 
         let hands_recorded = Arc::new(AtomicI64::new(0));
         let heartbeat = self.spawn_heartbeat(hands_recorded.clone(), seats.ledger.clone());
+        // An always-on config's next table waits here, visible, for one to close.
+        if let Err(e) = crate::handover::wait_for_turn(&self.pool, &cx.run, &self.signals).await {
+            heartbeat.abort();
+            return self.fail_database(&cx.run, 0, e).await;
+        }
+        let started = Instant::now();
         if let Some(seating) = spec.external_seating() {
             let seated = self
                 .seat_outside_agents(cx, seating, &mut seats, &mut recorder)
@@ -734,6 +744,11 @@ impl Runner {
             Some((code, message)) => (Some(*code), Some(message.as_str())),
             None => (None, None),
         };
+        let quality = crate::quality::classify(
+            &seats.quality,
+            llm_usage.as_ref(),
+            &seats.webhook_warnings.to_json(),
+        );
         let end = RunEnd {
             status,
             hands_played: played,
@@ -741,6 +756,7 @@ impl Runner {
             error_code: code,
             error_message: message,
             llm_usage: llm_usage.as_ref(),
+            quality: Some(&quality),
         };
         with_retry("closing the run", || async {
             let client = self.pool.get().await?;
@@ -1049,6 +1065,7 @@ impl Runner {
                 }
             }
             if seats.logged[seat] {
+                seats.quality.record(seat, fell_back);
                 seats.agents[seat].drain_log(&mut log);
                 if let Some(reason) = fell_back {
                     log.push(json!({

@@ -15,11 +15,13 @@
 //!
 //! Nothing here knows about HTTP or Lambda.
 
+pub mod alerts;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod db;
 pub mod dispatch;
 pub mod domain;
+pub mod http;
 pub mod launch;
 /// The pure game logic (its own crate, `shared/poker`, so that "no I/O" is kept by the
 /// compiler), re-exported for the crates that already link this one.
@@ -27,6 +29,7 @@ pub use poker;
 pub mod schedule;
 pub mod secrets;
 pub mod settings;
+pub mod signing;
 pub mod store;
 
 #[cfg(feature = "testing")]

@@ -8,10 +8,13 @@
 //!   is active, DISABLED while paused, deleted with the config or when it stops being periodic.
 //!   Always-on configs need no schedule: the reaper's tick and run endings start their runs.
 
-use crate::domain::{ConfigStatus, CronExpr, Schedule, SimulationId, SimulationSpec};
+#[cfg(feature = "aws")]
+use crate::domain::CronExpr;
+use crate::domain::{ConfigStatus, Schedule, SimulationId, SimulationSpec};
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+#[cfg(feature = "aws")]
 use tokio_postgres::Row;
 
 /// A scheduler call that failed. `unavailable` when the scheduler could not be reached at
@@ -36,7 +39,8 @@ pub struct ScheduleSpec {
 }
 
 /// The configs columns [`ScheduleSpec::from_row`] reads, in its order.
-pub const SCHEDULE_COLUMNS: &str =
+#[cfg(feature = "aws")]
+const SCHEDULE_COLUMNS: &str =
     "interval_minutes, cron_expression, time_zone, starts_at, ends_at, status = 'active'";
 
 impl ScheduleSpec {
@@ -63,6 +67,7 @@ impl ScheduleSpec {
     }
 
     /// From a periodic config's [`SCHEDULE_COLUMNS`] (starting at column `at`).
+    #[cfg(feature = "aws")]
     fn from_row(row: &Row, at: usize) -> Self {
         let interval: Option<i64> = row.get(at);
         let cron: Option<String> = row.get(at + 1);

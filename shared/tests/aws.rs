@@ -85,9 +85,49 @@ async fn a_run_task_that_ecs_refuses_is_a_launch_error_naming_the_cause() {
 /// What a config's schedule should be: every `interval_minutes`, enabled or not.
 fn spec(interval_minutes: i64, enabled: bool) -> Option<ScheduleSpec> {
     Some(ScheduleSpec {
-        interval_minutes,
+        expression: simrunner::schedule::rate_expression(interval_minutes),
+        time_zone: None,
+        starts_at: None,
+        ends_at: None,
         enabled,
     })
+}
+
+#[tokio::test]
+async fn calendar_schedules_carry_their_cron_time_zone_and_dates() {
+    let eb = moto_scheduler("simrunner-test-cron").await;
+    let scheduler = Scheduler::EventBridge(eb.clone());
+    let sim = SimulationId::generate();
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+    let calendar = ScheduleSpec {
+        expression: "cron(0 8 ? * MON-FRI *)".into(),
+        time_zone: Some("Europe/Berlin".into()),
+        starts_at: Some(at("2030-01-01T00:00:00Z")),
+        ends_at: Some(at("2030-06-30T00:00:00Z")),
+        enabled: true,
+    };
+    scheduler.sync(&sim, Some(calendar)).await.unwrap();
+    let stored = eb
+        .client
+        .get_schedule()
+        .name(sim.as_str())
+        .group_name("simrunner-test-cron")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.schedule_expression(),
+        Some("cron(0 8 ? * MON-FRI *)")
+    );
+    assert_eq!(stored.schedule_expression_timezone(), Some("Europe/Berlin"));
+    assert_eq!(
+        stored.start_date().map(|d| d.secs()),
+        Some(at("2030-01-01T00:00:00Z").timestamp())
+    );
+    assert_eq!(
+        stored.end_date().map(|d| d.secs()),
+        Some(at("2030-06-30T00:00:00Z").timestamp())
+    );
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ async fn dispatcher(cluster: &str) -> (Dispatcher, TestDatabase) {
             launcher: Some(Launcher::Ecs(ecs)),
             scheduler: Scheduler::EventBridge(moto_scheduler(cluster).await),
             policy: Default::default(),
+            alerts: Default::default(),
         },
     };
     (dispatcher, db)

@@ -224,20 +224,27 @@ impl LlmAgent {
         );
     }
 
-    /// The fallback for a failed call; auth and quota errors end the seat's model calls.
+    /// The fallback for a failed call; auth and quota errors, and a model the provider does
+    /// not know (404), end the seat's model calls.
     fn give_up(&mut self, error: &LlmError) -> FallbackReason {
         let reason = error.kind.fallback();
-        if reason.is_permanent() && self.disabled.is_none() {
+        let unknown_model = error.kind == wire::ErrorKind::Rejected && error.status == Some(404);
+        if (reason.is_permanent() || unknown_model) && self.disabled.is_none() {
             self.disabled = Some(reason);
+            let code = if unknown_model {
+                "model_not_found"
+            } else {
+                reason.name()
+            };
             tracing::warn!(
                 seat = self.seat,
                 provider = self.client.provider().as_str(),
-                code = reason.name(),
+                code,
                 "provider refused the seat for the rest of the run"
             );
             self.ledger
                 .lock()
-                .warn(self.seat, reason.name(), error.status, &error.message);
+                .warn(self.seat, code, error.status, &error.message);
         }
         reason
     }

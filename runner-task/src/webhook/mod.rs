@@ -11,7 +11,6 @@
 //! warning on the run ([`WebhookWarnings`]). The signing secret goes only into the HMAC.
 
 pub mod guard;
-pub mod sign;
 
 use crate::llm::action_json;
 use crate::llm::client::tls_config;
@@ -271,7 +270,7 @@ impl Endpoint {
         policy: WebhookPolicy,
         tls: &rustls::ClientConfig,
     ) -> Result<Self, (&'static str, String)> {
-        let key = sign::signing_key(revealed.secret.expose()).map_err(|why| {
+        let key = simrunner::signing::signing_key(revealed.secret.expose()).map_err(|why| {
             (
                 "webhook_unreadable",
                 format!("webhook endpoint {id}: {why}"),
@@ -499,7 +498,7 @@ impl WebhookAgent {
         }
         let now = Utc::now();
         let body = request_body(turn, &self.table_id, self.sent, message_id, now, left).to_string();
-        let signature = sign::signature(
+        let signature = simrunner::signing::signature(
             self.endpoint.key.expose(),
             message_id,
             now.timestamp(),

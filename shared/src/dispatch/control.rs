@@ -3,6 +3,7 @@
 //! the dispatch function.
 
 use super::DispatchPolicy;
+use crate::alerts::{AlertSettings, Alerts};
 use crate::launch::{Launcher, LauncherSettings, LocalRunners};
 use crate::schedule::{Scheduler, SchedulerSettings};
 use crate::settings::EnvReader;
@@ -14,6 +15,7 @@ pub struct RunSettings {
     pub launcher: Option<LauncherSettings>,
     pub scheduler: SchedulerSettings,
     pub policy: DispatchPolicy,
+    pub alerts: AlertSettings,
 }
 
 impl RunSettings {
@@ -23,6 +25,7 @@ impl RunSettings {
             launcher: LauncherSettings::from_env(env, launcher_when_unset),
             scheduler: SchedulerSettings::from_env(env),
             policy: DispatchPolicy::from_env(env),
+            alerts: AlertSettings::from_env(env),
         }
     }
 }
@@ -35,6 +38,8 @@ pub struct RunControl {
     /// Kept in step with every periodic config before the config's change commits.
     pub scheduler: Scheduler,
     pub policy: DispatchPolicy,
+    /// Where the ticks deliver alerts.
+    pub alerts: Alerts,
 }
 
 impl Default for RunControl {
@@ -44,6 +49,7 @@ impl Default for RunControl {
             launcher: None,
             scheduler: Scheduler::Local,
             policy: DispatchPolicy::default(),
+            alerts: Alerts::default(),
         }
     }
 }
@@ -59,6 +65,7 @@ impl RunControl {
             launcher,
             scheduler: settings.scheduler.build().await,
             policy: settings.policy,
+            alerts: settings.alerts.build().await,
         }
     }
 }

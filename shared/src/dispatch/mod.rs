@@ -8,10 +8,11 @@
 
 mod control;
 pub mod reaper;
+pub mod tick;
 
 pub use control::{RunControl, RunSettings};
 
-use crate::domain::{RunId, SimulationId};
+use crate::domain::{ConfigStatus, RunId, Schedule, ScheduleKind, SimulationId, SimulationSpec};
 use crate::store::{self, RunRecord, StoreError};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use deadpool_postgres::GenericClient;
@@ -25,6 +26,9 @@ pub enum Trigger {
     Manual,
     /// A scheduler tick for the given scheduled time.
     Scheduled { at: DateTime<Utc> },
+    /// A tick (or a run's end) asking an always-on config for one more table when it keeps
+    /// fewer than it should.
+    KeepLive,
 }
 
 /// Why a trigger started nothing; recorded on the config.
@@ -40,6 +44,16 @@ pub enum SkipReason {
     NotPeriodic,
     /// An LLM seat's provider has no stored API key.
     MissingApiKey,
+    /// An always-on config outside its daily windows.
+    OutsideWindow,
+    /// A calendar schedule's time before its start or after its end.
+    OutsideCalendar,
+    /// A calendar schedule has started all the runs it may.
+    MaxRunsReached,
+    /// Too many failed or degraded runs in a row: the config was paused.
+    AutoPaused,
+    /// Only always-on configs keep tables live.
+    NotAlwaysOn,
 }
 
 impl SkipReason {
@@ -52,6 +66,11 @@ impl SkipReason {
             SkipReason::NotDue => "not_due",
             SkipReason::NotPeriodic => "not_periodic",
             SkipReason::MissingApiKey => "missing_api_key",
+            SkipReason::OutsideWindow => "outside_window",
+            SkipReason::OutsideCalendar => "outside_calendar",
+            SkipReason::MaxRunsReached => "max_runs_reached",
+            SkipReason::AutoPaused => "auto_paused",
+            SkipReason::NotAlwaysOn => "not_always_on",
         }
     }
 }
@@ -76,6 +95,13 @@ pub struct DispatchPolicy {
     /// `SIMRUNNER_MAX_CONCURRENT_RUNS` (default 1).
     pub max_concurrent_runs: i32,
     pub reaper: ReaperPolicy,
+    /// With handover, the next table is started when the current one is expected to end
+    /// within this (`SIMRUNNER_HANDOVER_LEAD_SECONDS`, default 120: a reaper tick plus a
+    /// Fargate task's start).
+    pub handover_lead: Duration,
+    /// An always-on config with no table in its window for longer than its cooldown plus this
+    /// has lost its coverage (`SIMRUNNER_COVERAGE_GRACE_SECONDS`, default 120).
+    pub coverage_grace: Duration,
 }
 
 impl DispatchPolicy {
@@ -87,6 +113,10 @@ impl DispatchPolicy {
         };
         policy.reaper.lease =
             Duration::seconds(env.integer_in("SIMRUNNER_RUN_LEASE_SECONDS", 5..=3600, 60));
+        policy.handover_lead =
+            Duration::seconds(env.integer_in("SIMRUNNER_HANDOVER_LEAD_SECONDS", 0..=3600, 120));
+        policy.coverage_grace =
+            Duration::seconds(env.integer_in("SIMRUNNER_COVERAGE_GRACE_SECONDS", 0..=3600, 120));
         policy
     }
 }
@@ -96,15 +126,23 @@ impl Default for DispatchPolicy {
         Self {
             max_concurrent_runs: 1,
             reaper: ReaperPolicy::default(),
+            handover_lead: Duration::seconds(120),
+            coverage_grace: Duration::seconds(120),
         }
     }
 }
 
-/// Scheduled times within this much of "one interval after the previous one" count as due:
-/// the scheduler's own times are exact, but a rescheduled or re-created schedule may shift.
-fn tolerance(interval_minutes: i64) -> Duration {
-    Duration::seconds((interval_minutes * 60 / 10).min(60))
+/// Scheduled times within this much of the one due after the previous one count as due: the
+/// scheduler's own times are exact, but a rescheduled or re-created schedule may shift.
+fn tolerance(schedule: &Schedule) -> Duration {
+    match schedule.interval_minutes() {
+        Some(minutes) => Duration::seconds((minutes * 60 / 10).min(60)),
+        None => Duration::seconds(60),
+    }
 }
+
+/// The newest skips kept per config.
+const SKIPS_KEPT: i64 = 100;
 
 /// Decides whether `trigger` starts a run of `config` now, and if so inserts it `queued`.
 /// Stale runs are reaped first, in the same transaction; what was reaped is returned so the
@@ -119,13 +157,42 @@ pub async fn dispatch(
     let tx = client.transaction().await?;
     let reaped = reaper::reap(&tx, now, &policy.reaper).await?;
     let decision = decide_and_insert(&tx, config, trigger, now, policy).await?;
-    if let Decision::Skipped { reason, .. } = &decision {
+    // A tick finding an always-on config already full is not a trigger that was lost.
+    if let Decision::Skipped {
+        reason, message, ..
+    } = &decision
+        && (trigger != Trigger::KeepLive || *reason == SkipReason::AutoPaused)
+    {
+        let scheduled_at = match trigger {
+            Trigger::Scheduled { at } => Some(at),
+            _ => None,
+        };
         store_execute(
             &tx,
             "UPDATE simulation_configs
                 SET last_skip_reason = $2, last_skip_at = $3, skip_count = skip_count + 1
               WHERE id = $1",
             &[&config.as_str(), &reason.as_str(), &now],
+        )
+        .await?;
+        store_execute(
+            &tx,
+            "WITH added AS (
+                 INSERT INTO simulation_skips (config_id, at, reason, message, scheduled_at)
+                 VALUES ($1, $2, $3, $4, $5))
+             DELETE FROM simulation_skips s
+              WHERE s.config_id = $1
+                AND s.at < (SELECT min(at) FROM (SELECT at FROM simulation_skips
+                                                   WHERE config_id = $1
+                                                   ORDER BY at DESC LIMIT $6) newest)",
+            &[
+                &config.as_str(),
+                &now,
+                &reason.as_str(),
+                message,
+                &scheduled_at,
+                &(SKIPS_KEPT - 1),
+            ],
         )
         .await?;
     }
@@ -150,6 +217,34 @@ fn skipped(reason: SkipReason, message: impl Into<String>) -> Decision {
     }
 }
 
+/// An active run of a config, as lane accounting needs it.
+struct ActiveRun {
+    id: String,
+    lane: i16,
+    standby: bool,
+    running: bool,
+    started_at: Option<DateTime<Utc>>,
+    hands_played: i64,
+}
+
+/// Whether an in-play run is expected to end within `lead`: by its safety timeout, or at the
+/// pace it has kept so far through its hand limit.
+fn ends_within(run: &ActiveRun, spec: &SimulationSpec, now: DateTime<Utc>, lead: Duration) -> bool {
+    let Some(started) = run.started_at.filter(|_| run.running) else {
+        return false;
+    };
+    let deadline = started + Duration::minutes(spec.max_run_minutes());
+    if deadline <= now + lead {
+        return true;
+    }
+    if run.hands_played == 0 {
+        return false;
+    }
+    let per_hand = (now - started) / run.hands_played as i32;
+    let left = (spec.max_hands() - run.hands_played).max(0) as i32;
+    now + per_hand * left <= now + lead
+}
+
 async fn decide_and_insert(
     tx: &deadpool_postgres::Transaction<'_>,
     config: &SimulationId,
@@ -158,24 +253,26 @@ async fn decide_and_insert(
     policy: &DispatchPolicy,
 ) -> Result<Decision, StoreError> {
     // The row lock serialises every dispatch of this config until commit.
-    let Some(row) = tx
+    if tx
         .query_opt(
-            "SELECT status, schedule_type, interval_minutes, cooldown_minutes
-               FROM simulation_configs WHERE id = $1 FOR UPDATE",
+            "SELECT 1 FROM simulation_configs WHERE id = $1 FOR UPDATE",
             &[&config.as_str()],
         )
         .await?
-    else {
+        .is_none()
+    {
         return Ok(Decision::NotFound);
-    };
-    let status: String = row.get(0);
-    let periodic = row.get::<_, String>(1) == "periodic";
-    let interval: Option<i64> = row.get(2);
-    let cooldown: i64 = row.get(3);
+    }
+    let record = store::get_simulation(tx, config)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("{config} vanished under a row lock")))?;
+    let spec = &record.spec;
+    let active = spec.status() == ConfigStatus::Active;
 
     let run_id = RunId::generate();
     let (trigger_name, trigger_key, scheduled_at) = match trigger {
         Trigger::Manual => ("manual", format!("manual:{run_id}"), None),
+        Trigger::KeepLive => ("always_on", format!("always_on:{run_id}"), None),
         Trigger::Scheduled { at } => (
             "schedule",
             at.to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -196,16 +293,44 @@ async fn decide_and_insert(
                 format!("the trigger for {trigger_key} was already handled"),
             ));
         }
-        if status != "active" {
+        if !active {
             return Ok(skipped(SkipReason::Paused, "the config is paused"));
         }
-        if !periodic {
+        if spec.schedule().kind() != ScheduleKind::Periodic {
             return Ok(skipped(
                 SkipReason::NotPeriodic,
-                "a one-off config runs only when started",
+                format!(
+                    "a {} config is not started by a schedule",
+                    spec.schedule().kind().as_str()
+                ),
             ));
         }
-        let interval = interval.unwrap_or(1);
+        if let Some(calendar) = spec.schedule().calendar() {
+            if calendar.starts_at.is_some_and(|start| at < start)
+                || calendar.ends_at.is_some_and(|end| at > end)
+            {
+                return Ok(skipped(
+                    SkipReason::OutsideCalendar,
+                    format!("{trigger_key} is outside the schedule's start and end"),
+                ));
+            }
+            if let Some(max) = calendar.max_runs {
+                let started: i64 = tx
+                    .query_one(
+                        "SELECT count(*) FROM simulation_runs
+                          WHERE config_id = $1 AND trigger = 'schedule'",
+                        &[&config.as_str()],
+                    )
+                    .await?
+                    .get(0);
+                if started >= max {
+                    return Ok(skipped(
+                        SkipReason::MaxRunsReached,
+                        format!("the schedule has started its {max} runs"),
+                    ));
+                }
+            }
+        }
         let previous: Option<DateTime<Utc>> = tx
             .query_one(
                 "SELECT max(scheduled_at) FROM simulation_runs
@@ -215,45 +340,106 @@ async fn decide_and_insert(
             .await?
             .get(0);
         if let Some(previous) = previous
-            && at < previous + Duration::minutes(interval) - tolerance(interval)
+            && let Some(due) = spec.schedule().next_trigger_after(previous)
+            && at < due - tolerance(spec.schedule())
         {
             return Ok(skipped(
                 SkipReason::NotDue,
-                format!(
-                    "the previous scheduled run was for {previous}; the interval is {interval} minutes"
-                ),
+                format!("the previous scheduled run was for {previous}; the next is due at {due}"),
             ));
         }
     }
+    let always_on = spec.schedule().always_on();
+    if trigger == Trigger::KeepLive {
+        let Some(always_on) = always_on else {
+            return Ok(skipped(
+                SkipReason::NotAlwaysOn,
+                "only always-on configs keep tables live",
+            ));
+        };
+        if !active {
+            return Ok(skipped(SkipReason::Paused, "the config is paused"));
+        }
+        if !always_on.in_window(now) {
+            return Ok(skipped(
+                SkipReason::OutsideWindow,
+                "outside the config's daily windows",
+            ));
+        }
+    }
+    if trigger != Trigger::Manual
+        && let Some(reason) = auto_pause_if_failing(tx, config, now).await?
+    {
+        return Ok(skipped(SkipReason::AutoPaused, reason));
+    }
 
-    if let Some(active) = tx
-        .query_opt(
-            "SELECT id FROM simulation_runs
+    let runs: Vec<ActiveRun> = tx
+        .query(
+            "SELECT id, lane, standby, status = 'running', started_at, hands_played
+               FROM simulation_runs
               WHERE config_id = $1 AND status IN ('queued', 'running')",
             &[&config.as_str()],
         )
         .await?
-    {
-        let active: String = active.get(0);
-        return Ok(Decision::Skipped {
+        .iter()
+        .map(|r| ActiveRun {
+            id: r.get(0),
+            lane: r.get(1),
+            standby: r.get(2),
+            running: r.get(3),
+            started_at: r.get(4),
+            hands_played: r.get(5),
+        })
+        .collect();
+    let lanes = always_on.map_or(1, |a| a.lanes());
+    let in_play = runs.iter().filter(|r| !r.standby).count() as i64;
+    let waiting = runs.len() as i64 - in_play;
+    let full = |active: &str| {
+        let what = match always_on {
+            Some(a) => format!(
+                "it keeps {} table{} live",
+                a.live_tables,
+                if a.live_tables == 1 { "" } else { "s" }
+            ),
+            None => format!("run {active} of this simulation is still active"),
+        };
+        Decision::Skipped {
             reason: SkipReason::AlreadyRunning,
-            message: format!("run {active} of this simulation is still active"),
-            active_run: RunId::parse(&active),
-        });
-    }
+            message: what,
+            active_run: RunId::parse(active),
+        }
+    };
+    // Whether the new run starts in play, or waits to take over from a closing table.
+    let standby = match always_on {
+        None => {
+            if let Some(run) = runs.first() {
+                return Ok(full(&run.id));
+            }
+            false
+        }
+        Some(a) if a.handover && trigger == Trigger::KeepLive => {
+            let closing = runs
+                .iter()
+                .filter(|r| !r.standby && ends_within(r, spec, now, policy.handover_lead))
+                .count() as i64;
+            if waiting >= (a.live_tables - in_play) + closing || runs.len() as i64 >= lanes {
+                return Ok(full(runs.first().map_or("", |r| r.id.as_str())));
+            }
+            true
+        }
+        Some(a) => {
+            if in_play >= a.live_tables {
+                return Ok(full(runs.first().map_or("", |r| r.id.as_str())));
+            }
+            false
+        }
+    };
+    let lane = (1..=lanes as i16)
+        .find(|lane| !runs.iter().any(|r| r.lane == *lane))
+        .unwrap_or(1);
 
-    let missing: Option<Vec<String>> = tx
-        .query_one(
-            "SELECT array_agg(DISTINCT provider ORDER BY provider) FROM (
-                 SELECT split_part(slot->>'model', ':', 1) AS provider
-                   FROM simulation_configs c, jsonb_array_elements(c.agent_slots) slot
-                  WHERE c.id = $1 AND slot ? 'model') needed
-              WHERE NOT EXISTS (SELECT 1 FROM provider_api_keys k WHERE k.provider = needed.provider)",
-            &[&config.as_str()],
-        )
-        .await?
-        .get(0);
-    if let Some(missing) = missing {
+    if !record.missing_keys.is_empty() {
+        let missing: Vec<&str> = record.missing_keys.iter().map(|p| p.as_str()).collect();
         return Ok(skipped(
             SkipReason::MissingApiKey,
             format!(
@@ -264,20 +450,36 @@ async fn decide_and_insert(
         ));
     }
 
-    if trigger != Trigger::Manual {
-        let last_end: Option<DateTime<Utc>> = tx
-            .query_one(
-                "SELECT max(completed_at) FROM simulation_runs WHERE config_id = $1",
-                &[&config.as_str()],
+    if trigger != Trigger::Manual && !standby {
+        let cooldown = Duration::minutes(spec.cooldown_minutes());
+        // A table's next run waits out the cooldown after that table's end: the newest ends
+        // are the tables now missing.
+        let ends: Vec<DateTime<Utc>> = tx
+            .query(
+                "SELECT completed_at FROM simulation_runs
+                  WHERE config_id = $1 AND completed_at IS NOT NULL
+                  ORDER BY completed_at DESC LIMIT $2",
+                &[&config.as_str(), &always_on.map_or(1, |a| a.live_tables)],
             )
             .await?
-            .get(0);
-        if let Some(end) = last_end
-            && now < end + Duration::minutes(cooldown)
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let missing = always_on.map_or(1, |a| a.live_tables - in_play) as usize;
+        let cooling = ends
+            .iter()
+            .take(missing)
+            .filter(|end| now < **end + cooldown)
+            .count();
+        if cooling >= missing
+            && let Some(end) = ends.first()
         {
             return Ok(skipped(
                 SkipReason::CoolingDown,
-                format!("the last run ended at {end}; the cooldown is {cooldown} minutes"),
+                format!(
+                    "the last run ended at {end}; the cooldown is {} minutes",
+                    spec.cooldown_minutes()
+                ),
             ));
         }
     }
@@ -297,8 +499,8 @@ async fn decide_and_insert(
     let inserted = tx
         .execute(
             "INSERT INTO simulation_runs (id, config_id, status, trigger, trigger_key,
-                                          scheduled_at, slot, created_at)
-             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7)",
+                                          scheduled_at, slot, created_at, lane, standby)
+             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9)",
             &[
                 &run_id.as_str(),
                 &config.as_str(),
@@ -307,6 +509,8 @@ async fn decide_and_insert(
                 &scheduled_at,
                 &slot,
                 &now,
+                &lane,
+                &standby,
             ],
         )
         .await;
@@ -321,10 +525,11 @@ async fn decide_and_insert(
         }
         Err(e) => return Err(e.into()),
     }
-    if trigger == Trigger::Manual && status != "active" {
+    if trigger == Trigger::Manual && !active {
         // Starting a paused config resumes it.
         tx.execute(
-            "UPDATE simulation_configs SET status = 'active', updated_at = $2 WHERE id = $1",
+            "UPDATE simulation_configs SET status = 'active', pause_reason = NULL, updated_at = $2
+              WHERE id = $1",
             &[&config.as_str(), &now],
         )
         .await?;
@@ -333,6 +538,66 @@ async fn decide_and_insert(
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("{run_id} vanished after insert")))?;
     Ok(Decision::Started(Box::new(run)))
+}
+
+/// Pauses the config (under the caller's row lock) when its last `auto_pause_after` finished
+/// runs all failed or were degraded, with the reason and a `config_auto_paused` alert; returns
+/// the reason when it did.
+pub async fn auto_pause_if_failing(
+    tx: &impl GenericClient,
+    config: &SimulationId,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let row = tx
+        .query_opt(
+            "WITH c AS (SELECT id, name, auto_pause_after FROM simulation_configs
+                         WHERE id = $1 AND status = 'active' AND auto_pause_after IS NOT NULL),
+                  recent AS (
+                      SELECT r.status, r.degraded_reasons, r.error_code, r.id
+                        FROM simulation_runs r, c
+                       WHERE r.config_id = c.id AND r.status IN ('completed', 'failed')
+                       ORDER BY r.completed_at DESC, r.id DESC
+                       LIMIT (SELECT auto_pause_after FROM c))
+             SELECT c.name, c.auto_pause_after,
+                    (SELECT count(*) FROM recent
+                      WHERE status = 'failed' OR degraded_reasons IS NOT NULL) AS bad,
+                    (SELECT id FROM recent LIMIT 1) AS last_run,
+                    (SELECT COALESCE(error_code, degraded_reasons -> 0 ->> 'code') FROM recent LIMIT 1) AS last_why
+               FROM c",
+            &[&config.as_str()],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let (name, after, bad): (String, i32, i64) = (row.get(0), row.get(1), row.get(2));
+    if bad < i64::from(after) {
+        return Ok(None);
+    }
+    let last_run: Option<String> = row.get(3);
+    let last_why: Option<String> = row.get(4);
+    let reason = format!(
+        "paused automatically: its last {after} run{} failed or were degraded (the last: {})",
+        if after == 1 { "" } else { "s" },
+        last_why.as_deref().unwrap_or("unknown")
+    );
+    tx.execute(
+        "UPDATE simulation_configs SET status = 'paused', pause_reason = $2, updated_at = $3
+          WHERE id = $1",
+        &[&config.as_str(), &reason, &now],
+    )
+    .await?;
+    crate::alerts::record(
+        tx,
+        crate::alerts::AlertKind::ConfigAutoPaused,
+        Some(config),
+        last_run.as_deref(),
+        serde_json::json!({"config_name": name, "reason": reason}),
+        now,
+    )
+    .await?;
+    tracing::warn!(simulation = %config, %reason, "auto-paused");
+    Ok(Some(reason))
 }
 
 /// The lowest slot in `1..=limit` no active run holds.

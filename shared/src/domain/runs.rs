@@ -43,6 +43,8 @@ impl RunStatus {
 pub enum RunTrigger {
     Manual,
     Schedule,
+    /// Started to keep an always-on config's tables live.
+    AlwaysOn,
 }
 
 impl RunTrigger {
@@ -50,12 +52,17 @@ impl RunTrigger {
         match self {
             RunTrigger::Manual => "manual",
             RunTrigger::Schedule => "schedule",
+            RunTrigger::AlwaysOn => "always_on",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [RunTrigger::Manual, RunTrigger::Schedule]
-            .into_iter()
-            .find(|t| t.as_str() == text)
+        [
+            RunTrigger::Manual,
+            RunTrigger::Schedule,
+            RunTrigger::AlwaysOn,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == text)
     }
 }

@@ -464,6 +464,15 @@ pub async fn close_table(client: &impl GenericClient, table_id: &str) -> Result<
     Ok(())
 }
 
+/// How well a run's LLM and outside seats played: their decisions, how many fell back, and
+/// why the run counts as degraded (`[{code, seat?, message}]`; `None`: it does not).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunQuality {
+    pub decisions: i64,
+    pub fallbacks: i64,
+    pub degraded_reasons: Option<serde_json::Value>,
+}
+
 /// How a run ended.
 #[derive(Debug, Clone)]
 pub struct RunEnd<'a> {
@@ -473,6 +482,8 @@ pub struct RunEnd<'a> {
     pub error_code: Option<&'a str>,
     pub error_message: Option<&'a str>,
     pub llm_usage: Option<&'a serde_json::Value>,
+    /// `None` for a run that ended before it could judge its seats.
+    pub quality: Option<&'a RunQuality>,
 }
 
 /// Closes a running run; `false` when it was no longer running (someone else closed it).
@@ -482,12 +493,14 @@ pub async fn finish_run(
     end: &RunEnd<'_>,
 ) -> Result<bool, StoreError> {
     debug_assert!(!end.status.is_active());
+    let quality = end.quality.cloned().unwrap_or_default();
     let updated = execute(
         client,
         "UPDATE simulation_runs
             SET status = $2, completed_at = now(), hands_played = $3, results = $4,
                 error_code = $5, error_message = $6, heartbeat_at = now(),
-                llm_usage = COALESCE($7, llm_usage)
+                llm_usage = COALESCE($7, llm_usage), decisions = $8, fallbacks = $9,
+                degraded_reasons = $10
           WHERE id = $1 AND status = 'running'",
         &[
             &run.as_str(),
@@ -497,10 +510,69 @@ pub async fn finish_run(
             &end.error_code,
             &end.error_message,
             &end.llm_usage,
+            &quality.decisions,
+            &quality.fallbacks,
+            &quality.degraded_reasons,
         ],
     )
     .await?;
     Ok(updated > 0)
+}
+
+/// Whether a run may deal now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakeOver {
+    /// It is in play (it never waited, or it just took a free place).
+    InPlay,
+    /// Its config's tables are all in play: look again shortly.
+    Wait,
+}
+
+/// A standby run takes a place in play when fewer than `live_tables` of its config's runs are
+/// in play, under the config's row lock (so two standby runs cannot take one place); its
+/// safety timeout counts from here (`started_at`).
+pub async fn take_over(
+    client: &mut impl GenericClient,
+    run: &RunId,
+) -> Result<TakeOver, StoreError> {
+    let tx = client.transaction().await?;
+    let Some(row) = query_opt(
+        &tx,
+        "SELECT r.standby, c.id, COALESCE(c.live_tables, 1)
+           FROM simulation_runs r JOIN simulation_configs c ON c.id = r.config_id
+          WHERE r.id = $1",
+        &[&run.as_str()],
+    )
+    .await?
+    else {
+        return Ok(TakeOver::InPlay);
+    };
+    let (standby, config, live): (bool, String, i32) = (row.get(0), row.get(1), row.get(2));
+    if !standby {
+        return Ok(TakeOver::InPlay);
+    }
+    execute(
+        &tx,
+        "SELECT 1 FROM simulation_configs WHERE id = $1 FOR UPDATE",
+        &[&config],
+    )
+    .await?;
+    let took = execute(
+        &tx,
+        "UPDATE simulation_runs SET standby = false, started_at = now(), heartbeat_at = now()
+          WHERE id = $1 AND standby AND status = 'running'
+            AND (SELECT count(*) FROM simulation_runs o
+                  WHERE o.config_id = $2 AND o.status IN ('queued', 'running') AND NOT o.standby)
+                < $3",
+        &[&run.as_str(), &config, &i64::from(live)],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(if took > 0 {
+        TakeOver::InPlay
+    } else {
+        TakeOver::Wait
+    })
 }
 
 /// Keeps the log entries of the `keep` most recent runs and deletes the rest, marking those

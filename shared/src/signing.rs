@@ -1,6 +1,7 @@
 //! Standard Webhooks signatures (<https://www.standardwebhooks.com>): the receiver checks
 //! `webhook-signature: v1,<base64 HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{body}")>`,
-//! where the key is the base64 after the secret's `whsec_` prefix.
+//! where the key is the base64 after the secret's `whsec_` prefix. Pure: the runner signs
+//! its webhook seats' requests with it, the ticks their alerts.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

@@ -1,0 +1,146 @@
+//! Whether a finished run was degraded: its LLM or outside seats fell back (checked or folded)
+//! for reasons an operator must fix — a key the provider refused, no quota, a model it does
+//! not know, the run's LLM budget spent, a webhook destination that may not be reached — or
+//! too often for any reason (timeouts above the threshold). Pure: the runner feeds it what
+//! the run counted and writes the answer on the run row.
+
+use poker::FallbackReason;
+use serde_json::{Value, json};
+use simrunner::store::recording::RunQuality;
+use std::collections::BTreeMap;
+
+/// A seat is degraded when more than this share of its decisions fell back…
+const FALLBACK_SHARE: f64 = 0.2;
+/// …over at least this many decisions (one early timeout is not a pattern).
+const MIN_DECISIONS: u64 = 5;
+
+/// Per seat that decides on its own (LLM, outside agents): decisions, and fallbacks by reason.
+#[derive(Debug, Default)]
+pub struct SeatQuality {
+    seats: BTreeMap<usize, (u64, BTreeMap<&'static str, u64>)>,
+}
+
+impl SeatQuality {
+    pub fn record(&mut self, seat: usize, fell_back: Option<FallbackReason>) {
+        let (decisions, fallbacks) = self.seats.entry(seat).or_default();
+        *decisions += 1;
+        // Stopping and leaving are what the run or the agent chose, not a fault.
+        if let Some(reason) =
+            fell_back.filter(|r| !matches!(r, FallbackReason::Stopping | FallbackReason::Left))
+        {
+            *fallbacks.entry(reason.name()).or_default() += 1;
+        }
+    }
+}
+
+/// The run's quality from its seats' counts, its LLM usage (`warnings`, `budget_exhausted`)
+/// and its webhook warnings.
+pub fn classify(
+    seats: &SeatQuality,
+    llm_usage: Option<&Value>,
+    webhook_warnings: &Value,
+) -> RunQuality {
+    let mut reasons = Vec::new();
+    for warning in llm_usage
+        .and_then(|u| u["warnings"].as_array())
+        .into_iter()
+        .flatten()
+    {
+        reasons.push(json!({
+            "code": warning["code"], "seat": warning["seat"], "message": warning["message"],
+        }));
+    }
+    if llm_usage.is_some_and(|u| u["budget_exhausted"] == true) {
+        reasons.push(json!({
+            "code": "budget_exhausted",
+            "message": "the run's LLM budget (max_llm_cost_usd) was spent; its LLM seats checked or folded from then on",
+        }));
+    }
+    for warning in webhook_warnings.as_array().into_iter().flatten() {
+        if warning["code"] == "destination_refused" {
+            reasons.push(json!({
+                "code": "destination_refused", "seat": warning["seat"], "message": warning["message"],
+            }));
+        }
+    }
+    let (mut decisions, mut fallbacks) = (0, 0);
+    for (seat, (made, by_reason)) in &seats.seats {
+        let fell_back: u64 = by_reason.values().sum();
+        decisions += made;
+        fallbacks += fell_back;
+        let explained = reasons.iter().any(|r| r["seat"] == json!(seat));
+        if explained || *made < MIN_DECISIONS || (fell_back as f64) <= FALLBACK_SHARE * *made as f64
+        {
+            continue;
+        }
+        let (top, _) = by_reason
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .expect("fell back at least once");
+        let code = if *top == "timeout" {
+            "timeouts"
+        } else {
+            "fallbacks"
+        };
+        reasons.push(json!({
+            "code": code, "seat": seat,
+            "message": format!(
+                "seat {seat} checked or folded in {fell_back} of its {made} decisions (mostly {top}), \
+                 above the {}% threshold",
+                (FALLBACK_SHARE * 100.0) as u32
+            ),
+        }));
+    }
+    RunQuality {
+        decisions: decisions as i64,
+        fallbacks: fallbacks as i64,
+        degraded_reasons: (!reasons.is_empty()).then(|| Value::Array(reasons)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_keys_and_frequent_timeouts_degrade_a_run_and_a_stray_timeout_does_not() {
+        let mut seats = SeatQuality::default();
+        for _ in 0..10 {
+            seats.record(0, Some(FallbackReason::Auth));
+            seats.record(1, None);
+        }
+        seats.record(1, Some(FallbackReason::Timeout));
+        for i in 0..10 {
+            seats.record(2, (i < 3).then_some(FallbackReason::Timeout));
+        }
+        seats.record(3, Some(FallbackReason::Stopping));
+        let usage = json!({"warnings": [{"seat": 0, "provider": "openai", "code": "auth", "status": 401,
+                                         "message": "openai answered auth for seat 0"}],
+                           "budget_exhausted": false});
+        let quality = classify(&seats, Some(&usage), &json!([]));
+        assert_eq!((quality.decisions, quality.fallbacks), (32, 14));
+        let reasons = quality.degraded_reasons.unwrap();
+        let codes: Vec<(&str, i64)> = reasons
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["code"].as_str().unwrap(), r["seat"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(codes, [("auth", 0), ("timeouts", 2)]);
+
+        let mut fine = SeatQuality::default();
+        for _ in 0..10 {
+            fine.record(0, None);
+        }
+        assert!(classify(&fine, None, &json!([])).degraded_reasons.is_none());
+        let spent = classify(
+            &fine,
+            Some(&json!({"warnings": [], "budget_exhausted": true})),
+            &json!([]),
+        );
+        assert_eq!(
+            spent.degraded_reasons.unwrap()[0]["code"],
+            "budget_exhausted"
+        );
+    }
+}
