@@ -98,6 +98,30 @@ pub fn classify(
     }
 }
 
+/// The run's end as one CloudWatch embedded-metric line (the task's log group turns it into
+/// metrics): runs ended, failed and degraded, hands, LLM spend, decisions and fallbacks.
+pub fn emf(failed: bool, hands: i64, quality: &RunQuality, llm_usage: Option<&Value>) -> String {
+    let cost = llm_usage
+        .and_then(|u| u["cost_usd"].as_f64())
+        .unwrap_or(0.0);
+    simrunner::metrics::emf_line(
+        chrono::Utc::now(),
+        &[
+            ("RunsEnded", "Count", 1.0),
+            ("RunsFailed", "Count", f64::from(u8::from(failed))),
+            (
+                "RunsDegraded",
+                "Count",
+                f64::from(u8::from(quality.degraded_reasons.is_some())),
+            ),
+            ("Hands", "Count", hands as f64),
+            ("LlmCostUsd", "None", cost),
+            ("Decisions", "Count", quality.decisions as f64),
+            ("Fallbacks", "Count", quality.fallbacks as f64),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -764,6 +764,15 @@ impl Runner {
         })
         .await?;
         tracing::info!(run = %cx.run, status = status.as_str(), hands = played, "run finished");
+        println!(
+            "{}",
+            crate::quality::emf(
+                status == RunStatus::Failed,
+                played,
+                &quality,
+                llm_usage.as_ref()
+            )
+        );
         Ok(match (status, error) {
             (RunStatus::Failed, Some((code, message))) => Outcome::Failed {
                 code: code.to_owned(),

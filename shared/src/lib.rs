@@ -23,6 +23,7 @@ pub mod dispatch;
 pub mod domain;
 pub mod http;
 pub mod launch;
+pub mod metrics;
 /// The pure game logic (its own crate, `shared/poker`, so that "no I/O" is kept by the
 /// compiler), re-exported for the crates that already link this one.
 pub use poker;

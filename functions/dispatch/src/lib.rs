@@ -2,8 +2,12 @@
 //! `{"config_id": "sim_…", "scheduled_at": "<scheduled time>"}` for a config's trigger, or
 //! `{"action": "reap"}` every minute; it runs the shared dispatch path
 //! ([`simrunner::dispatch::start_run`]) with the launcher `SIMRUNNER_LAUNCHER` names (ECS in
-//! AWS; a child process or a container under `cargo lambda watch`). The reap also repairs
-//! drift between the periodic configs and the schedules of `SIMRUNNER_SCHEDULER`.
+//! AWS; a child process or a container under `cargo lambda watch`). The reap is the whole
+//! tick ([`simrunner::dispatch::tick`]: reap, auto-pause, always-on tables, coverage, alerts),
+//! prints the site's health as a CloudWatch embedded-metric line, and repairs drift between
+//! the periodic configs and the schedules of `SIMRUNNER_SCHEDULER`. An EventBridge rule also
+//! sends ECS task state changes: a stopped runner task closes its run at once (if it was still
+//! open) and its always-on config gets its next table without waiting for the minute.
 //!
 //! Bad input is answered with an `{"outcome": "rejected", …}` result, not an error: a
 //! malformed trigger will not get better by being retried.
@@ -18,7 +22,7 @@ use simrunner::domain::SimulationId;
 use simrunner::launch::{LaunchError, LocalRunners};
 use simrunner::schedule::ReconcileError;
 use simrunner::settings::{EnvReader, Secret, SettingsError};
-use simrunner::store::StoreError;
+use simrunner::store::{StoreError, health};
 
 /// What the function is given.
 #[derive(Debug, Deserialize)]
@@ -32,6 +36,22 @@ pub enum DispatchEvent {
     Action {
         action: String,
     },
+    /// EventBridge's `ECS Task State Change` of a runner task.
+    TaskStateChange {
+        #[serde(rename = "detail-type")]
+        detail_type: String,
+        detail: TaskDetail,
+    },
+}
+
+/// What an ECS task state change says about the task.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDetail {
+    pub task_arn: String,
+    pub last_status: String,
+    #[serde(default)]
+    pub stopped_reason: Option<String>,
 }
 
 /// The function's settings: `DATABASE_URL`, and `SIMRUNNER_LAUNCHER`,
@@ -129,23 +149,28 @@ impl Dispatcher {
             Ok(event) => event,
             Err(_) => {
                 return Ok(rejected(
-                    "expected {\"config_id\", \"scheduled_at\"?} or {\"action\": \"reap\"}".into(),
+                    "expected {\"config_id\", \"scheduled_at\"?}, {\"action\": \"reap\"} or an \
+                     ECS Task State Change"
+                        .into(),
                 ));
             }
         };
         match event {
             DispatchEvent::Action { action } if action == "reap" => {
-                let mut client = self.pool.get().await.map_err(StoreError::from)?;
-                let reaped = dispatch::reaper::reap(&client, now, &self.runs.policy.reaper).await?;
-                match &self.runs.launcher {
-                    Some(launcher) => dispatch::stop_reaped(launcher, &reaped).await,
-                    None if !reaped.is_empty() => tracing::warn!(
+                let report = dispatch::tick::tick(&self.pool, &self.runs, now).await?;
+                if self.runs.launcher.is_none() && !report.reaped.is_empty() {
+                    tracing::warn!(
                         "no launcher is configured (SIMRUNNER_LAUNCHER): the tasks of reaped \
-                         runs are left alone"
-                    ),
-                    None => {}
+                         runs are left alone, and always-on configs get no tables"
+                    );
                 }
-                let runs: Vec<Value> = reaped
+                let mut client = self.pool.get().await.map_err(StoreError::from)?;
+                let (from, buckets) = health::period("24h", now).expect("a known period");
+                let health = health::health(&client, from, now, buckets).await?;
+                // CloudWatch Logs reads this line as metrics (embedded metric format).
+                println!("{}", simrunner::metrics::site_emf(&health, now));
+                let runs: Vec<Value> = report
+                    .reaped
                     .iter()
                     .map(|r| json!({"run": r.run.as_str(), "reason": r.reason}))
                     .collect();
@@ -164,7 +189,43 @@ impl Dispatcher {
                         json!({"error": e.to_string()})
                     }
                 };
-                Ok(json!({"outcome": "reaped", "runs": runs, "schedules": reconciled}))
+                Ok(json!({
+                    "outcome": "reaped", "runs": runs, "schedules": reconciled,
+                    "started": report.started.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    "paused": report.paused.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(),
+                    "coverage": report.coverage.iter().map(|(c, change)| json!({"config": c.as_str(), "change": change})).collect::<Vec<_>>(),
+                    "alerts_delivered": report.alerts_delivered,
+                }))
+            }
+            DispatchEvent::TaskStateChange {
+                detail_type,
+                detail,
+            } => {
+                if detail_type != "ECS Task State Change" || detail.last_status != "STOPPED" {
+                    return Ok(json!({"outcome": "ignored", "status": detail.last_status}));
+                }
+                let reason = detail
+                    .stopped_reason
+                    .as_deref()
+                    .unwrap_or("no reason given");
+                let config = {
+                    let client = self.pool.get().await.map_err(StoreError::from)?;
+                    dispatch::tick::task_stopped(&client, &detail.task_arn, reason, now).await?
+                };
+                let mut started = Vec::new();
+                if let (Some(config), Some(launcher)) = (&config, &self.runs.launcher) {
+                    started =
+                        dispatch::tick::keep_live(&self.pool, launcher, config, now, &self.runs)
+                            .await?;
+                }
+                let mut client = self.pool.get().await.map_err(StoreError::from)?;
+                let delivered = self.runs.alerts.deliver_pending(&mut client, now).await?;
+                Ok(json!({
+                    "outcome": "task_stopped",
+                    "config_id": config.as_ref().map(|c| c.as_str()),
+                    "started": started.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    "alerts_delivered": delivered,
+                }))
             }
             DispatchEvent::Action { action } => Ok(rejected(format!("unknown action {action:?}"))),
             DispatchEvent::Trigger {

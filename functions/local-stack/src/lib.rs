@@ -16,11 +16,12 @@ use deadpool_postgres::GenericClient;
 use settings::LocalSettings;
 use simrunner::db::cluster::{ClusterOptions, LocalCluster};
 use simrunner::dispatch::{self, RunControl, Started, Trigger};
-use simrunner::domain::{AgentSlotDraft, SimulationDraft, SimulationId};
+use simrunner::domain::{AgentSlotDraft, Schedule, SimulationDraft, SimulationId};
 use simrunner::launch::LocalRunners;
 use simrunner::schedule::Scheduler;
 use simrunner::secrets::{Keyring, MasterKey, random_hex};
 use simrunner::settings::{EnvReader, Secret};
+use simrunner::store;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write as _;
@@ -249,7 +250,11 @@ pub async fn up() -> anyhow::Result<()> {
             ),
             webhooks: settings.webhooks,
         };
-        let ticker = tokio::spawn(tick_forever(state.clone(), Duration::from_secs(5)));
+        let ticker = tokio::spawn(tick_forever(
+            state.clone(),
+            database.url.clone(),
+            Duration::from_secs(5),
+        ));
         // The same process serves the public API and pages, streaming feeds (SSE).
         let public = public_api::PublicState::new(
             pool.clone(),
@@ -307,15 +312,38 @@ pub async fn up() -> anyhow::Result<()> {
     served.and(closed)
 }
 
-/// The local scheduler: every few seconds, reap stale runs and trigger every active periodic
-/// config whose next scheduled time has come. Scheduled times lie on a grid of the config's
-/// interval (like EventBridge's `rate(N minutes)`); dispatch decides, as for EventBridge.
-async fn tick_forever(state: AppState, every: Duration) {
+/// The local scheduler: every few seconds (and at once when a run ends, told by PostgreSQL),
+/// the tick — reap, auto-pause, keep always-on configs live, coverage, alerts — and a trigger
+/// for every active periodic config whose next scheduled time has come. Interval schedules lie
+/// on a grid of their interval (like EventBridge's `rate(N minutes)`), calendars at their cron
+/// times in their time zone; dispatch decides, as for EventBridge.
+async fn tick_forever(state: AppState, database_url: Secret<String>, every: Duration) {
     let mut seen: HashMap<SimulationId, DateTime<Utc>> = HashMap::new();
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ended =
+        simrunner::db::Listener::connect(database_url.expose(), &["simrunner_run_ended"])
+            .await
+            .map_err(|error| tracing::warn!(%error, "not listening for run endings; ticking only"))
+            .ok();
     loop {
-        ticker.tick().await;
+        match &mut ended {
+            Some(listener) => tokio::select! {
+                _ = ticker.tick() => {}
+                notified = listener.recv() => {
+                    if notified.is_none() {
+                        ended = None;
+                    }
+                    // One tick for a burst of endings.
+                    if let Some(listener) = &mut ended {
+                        listener.drain();
+                    }
+                }
+            },
+            None => {
+                ticker.tick().await;
+            }
+        }
         if let Err(error) = tick(&state, &mut seen).await {
             tracing::warn!(%error, "scheduler tick failed; trying again at the next tick");
         }
@@ -326,42 +354,32 @@ async fn tick(
     state: &AppState,
     seen: &mut HashMap<SimulationId, DateTime<Utc>>,
 ) -> Result<(), simrunner::store::StoreError> {
+    let now = Utc::now();
+    let report = dispatch::tick::tick(&state.pool, &state.runs, now).await?;
+    for (config, reason) in &report.paused {
+        tracing::warn!(simulation = %config, %reason, "paused");
+    }
     let Some(launcher) = &state.runs.launcher else {
         return Ok(());
     };
-    let now = Utc::now();
-    let due = {
-        let client = state.pool.get().await?;
-        let reaped = dispatch::reaper::reap(&client, now, &state.runs.policy.reaper).await?;
-        dispatch::stop_reaped(launcher, &reaped).await;
-        if !matches!(state.runs.scheduler, Scheduler::Local) {
-            // EventBridge Scheduler triggers the dispatch function; this stack only reaps.
-            return Ok(());
-        }
-        client
-            .query(
-                "SELECT id, interval_minutes FROM simulation_configs
-                  WHERE status = 'active' AND schedule_type = 'periodic'",
-                &[],
-            )
-            .await?
-    };
-    for row in due {
-        let Some(config) = SimulationId::parse(row.get(0)) else {
+    if !matches!(state.runs.scheduler, Scheduler::Local) {
+        // EventBridge Scheduler triggers the dispatch function; this stack only ticks.
+        return Ok(());
+    }
+    let configs = store::periodic_schedules(&state.pool.get().await?).await?;
+    for (config, schedule) in configs {
+        let Some(at) = due(&schedule, now) else {
             continue;
         };
-        let interval: i64 = row.get::<_, i64>(1) * 60;
-        let slot = DateTime::from_timestamp(now.timestamp() - now.timestamp() % interval, 0)
-            .unwrap_or(now);
-        if seen.get(&config) == Some(&slot) {
+        if seen.get(&config) == Some(&at) {
             continue;
         }
-        seen.insert(config.clone(), slot);
+        seen.insert(config.clone(), at);
         let started = dispatch::start_run(
             &state.pool,
             launcher,
             &config,
-            Trigger::Scheduled { at: slot },
+            Trigger::Scheduled { at },
             now,
             &state.runs.policy,
         )
@@ -382,6 +400,23 @@ async fn tick(
         }
     }
     Ok(())
+}
+
+/// The scheduled time a periodic config is due for at `now`, if any: an interval's slot on
+/// its grid (from the moment it is active, like `rate(N minutes)`), or a calendar's time
+/// within the last minute (a calendar activated later waits for its next time, as in
+/// EventBridge).
+fn due(schedule: &Schedule, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match schedule {
+        Schedule::Periodic { interval_minutes } => {
+            let interval = interval_minutes * 60;
+            DateTime::from_timestamp(now.timestamp() - now.timestamp() % interval, 0)
+        }
+        Schedule::Calendar(calendar) => calendar
+            .next_after(now - chrono::Duration::minutes(1))
+            .filter(|at| *at <= now),
+        _ => None,
+    }
 }
 
 /// On shutdown: asks every active run to stop and waits up to 15 s for them to close.

@@ -4,6 +4,7 @@
 pub mod agents;
 mod api_keys;
 pub mod hand_histories;
+pub mod health;
 mod page;
 pub mod public;
 pub mod recording;
@@ -20,7 +21,7 @@ pub use page::{Cursor, Page, PageRequest};
 pub use runs::{RunRecord, get_run, list_runs};
 pub use simulations::{
     Activity, SimulationRecord, Skip, UpdateOutcome, activity, delete_simulation, get_simulation,
-    insert_simulation, list_simulations, update_simulation,
+    insert_simulation, list_simulations, periodic_schedules, update_simulation,
 };
 
 use deadpool_postgres::GenericClient;

@@ -1,8 +1,8 @@
 use super::runs::{self, RunRecord};
 use super::{Cursor, Page, PageRequest, StoreError, execute, get, query, query_opt};
 use crate::domain::{
-    AgentSlotDraft, Provider, SimulationDraft, SimulationId, SimulationSpec, ValidationErrors,
-    WindowDraft,
+    AgentSlotDraft, Provider, Schedule, SimulationDraft, SimulationId, SimulationSpec,
+    ValidationErrors, WindowDraft,
 };
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
@@ -93,6 +93,23 @@ static LIST: LazyLock<String> = LazyLock::new(|| {
 });
 
 static GET: LazyLock<String> = LazyLock::new(|| format!("{} WHERE c.id = $1", *SELECT_RECORDS));
+
+static PERIODIC: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} WHERE c.status = 'active' AND c.schedule_type = 'periodic'",
+        *SELECT_RECORDS
+    )
+});
+
+/// Every active periodic config's schedule: what a local scheduler triggers.
+pub async fn periodic_schedules(
+    client: &impl GenericClient,
+) -> Result<Vec<(SimulationId, Schedule)>, StoreError> {
+    let rows = query(client, &PERIODIC, &[]).await?;
+    rows.iter()
+        .map(|row| from_row(row).map(|r| (r.id, r.spec.schedule().clone())))
+        .collect()
+}
 
 fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
     let id: String = get(row, "id")?;
