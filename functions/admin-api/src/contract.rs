@@ -18,7 +18,7 @@ use simrunner::domain::{AgentType, ConfigStatus, LABEL_MAX_CHARS, Pace, Provider
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 /// Operations that answer without touching the database.
-const NO_DATABASE: [&str; 2] = ["agent_types", "healthz"];
+const NO_DATABASE: [&str; 3] = ["agent_types", "healthz", "preview_schedule"];
 
 fn error_response(description: &str) -> Value {
     json!({
@@ -178,7 +178,11 @@ fn one_of(
 
 pub fn schedule_type_schema() -> Object {
     let names = ScheduleKind::ALL.map(ScheduleKind::as_str);
-    one_of(names, true, "`one_off` (default) or `periodic`.")
+    one_of(
+        names,
+        true,
+        "`one_off` (default), `periodic` (an interval or a cron expression) or `always_on`.",
+    )
 }
 
 pub fn pace_schema() -> Object {

@@ -20,7 +20,7 @@ use axum::http::{HeaderValue, Request, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use error::{ApiError, ErrorCode};
-use routes::{agents, api_keys, control, health, runs, simulations, webhooks};
+use routes::{agents, api_keys, control, health, metrics, runs, simulations, webhooks};
 use state::AppState;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -45,7 +45,7 @@ use utoipa_axum::routes;
         (name = "api-keys", description = "LLM provider API keys (write-only)"),
         (name = "agents-admin", description = "Outside agents: list, create (key shown once), revoke"),
         (name = "webhooks", description = "Webhook endpoints that webhook seats call (signing secret shown once)"),
-        (name = "health", description = "Liveness"),
+        (name = "health", description = "Liveness, and the health figures the seed measures: coverage, failure rate, runs, hands, LLM spend, fallbacks"),
     )
 )]
 struct ApiDoc;
@@ -72,6 +72,9 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
             simulations::create_simulation
         ))
         .routes(routes!(simulations::agent_types))
+        .routes(routes!(simulations::preview_schedule))
+        .routes(routes!(metrics::health_figures))
+        .routes(routes!(metrics::prometheus))
         .routes(routes!(
             simulations::get_simulation,
             simulations::update_simulation,

@@ -19,7 +19,7 @@ pub use runs::{RunStatus, RunTrigger};
 pub use simulation::{
     AgentSlot, AgentSlotDraft, AgentType, AlwaysOn, Blinds, Calendar, ConfigStatus,
     ExternalSeating, Limits, MAX_CHIPS, MODEL_MAX_CHARS, ModelRef, Pace, Schedule, ScheduleKind,
-    SimulationDraft, SimulationSpec, TableConfig, WindowDraft, check_capacity,
+    SchedulePreview, SimulationDraft, SimulationSpec, TableConfig, WindowDraft, check_capacity,
 };
 pub use validation::{FieldError, ValidationErrors};
 pub use webhook::{

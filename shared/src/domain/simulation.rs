@@ -761,6 +761,187 @@ impl SimulationDraft {
     }
 }
 
+/// What a schedule will do from a moment on: its next start times (for an always-on config,
+/// when its windows open) and what will not happen as one might expect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulePreview {
+    pub starts: Vec<DateTime<Utc>>,
+    /// `(code, message)`.
+    pub warnings: Vec<(&'static str, String)>,
+}
+
+/// The start times a preview shows.
+const PREVIEW_STARTS: usize = 10;
+
+fn minutes(duration: chrono::Duration) -> i64 {
+    duration.num_minutes()
+}
+
+impl SimulationDraft {
+    /// Checks only the schedule's fields (with the cooldown and the safety timeout) and
+    /// previews them at `now`: `scheduled_so_far` runs count against a calendar's `max_runs`.
+    pub fn preview_schedule(
+        &self,
+        now: DateTime<Utc>,
+        max_concurrent_runs: i64,
+        scheduled_so_far: i64,
+    ) -> Result<SchedulePreview, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let kind = parse_choice(
+            &mut errors,
+            "schedule_type",
+            self.schedule_type.as_deref(),
+            ScheduleKind::OneOff,
+            ScheduleKind::parse,
+            "one_off, periodic, always_on",
+        );
+        let schedule = validate_schedule(&mut errors, kind, self);
+        let cooldown = errors.int_in(
+            "cooldown_minutes",
+            self.cooldown_minutes,
+            Limits::COOLDOWN_MINUTES,
+            Some(Limits::DEFAULT_COOLDOWN_MINUTES),
+        );
+        let longest = errors.int_in(
+            "max_run_minutes",
+            self.max_run_minutes,
+            Limits::MAX_RUN_MINUTES,
+            Some(Limits::DEFAULT_MAX_RUN_MINUTES),
+        );
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut warnings = Vec::new();
+        let mut starts = Vec::new();
+        match &schedule {
+            Schedule::OneOff => warnings.push((
+                "one_off",
+                "a one-off config runs only when started".to_owned(),
+            )),
+            Schedule::Periodic { interval_minutes } => {
+                let step = interval_minutes * 60;
+                let first = (now.timestamp() / step + 1) * step;
+                starts.extend(
+                    (0..PREVIEW_STARTS as i64)
+                        .filter_map(|i| DateTime::from_timestamp(first + i * step, 0)),
+                );
+            }
+            Schedule::Calendar(calendar) => {
+                let left = calendar
+                    .max_runs
+                    .map_or(PREVIEW_STARTS as i64, |max| (max - scheduled_so_far).max(0));
+                let mut at = now;
+                while (starts.len() as i64) < left.min(PREVIEW_STARTS as i64) {
+                    match calendar.next_after(at) {
+                        Some(next) => {
+                            starts.push(next);
+                            at = next;
+                        }
+                        None => break,
+                    }
+                }
+                if calendar.ends_at.is_some_and(|end| end <= now) {
+                    warnings.push((
+                        "end_date_passed",
+                        format!(
+                            "the end date ({}) has passed: no more runs",
+                            rfc3339(calendar.ends_at.unwrap_or(now))
+                        ),
+                    ));
+                } else if calendar.max_runs.is_some() && left == 0 {
+                    warnings.push((
+                        "max_runs_reached",
+                        "the schedule has started all the runs it may (max_runs)".to_owned(),
+                    ));
+                } else if starts.len() < PREVIEW_STARTS {
+                    warnings.push((
+                        "few_starts",
+                        format!(
+                            "only {} more start{} before the schedule ends (ends_at or max_runs)",
+                            starts.len(),
+                            if starts.len() == 1 { "" } else { "s" }
+                        ),
+                    ));
+                }
+                if let Some(start) = calendar.starts_at.filter(|start| *start > now) {
+                    warnings.push((
+                        "not_started",
+                        format!("nothing runs before the start date ({})", rfc3339(start)),
+                    ));
+                }
+            }
+            Schedule::AlwaysOn(always_on) => {
+                let spans = crate::domain::calendar::window_spans(
+                    &always_on.windows,
+                    always_on.time_zone,
+                    now,
+                    now + chrono::Duration::days(14),
+                );
+                starts.extend(spans.iter().take(PREVIEW_STARTS).map(|span| span.0));
+                if !always_on.in_window(now) {
+                    let next = starts.first().map(|at| rfc3339(*at)).unwrap_or_default();
+                    warnings.push((
+                        "window_closed",
+                        format!("outside its windows now: no table until {next}"),
+                    ));
+                }
+                if always_on.live_tables > max_concurrent_runs {
+                    warnings.push((
+                        "live_tables_above_limit",
+                        format!(
+                            "{} live tables are more than the {max_concurrent_runs} active runs \
+                             allowed (SIMRUNNER_MAX_CONCURRENT_RUNS)",
+                            always_on.live_tables
+                        ),
+                    ));
+                } else if always_on.handover && always_on.live_tables + 1 > max_concurrent_runs {
+                    warnings.push((
+                        "handover_needs_a_slot",
+                        format!(
+                            "handover needs a free run slot beside its tables; the limit is \
+                             {max_concurrent_runs} (SIMRUNNER_MAX_CONCURRENT_RUNS)"
+                        ),
+                    ));
+                }
+                if !always_on.handover {
+                    warnings.push((
+                        "gap_between_tables",
+                        format!(
+                            "without handover each table's end leaves a gap: the cooldown \
+                             ({cooldown} min) plus the next table's start"
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(gap) = starts.windows(2).map(|w| w[1] - w[0]).min()
+            && schedule.kind() == ScheduleKind::Periodic
+        {
+            if cooldown > 0 && cooldown >= minutes(gap) {
+                warnings.push((
+                    "cooldown_longer_than_interval",
+                    format!(
+                        "the cooldown ({cooldown} min) is not shorter than the {} min between \
+                         starts: a start right after a run is skipped as cooling_down",
+                        minutes(gap)
+                    ),
+                ));
+            }
+            if longest > minutes(gap) {
+                warnings.push((
+                    "runs_longer_than_gap",
+                    format!(
+                        "a run may last up to {longest} min (max_run_minutes), longer than the {} \
+                         min between starts: a start while it plays is skipped as already_running",
+                        minutes(gap)
+                    ),
+                ));
+            }
+        }
+        Ok(SchedulePreview { starts, warnings })
+    }
+}
+
 /// Refuses `field` when it is given: it belongs to another kind of schedule.
 fn refuse_if_given<T>(
     errors: &mut ValidationErrors,

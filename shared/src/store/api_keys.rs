@@ -16,9 +16,15 @@ pub struct ApiKeyRecord {
     /// The master key that sealed it: after a rotation, rows still on an old key show here.
     pub key_id: String,
     pub created_at: DateTime<Utc>,
+    /// A run's seat was refused with it (401/403): when, and the provider's (scrubbed) words.
+    pub auth_failed_at: Option<DateTime<Utc>>,
+    pub auth_error: Option<String>,
+    /// The last run that got answers with it ended then.
+    pub last_worked_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, provider, label, last4, key_id, created_at";
+const COLUMNS: &str =
+    "id, provider, label, last4, key_id, created_at, auth_failed_at, auth_error, last_worked_at";
 
 fn from_row(row: &Row) -> Result<ApiKeyRecord, StoreError> {
     let id: String = get(row, "id")?;
@@ -30,6 +36,9 @@ fn from_row(row: &Row) -> Result<ApiKeyRecord, StoreError> {
         last4: get(row, "last4")?,
         key_id: get(row, "key_id")?,
         created_at: get(row, "created_at")?,
+        auth_failed_at: get(row, "auth_failed_at")?,
+        auth_error: get(row, "auth_error")?,
+        last_worked_at: get(row, "last_worked_at")?,
     })
 }
 

@@ -20,8 +20,9 @@ pub use api_keys::{
 pub use page::{Cursor, Page, PageRequest};
 pub use runs::{RunRecord, get_run, list_runs};
 pub use simulations::{
-    Activity, SimulationRecord, Skip, UpdateOutcome, activity, delete_simulation, get_simulation,
-    insert_simulation, list_simulations, periodic_schedules, update_simulation,
+    Activity, SimulationRecord, Skip, SkipEntry, UpdateOutcome, activity, delete_simulation,
+    get_simulation, insert_simulation, list_simulations, list_skips, periodic_schedules,
+    update_simulation,
 };
 
 use deadpool_postgres::GenericClient;

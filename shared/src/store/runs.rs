@@ -24,9 +24,16 @@ pub struct RunRecord {
     pub stop_requested_at: Option<DateTime<Utc>>,
     /// LLM seats' tokens and estimated cost, kept current while the run plays.
     pub llm_usage: Option<serde_json::Value>,
+    /// Why it counts as degraded (`[{code, seat?, message}]`), once it ended; `None`: it does not.
+    pub degraded_reasons: Option<serde_json::Value>,
+    /// Waiting, with its table open, to take over from a closing one (handover).
+    pub standby: bool,
+    /// Decisions of its LLM and outside seats, and how many fell back.
+    pub decisions: i64,
+    pub fallbacks: i64,
 }
 
-const COLUMNS: [&str; 15] = [
+const COLUMNS: [&str; 19] = [
     "id",
     "config_id",
     "status",
@@ -42,6 +49,10 @@ const COLUMNS: [&str; 15] = [
     "heartbeat_at",
     "stop_requested_at",
     "llm_usage",
+    "degraded_reasons",
+    "standby",
+    "decisions",
+    "fallbacks",
 ];
 
 /// `alias.id AS {prefix}id, …`: lets a run ride along in another query's rows.
@@ -70,9 +81,9 @@ impl Prefix {
     }
 
     /// Column names are built once, not per row.
-    fn names(self) -> &'static [String; 15] {
-        static PLAIN: LazyLock<[String; 15]> = LazyLock::new(|| COLUMNS.map(str::to_owned));
-        static LATEST: LazyLock<[String; 15]> =
+    fn names(self) -> &'static [String; 19] {
+        static PLAIN: LazyLock<[String; 19]> = LazyLock::new(|| COLUMNS.map(str::to_owned));
+        static LATEST: LazyLock<[String; 19]> =
             LazyLock::new(|| COLUMNS.map(|c| format!("run_{c}")));
         match self {
             Prefix::Plain => &PLAIN,
@@ -99,6 +110,10 @@ pub(super) fn from_row(row: &Row, prefix: Prefix) -> Result<Option<RunRecord>, S
         heartbeat_at,
         stop_requested_at,
         llm_usage,
+        degraded_reasons,
+        standby,
+        decisions,
+        fallbacks,
     ] = prefix.names().each_ref().map(String::as_str);
     let Some(id) = get::<Option<String>>(row, id)? else {
         return Ok(None);
@@ -123,6 +138,10 @@ pub(super) fn from_row(row: &Row, prefix: Prefix) -> Result<Option<RunRecord>, S
         heartbeat_at: get(row, heartbeat_at)?,
         stop_requested_at: get(row, stop_requested_at)?,
         llm_usage: get(row, llm_usage)?,
+        degraded_reasons: get(row, degraded_reasons)?,
+        standby: get(row, standby)?,
+        decisions: get(row, decisions)?,
+        fallbacks: get(row, fallbacks)?,
     }))
 }
 

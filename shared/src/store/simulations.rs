@@ -160,7 +160,10 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
                 })
                 .collect()
         }),
-        handover: Some(get(row, "handover")?),
+        // Stored as false for every other kind of schedule, where it must not appear.
+        handover: get::<Option<i32>>(row, "live_tables")?
+            .map(|_| get(row, "handover"))
+            .transpose()?,
         auto_pause_after: get::<Option<i32>>(row, "auto_pause_after")?.map(i64::from),
     };
     let spec = draft
@@ -376,6 +379,39 @@ pub async fn get_simulation(
         .as_ref()
         .map(from_row)
         .transpose()
+}
+
+/// One trigger that started nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkipEntry {
+    pub at: DateTime<Utc>,
+    pub reason: String,
+    pub message: String,
+    pub scheduled_at: Option<DateTime<Utc>>,
+}
+
+/// A config's newest skips, newest first.
+pub async fn list_skips(
+    client: &impl GenericClient,
+    id: &SimulationId,
+    limit: i64,
+) -> Result<Vec<SkipEntry>, StoreError> {
+    let rows = query(
+        client,
+        "SELECT at, reason, message, scheduled_at FROM simulation_skips
+          WHERE config_id = $1 ORDER BY at DESC LIMIT $2",
+        &[&id.as_str(), &limit],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| SkipEntry {
+            at: r.get(0),
+            reason: r.get(1),
+            message: r.get(2),
+            scheduled_at: r.get(3),
+        })
+        .collect())
 }
 
 /// What [`update_simulation`] did.

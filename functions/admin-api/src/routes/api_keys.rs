@@ -58,6 +58,13 @@ pub struct ApiKeyView {
     /// The master key that encrypts it (changes after a key rotation).
     pub encryption_key_id: String,
     pub created_at: DateTime<Utc>,
+    /// Set when a run's LLM seat was refused with this key (401/403), until a later run gets
+    /// answers with it: the key needs replacing.
+    pub auth_failed_at: Option<DateTime<Utc>>,
+    /// What the provider said (scrubbed of anything key-shaped).
+    pub auth_error: Option<String>,
+    /// When a run that got answers with it last ended.
+    pub last_worked_at: Option<DateTime<Utc>>,
 }
 
 impl From<ApiKeyRecord> for ApiKeyView {
@@ -69,6 +76,9 @@ impl From<ApiKeyRecord> for ApiKeyView {
             masked_key: format!("****{}", record.last4),
             encryption_key_id: record.key_id,
             created_at: record.created_at,
+            auth_failed_at: record.auth_failed_at,
+            auth_error: record.auth_error,
+            last_worked_at: record.last_worked_at,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod control;
 pub mod health;
+pub mod metrics;
 pub mod runs;
 pub mod simulations;
 pub mod webhooks;

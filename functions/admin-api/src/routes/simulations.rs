@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use simrunner::dispatch;
 use simrunner::domain::{
     AgentId, AgentSlot, AgentSlotDraft, AgentType, Provider, ScheduleKind, SimulationDraft,
-    SimulationId, WebhookId,
+    SimulationId, WebhookId, WindowDraft, check_capacity,
 };
 use simrunner::schedule::ScheduleSpec;
 use simrunner::store::{self, RunRecord, SimulationRecord, StoreError, UpdateOutcome};
@@ -71,6 +71,37 @@ pub struct TableConfigInput {
     pub action_timeout_ms: Option<i64>,
 }
 
+/// A daily window, `HH:MM` to `HH:MM` in the config's `time_zone`; an end before the start
+/// runs past midnight, `24:00` is the end of the day.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowInput {
+    #[schema(
+        example = "08:00",
+        pattern = "^([01][0-9]|2[0-4]):[0-5][0-9]$",
+        required = true,
+        nullable = false
+    )]
+    pub start: Option<String>,
+    #[schema(
+        example = "23:00",
+        pattern = "^([01][0-9]|2[0-4]):[0-5][0-9]$",
+        required = true,
+        nullable = false
+    )]
+    pub end: Option<String>,
+}
+
+fn window_drafts(windows: Vec<WindowInput>) -> Vec<WindowDraft> {
+    windows
+        .into_iter()
+        .map(|w| WindowDraft {
+            start: w.start,
+            end: w.end,
+        })
+        .collect()
+}
+
 /// A new config. It starts `paused`: start it, or resume it with PATCH `status`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -122,6 +153,36 @@ pub struct CreateSimulation {
     /// takes the seats nobody took in time; absent or null: the run fails, naming them.
     #[schema(schema_with = crate::contract::bot_type_schema)]
     pub fill_empty_seats_with: Option<String>,
+    /// Periodic only, instead of `interval_minutes`: an EventBridge Scheduler cron expression,
+    /// six fields (`minutes hours day-of-month month day-of-week year`, one day field `?`),
+    /// with or without `cron(…)`, in `time_zone`.
+    #[schema(example = "cron(0 8 ? * MON-FRI *)", min_length = 11, max_length = 256)]
+    pub cron_expression: Option<String>,
+    /// The IANA time zone of the cron expression or the daily windows (default `UTC`).
+    #[schema(example = "Europe/Berlin", min_length = 1, max_length = 64)]
+    pub time_zone: Option<String>,
+    /// Cron schedules: no run before this (RFC 3339).
+    #[schema(format = DateTime)]
+    pub starts_at: Option<String>,
+    /// Cron schedules: no run after this (RFC 3339, after `starts_at`).
+    #[schema(format = DateTime)]
+    pub ends_at: Option<String>,
+    /// Cron schedules: scheduled runs in all, 1 to 100,000.
+    #[schema(minimum = 1, maximum = 100000)]
+    pub max_runs: Option<i64>,
+    /// Always-on only: tables kept playing, 1 to 9 (default 1); at most
+    /// `SIMRUNNER_MAX_CONCURRENT_RUNS` (one less with `handover`).
+    #[schema(minimum = 1, maximum = 9)]
+    pub live_tables: Option<i64>,
+    /// Always-on only: when tables are kept live (absent: all day), at most 8.
+    #[schema(max_items = 8)]
+    pub windows: Option<Vec<WindowInput>>,
+    /// Always-on only: the next table opens before the current one closes (cooldown 0).
+    pub handover: Option<bool>,
+    /// Pause the config after this many failed or degraded runs in a row, 1 to 100; absent or
+    /// null: never.
+    #[schema(minimum = 1, maximum = 100)]
+    pub auto_pause_after: Option<i64>,
 }
 
 /// Absent leaves a field as it is; for `interval_minutes` and `max_llm_cost_usd`, `null`
@@ -162,6 +223,33 @@ pub struct UpdateSimulation {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = crate::contract::bot_type_schema)]
     pub fill_empty_seats_with: Option<Option<String>>,
+    /// `null` clears it (back to an interval).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 11, max_length = 256)]
+    pub cron_expression: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 64)]
+    pub time_zone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub starts_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ends_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 100000)]
+    pub max_runs: Option<Option<i64>>,
+    #[schema(minimum = 1, maximum = 9)]
+    pub live_tables: Option<i64>,
+    /// `null` or `[]`: all day.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<WindowInput>>, max_items = 8)]
+    pub windows: Option<Option<Vec<WindowInput>>>,
+    pub handover: Option<bool>,
+    /// `null`: never pause automatically.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub auto_pause_after: Option<Option<i64>>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`).
@@ -210,6 +298,15 @@ impl From<CreateSimulation> for SimulationDraft {
             max_llm_cost_usd: input.max_llm_cost_usd,
             join_timeout_seconds: input.join_timeout_seconds,
             fill_empty_seats_with: input.fill_empty_seats_with,
+            cron_expression: input.cron_expression,
+            time_zone: input.time_zone,
+            starts_at: input.starts_at,
+            ends_at: input.ends_at,
+            max_runs: input.max_runs,
+            live_tables: input.live_tables,
+            windows: input.windows.map(window_drafts),
+            handover: input.handover,
+            auto_pause_after: input.auto_pause_after,
             ..Default::default()
         };
         if let Some(table) = input.table_config {
@@ -220,18 +317,67 @@ impl From<CreateSimulation> for SimulationDraft {
 }
 
 impl UpdateSimulation {
-    /// Lays the changes over the stored config's draft.
+    /// Lays the changes over the stored config's draft. Fields of another kind of schedule
+    /// than the one the config ends up with are dropped unless this change gives them (then
+    /// validation names them); an interval and a cron expression replace each other.
     fn apply(self, mut draft: SimulationDraft) -> SimulationDraft {
-        let becomes_one_off = self.schedule_type.as_deref() == Some(ScheduleKind::OneOff.as_str());
         draft.name = self.name.or(draft.name);
         draft.status = self.status.or(draft.status);
         draft.schedule_type = self.schedule_type.or(draft.schedule_type);
-        draft.interval_minutes = match self.interval_minutes {
-            Some(given) => given,
-            // A one-off config has no interval: switching to one_off drops the old one.
-            None if becomes_one_off => None,
-            None => draft.interval_minutes,
+        let kind = draft.schedule_type.as_deref().and_then(ScheduleKind::parse);
+        let periodic = kind == Some(ScheduleKind::Periodic);
+        let always_on = kind == Some(ScheduleKind::AlwaysOn);
+        // Whether the config ends up on a calendar (a cron expression) rather than an interval.
+        let calendar = match (&self.cron_expression, &self.interval_minutes) {
+            (Some(cron), _) => cron.is_some(),
+            (None, Some(Some(_))) => false,
+            (None, _) => draft.cron_expression.is_some(),
         };
+        let keep = |given: bool, belongs: bool| given || belongs;
+        fn over<T>(given: Option<Option<T>>, stored: Option<T>, keep: bool) -> Option<T> {
+            match given {
+                Some(value) => value,
+                None if keep => stored,
+                None => None,
+            }
+        }
+        draft.interval_minutes = over(
+            self.interval_minutes,
+            draft.interval_minutes,
+            periodic && !calendar,
+        );
+        draft.cron_expression = over(
+            self.cron_expression,
+            draft.cron_expression,
+            periodic && calendar,
+        );
+        draft.starts_at = over(self.starts_at, draft.starts_at, periodic && calendar);
+        draft.ends_at = over(self.ends_at, draft.ends_at, periodic && calendar);
+        draft.max_runs = over(self.max_runs, draft.max_runs, periodic && calendar);
+        draft.time_zone = over(
+            self.time_zone,
+            draft.time_zone,
+            (periodic && calendar) || always_on,
+        );
+        draft.live_tables = if keep(self.live_tables.is_some(), always_on) {
+            self.live_tables.or(draft.live_tables)
+        } else {
+            None
+        };
+        draft.handover = if keep(self.handover.is_some(), always_on) {
+            self.handover.or(draft.handover)
+        } else {
+            None
+        };
+        draft.windows = over(
+            self.windows
+                .map(|w| w.map(window_drafts).filter(|w| !w.is_empty())),
+            draft.windows,
+            always_on,
+        );
+        if let Some(limit) = self.auto_pause_after {
+            draft.auto_pause_after = limit;
+        }
         draft.cooldown_minutes = self.cooldown_minutes.or(draft.cooldown_minutes);
         draft.max_hands = self.max_hands.or(draft.max_hands);
         draft.max_run_minutes = self.max_run_minutes.or(draft.max_run_minutes);
@@ -310,7 +456,7 @@ pub struct RunView {
     pub config_id: String,
     /// `queued`, `running`, `completed`, `failed` or `cancelled`.
     pub status: &'static str,
-    /// `manual` or `schedule`.
+    /// `manual`, `schedule` or `always_on`.
     pub trigger: &'static str,
     pub hands_played: i64,
     pub table_id: Option<String>,
@@ -327,6 +473,27 @@ pub struct RunView {
     /// warnings about providers that stopped answering; kept current while the run plays.
     #[schema(value_type = Option<Object>)]
     pub llm_usage: Option<serde_json::Value>,
+    /// An always-on config's next table, waiting with its table open to take over from one
+    /// about to close (handover).
+    pub standby: bool,
+    /// Its LLM or outside seats fell back (checked or folded) for reasons to fix: a refused
+    /// key, no quota, an unknown model, the budget spent, too many timeouts.
+    pub degraded: bool,
+    /// Why, once it ended: `[{code, seat?, message}]`; empty when it is not degraded.
+    pub degraded_reasons: Vec<DegradedReason>,
+    /// Decisions of its LLM and outside seats, and how many fell back.
+    pub decisions: i64,
+    pub fallbacks: i64,
+}
+
+/// Why a run counts as degraded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DegradedReason {
+    /// `auth`, `quota`, `model_not_found`, `budget_exhausted`, `destination_refused`,
+    /// `timeouts` or `fallbacks`.
+    pub code: String,
+    pub seat: Option<i64>,
+    pub message: String,
 }
 
 impl From<RunRecord> for RunView {
@@ -349,6 +516,22 @@ impl From<RunRecord> for RunView {
             heartbeat_at: run.heartbeat_at,
             stop_requested_at: run.stop_requested_at,
             llm_usage: run.llm_usage,
+            standby: run.standby,
+            degraded: run.degraded_reasons.is_some(),
+            degraded_reasons: run
+                .degraded_reasons
+                .as_ref()
+                .and_then(|r| r.as_array())
+                .into_iter()
+                .flatten()
+                .map(|r| DegradedReason {
+                    code: r["code"].as_str().unwrap_or("degraded").to_owned(),
+                    seat: r["seat"].as_i64(),
+                    message: r["message"].as_str().unwrap_or_default().to_owned(),
+                })
+                .collect(),
+            decisions: run.decisions,
+            fallbacks: run.fallbacks,
         }
     }
 }
@@ -370,9 +553,28 @@ pub struct SimulationView {
     pub name: String,
     /// `active` or `paused`.
     pub status: &'static str,
-    /// `one_off` or `periodic`.
+    /// `one_off`, `periodic` or `always_on`.
     pub schedule_type: &'static str,
     pub interval_minutes: Option<i64>,
+    /// Periodic on a calendar: the six fields of the EventBridge cron expression.
+    pub cron_expression: Option<String>,
+    /// The cron expression's or the windows' IANA time zone.
+    pub time_zone: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub max_runs: Option<i64>,
+    /// Always-on: tables kept playing.
+    pub live_tables: Option<i64>,
+    /// Always-on: the daily windows (empty: all day).
+    pub windows: Vec<WindowView>,
+    /// Always-on: the next table opens before the current one closes.
+    pub handover: bool,
+    /// Failed or degraded runs in a row that pause it; null: never.
+    pub auto_pause_after: Option<i64>,
+    /// Why simrunner paused it itself, while paused.
+    pub pause_reason: Option<String>,
+    /// Always-on: since when it has had no live table in its window (an alert went out).
+    pub coverage_lost_at: Option<DateTime<Utc>>,
     pub cooldown_minutes: i64,
     pub max_hands: i64,
     pub max_run_minutes: i64,
@@ -400,6 +602,14 @@ pub struct SimulationView {
     pub updated_at: DateTime<Utc>,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WindowView {
+    #[schema(example = "08:00")]
+    pub start: String,
+    #[schema(example = "23:00")]
+    pub end: String,
+}
+
 /// Something an operator should fix.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WarningView {
@@ -420,6 +630,32 @@ impl From<SimulationRecord> for SimulationView {
             status: spec.status().as_str(),
             schedule_type: spec.schedule().kind().as_str(),
             interval_minutes: spec.schedule().interval_minutes(),
+            cron_expression: spec
+                .schedule()
+                .calendar()
+                .map(|c| c.cron.fields().to_owned()),
+            time_zone: spec.schedule().time_zone().map(|tz| tz.name().to_owned()),
+            starts_at: spec.schedule().calendar().and_then(|c| c.starts_at),
+            ends_at: spec.schedule().calendar().and_then(|c| c.ends_at),
+            max_runs: spec.schedule().calendar().and_then(|c| c.max_runs),
+            live_tables: spec.schedule().always_on().map(|a| a.live_tables),
+            windows: spec
+                .schedule()
+                .always_on()
+                .map(|a| {
+                    a.windows
+                        .iter()
+                        .map(|w| WindowView {
+                            start: w.start_text(),
+                            end: w.end_text(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            handover: spec.schedule().always_on().is_some_and(|a| a.handover),
+            auto_pause_after: spec.auto_pause_after(),
+            pause_reason: record.pause_reason.clone(),
+            coverage_lost_at: record.coverage_lost_at,
             cooldown_minutes: spec.cooldown_minutes(),
             max_hands: spec.max_hands(),
             max_run_minutes: spec.max_run_minutes(),
@@ -499,6 +735,30 @@ pub struct SimulationDetail {
     pub simulation: SimulationView,
     /// Newest first.
     pub runs: RunList,
+    /// The newest triggers that started nothing (up to 20), newest first.
+    pub skip_history: Vec<SkipEntryView>,
+}
+
+/// A trigger that started nothing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SkipEntryView {
+    pub at: DateTime<Utc>,
+    /// As in `last_skip`, and `outside_calendar`, `max_runs_reached`, `auto_paused`.
+    pub reason: String,
+    pub message: String,
+    /// The scheduled time the trigger was for.
+    pub scheduled_at: Option<DateTime<Utc>>,
+}
+
+impl From<simrunner::store::SkipEntry> for SkipEntryView {
+    fn from(skip: simrunner::store::SkipEntry) -> Self {
+        Self {
+            at: skip.at,
+            reason: skip.reason,
+            message: skip.message,
+            scheduled_at: skip.scheduled_at,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -583,6 +843,9 @@ fn note_unknown(
     }
 }
 
+/// The skips a config's detail shows.
+pub const SKIP_HISTORY: i64 = 20;
+
 fn parse_id(id: &str) -> Result<SimulationId, ApiError> {
     SimulationId::parse(id).ok_or_else(|| ApiError::not_found("simulation", id))
 }
@@ -627,6 +890,7 @@ pub async fn create_simulation(
     JsonBody(input): JsonBody<CreateSimulation>,
 ) -> Result<(StatusCode, Json<SimulationView>), ApiError> {
     let spec = SimulationDraft::from(input).validate()?;
+    check_capacity(&spec, i64::from(state.runs.policy.max_concurrent_runs))?;
     let mut client = state.db().await?;
     let tx = client.transaction().await.map_err(StoreError::from)?;
     check_references(&tx, &spec).await?;
@@ -668,12 +932,14 @@ pub async fn get_simulation(
         .await?
         .ok_or_else(|| ApiError::not_found("simulation", id.as_str()))?;
     let runs = store::list_runs(&client, &id, &page).await?;
+    let skips = store::list_skips(&client, &id, SKIP_HISTORY).await?;
     Ok(Json(SimulationDetail {
         simulation: record.into(),
         runs: RunList {
             items: runs.items.into_iter().map(RunView::from).collect(),
             next_cursor: runs.next.map(|c| c.encode()),
         },
+        skip_history: skips.into_iter().map(SkipEntryView::from).collect(),
     }))
 }
 
@@ -697,9 +963,12 @@ pub async fn update_simulation(
     let mut client = state.db().await?;
     let tx = client.transaction().await.map_err(StoreError::from)?;
     let mut schedule_before = None;
+    let limit = i64::from(state.runs.policy.max_concurrent_runs);
     let outcome = store::update_simulation(&tx, &id, |current| {
         schedule_before = ScheduleSpec::of(current);
-        input.apply(SimulationDraft::from(current)).validate()
+        let spec = input.apply(SimulationDraft::from(current)).validate()?;
+        check_capacity(&spec, limit)?;
+        Ok(spec)
     })
     .await?;
     match outcome {
@@ -772,4 +1041,93 @@ pub async fn agent_types() -> Json<AgentTypeList> {
             })
             .collect(),
     })
+}
+
+/// A schedule to preview: the schedule's fields of a config (as in a create), with its
+/// cooldown and safety timeout.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewSchedule {
+    #[schema(schema_with = crate::contract::schedule_type_schema)]
+    pub schedule_type: Option<String>,
+    #[schema(minimum = 1, maximum = 1440)]
+    pub interval_minutes: Option<i64>,
+    #[schema(minimum = 0, maximum = 1440)]
+    pub cooldown_minutes: Option<i64>,
+    #[schema(minimum = 1, maximum = 720)]
+    pub max_run_minutes: Option<i64>,
+    #[schema(min_length = 11, max_length = 256)]
+    pub cron_expression: Option<String>,
+    #[schema(min_length = 1, max_length = 64)]
+    pub time_zone: Option<String>,
+    #[schema(format = DateTime)]
+    pub starts_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub ends_at: Option<String>,
+    #[schema(minimum = 1, maximum = 100000)]
+    pub max_runs: Option<i64>,
+    #[schema(minimum = 1, maximum = 9)]
+    pub live_tables: Option<i64>,
+    #[schema(max_items = 8)]
+    pub windows: Option<Vec<WindowInput>>,
+    pub handover: Option<bool>,
+}
+
+/// What a schedule will do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchedulePreviewView {
+    /// The next (up to) 10 start times; for an always-on config, when its windows open (now,
+    /// when inside one).
+    pub starts: Vec<DateTime<Utc>>,
+    /// What will not happen as one might expect: `cooldown_longer_than_interval`,
+    /// `runs_longer_than_gap`, `end_date_passed`, `max_runs_reached`, `few_starts`,
+    /// `not_started`, `window_closed`, `live_tables_above_limit`, `handover_needs_a_slot`,
+    /// `gap_between_tables`, `one_off`.
+    pub warnings: Vec<PreviewWarning>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewWarning {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The next start times of a schedule and what will not happen, before saving it; fields are
+/// checked as a create checks them.
+#[utoipa::path(post, path = "/v1/admin/simulations/preview", tag = "simulations",
+    request_body = PreviewSchedule,
+    security(("bearer" = [])),
+    responses((status = 200, body = SchedulePreviewView)))]
+pub async fn preview_schedule(
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<PreviewSchedule>,
+) -> Result<Json<SchedulePreviewView>, ApiError> {
+    let draft = SimulationDraft {
+        schedule_type: input.schedule_type,
+        interval_minutes: input.interval_minutes,
+        cooldown_minutes: input.cooldown_minutes,
+        max_run_minutes: input.max_run_minutes,
+        cron_expression: input.cron_expression,
+        time_zone: input.time_zone,
+        starts_at: input.starts_at,
+        ends_at: input.ends_at,
+        max_runs: input.max_runs,
+        live_tables: input.live_tables,
+        windows: input.windows.map(window_drafts),
+        handover: input.handover,
+        ..Default::default()
+    };
+    let preview = draft.preview_schedule(
+        Utc::now(),
+        i64::from(state.runs.policy.max_concurrent_runs),
+        0,
+    )?;
+    Ok(Json(SchedulePreviewView {
+        starts: preview.starts,
+        warnings: preview
+            .warnings
+            .into_iter()
+            .map(|(code, message)| PreviewWarning { code, message })
+            .collect(),
+    }))
 }

@@ -36,7 +36,7 @@ fn secured_routes(app: &TestApp) -> Vec<(Method, String)> {
 async fn every_admin_route_answers_401_without_good_credentials() {
     let app = TestApp::spawn().await;
     let routes = secured_routes(&app);
-    assert_eq!(routes.len(), 22, "{routes:?}");
+    assert_eq!(routes.len(), 25, "{routes:?}");
     let wrong_token = format!("Bearer {TOKEN}x");
     let wrong_scheme = format!("Basic {TOKEN}");
     let credentials = [
@@ -89,14 +89,17 @@ async fn public_routes_need_no_credentials() {
         paths,
         [
             "/healthz",
+            "/metrics",
             "/v1/admin/agents",
             "/v1/admin/agents/{id}",
             "/v1/admin/agents/{id}/revoke",
             "/v1/admin/api-keys",
             "/v1/admin/api-keys/{id}",
+            "/v1/admin/health",
             "/v1/admin/simulations",
             "/v1/admin/simulations/agent-types",
             "/v1/admin/simulations/emergency-stop",
+            "/v1/admin/simulations/preview",
             "/v1/admin/simulations/runs/{id}",
             "/v1/admin/simulations/runs/{id}/hands.phhs",
             "/v1/admin/simulations/runs/{id}/logs",
