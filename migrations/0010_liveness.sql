@@ -36,7 +36,8 @@ ALTER TABLE simulation_configs
         (schedule_type = 'one_off' AND interval_minutes IS NULL AND cron_expression IS NULL
              AND live_tables IS NULL)
         OR (schedule_type = 'periodic' AND live_tables IS NULL
-             AND ((interval_minutes BETWEEN 1 AND 1440 AND cron_expression IS NULL)
+             AND ((interval_minutes IS NOT NULL AND interval_minutes BETWEEN 1 AND 1440
+                   AND cron_expression IS NULL)
                   OR (interval_minutes IS NULL AND cron_expression IS NOT NULL
                       AND time_zone IS NOT NULL)))
         OR (schedule_type = 'always_on' AND interval_minutes IS NULL AND cron_expression IS NULL

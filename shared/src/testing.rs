@@ -196,6 +196,76 @@ pub fn counting_listener() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsiz
     (port, reached)
 }
 
+/// One HTTP request a [`http_receiver`] took.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Header names in lower case.
+    pub headers: std::collections::HashMap<String, String>,
+    pub body: String,
+}
+
+/// An HTTP server on 127.0.0.1 that keeps every request it gets and answers each with the
+/// status in `status` (200 unless changed): a webhook destination for tests.
+pub struct HttpReceiver {
+    pub url: String,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    pub status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl HttpReceiver {
+    pub fn requests(&self) -> Vec<Received> {
+        self.received.lock().expect("not poisoned").clone()
+    }
+}
+
+pub fn http_receiver() -> HttpReceiver {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::{AtomicU16, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let url = format!("http://{}/alerts", listener.local_addr().expect("bound"));
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let status = std::sync::Arc::new(AtomicU16::new(200));
+    let (keep, answer) = (received.clone(), status.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+            let mut headers = std::collections::HashMap::new();
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line); // the request line
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.trim_end().split_once(':') {
+                    headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+                }
+            }
+            let length: usize = headers
+                .get("content-length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            keep.lock().expect("not poisoned").push(Received {
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                answer.load(Ordering::SeqCst)
+            );
+        }
+    });
+    HttpReceiver {
+        url,
+        received,
+        status,
+    }
+}
+
 /// Inserts a `queued` manual run of `config`, with a fixed seed when given.
 pub async fn queued_run(
     db: &TestDatabase,

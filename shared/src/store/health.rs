@@ -227,7 +227,7 @@ pub async fn health(
     let runs = client
         .query(
             "SELECT config_id,
-                    LEAST(floor(extract(epoch FROM completed_at - $1) / $3)::int, $4 - 1) AS bucket,
+                    LEAST(floor(extract(epoch FROM completed_at - $1) / $3::float8)::int, $4 - 1) AS bucket,
                     count(*) FILTER (WHERE status IN ('completed', 'failed')),
                     count(*) FILTER (WHERE status = 'failed'),
                     count(*) FILTER (WHERE degraded_reasons IS NOT NULL),
