@@ -175,3 +175,16 @@ CREATE TRIGGER simulation_run_ended
     FOR EACH ROW
     WHEN (OLD.status IN ('queued', 'running') AND NEW.status IN ('completed', 'failed', 'cancelled'))
     EXECUTE FUNCTION simulation_run_ended();
+
+-- ---- the models each provider lists -------------------------------------------------------
+
+-- What a provider's model listing answered with the stored key (refreshed by a runner, or by
+-- the local stack, when asked or once a day); the console offers these beside the models
+-- simrunner knows.
+CREATE TABLE provider_models (
+    provider             TEXT PRIMARY KEY CHECK (provider IN ('openai', 'anthropic', 'google')),
+    models               TEXT[] NOT NULL DEFAULT '{}',
+    fetched_at           TIMESTAMPTZ,
+    refresh_requested_at TIMESTAMPTZ,
+    last_error           TEXT
+);

@@ -72,7 +72,24 @@ async fn play() -> ExitCode {
         settings,
         signals,
     };
-    let outcome = runner.execute().await;
+    // The providers' model listings for the console, once a day or when asked: best effort,
+    // beside the run.
+    let listings = async {
+        let Some(keyring) = &runner.settings.keyring else {
+            return;
+        };
+        let max_age = Some(simrunner::store::models::MAX_AGE);
+        let refreshed = crate::llm::models::refresh_due(
+            &runner.pool,
+            keyring,
+            &runner.settings.base_urls,
+            max_age,
+        );
+        if let Err(error) = refreshed.await {
+            tracing::warn!(%error, "refreshing the providers' model listings");
+        }
+    };
+    let (outcome, ()) = tokio::join!(runner.execute(), listings);
     match outcome {
         Ok(Outcome::Completed | Outcome::Cancelled) => ExitCode::SUCCESS,
         Ok(Outcome::NotClaimed(reason)) => {

@@ -91,6 +91,16 @@ fn base_url(env: &mut EnvReader<'_>, provider: Provider, default: String) -> Str
     }
 }
 
+/// `SIMRUNNER_OPENAI_BASE_URL`, `SIMRUNNER_ANTHROPIC_BASE_URL`, `SIMRUNNER_GOOGLE_BASE_URL`.
+pub fn base_urls(env: &mut EnvReader<'_>) -> BaseUrls {
+    let defaults = BaseUrls::default();
+    BaseUrls {
+        openai: base_url(env, Provider::OpenAi, defaults.openai),
+        anthropic: base_url(env, Provider::Anthropic, defaults.anthropic),
+        google: base_url(env, Provider::Google, defaults.google),
+    }
+}
+
 impl RunnerSettings {
     pub fn from_env(env: &mut EnvReader<'_>) -> Option<Self> {
         let run_id = env.raw("RUN_ID");
@@ -115,12 +125,7 @@ impl RunnerSettings {
         let log_retention = env.integer_in("SIMRUNNER_LOG_RETENTION_RUNS", 1..=10_000, 5);
         let heartbeat = env.integer_in("SIMRUNNER_HEARTBEAT_SECONDS", 1..=60, 5);
         let keyring = Keyring::from_env(env, false);
-        let defaults = BaseUrls::default();
-        let base_urls = BaseUrls {
-            openai: base_url(env, Provider::OpenAi, defaults.openai),
-            anthropic: base_url(env, Provider::Anthropic, defaults.anthropic),
-            google: base_url(env, Provider::Google, defaults.google),
-        };
+        let base_urls = base_urls(env);
         let prices = match env.raw("SIMRUNNER_LLM_PRICES") {
             None => PriceTable::default(),
             Some(text) => PriceTable::with_overrides(&text).unwrap_or_else(|problem| {

@@ -115,10 +115,13 @@
     const unplaced = [];
     for (const { field, message } of details) {
       const slot = /^agent_slots\[(\d+)\]/.exec(field);
-      let box = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
+      // `windows[1].end` belongs to the one windows field.
+      const window = /^windows\[(\d+)\]/.exec(field);
+      let box = form.querySelector(`[data-error-for="${CSS.escape(window ? "windows" : field)}"]`);
       if (!box && slot) box = form.querySelectorAll("#slots .slot")[Number(slot[1])]?.querySelector('[data-slot="error"]');
       if (box) {
-        box.textContent = slot ? `${field.replace(/^agent_slots\[\d+\]\.?/, "") || "seat"} ${message}` : message;
+        box.textContent = slot ? `${field.replace(/^agent_slots\[\d+\]\.?/, "") || "seat"} ${message}`
+          : window ? `window ${Number(window[1]) + 1}: ${message}` : message;
         box.closest(".field, .slot")?.classList.add("invalid");
       } else {
         unplaced.push(`${field} ${message}`);
@@ -138,6 +141,7 @@
   }
 
   function numberOrText(input) {
+    if (input.type === "checkbox") return input.checked;
     if (input.type !== "number") return input.value;
     if (input.value.trim() === "") return null;
     return Number(input.value);
@@ -151,6 +155,7 @@
     const slots = simForm.querySelector("#slots");
     const count = simForm.querySelector("#agent_count");
     const scheduleType = simForm.querySelector("#schedule_type");
+    const repeat = simForm.querySelector("#repeat");
 
     const syncSlot = (row) => {
       const type = row.querySelector('[data-slot="type"]');
@@ -190,12 +195,92 @@
       while (rows().length > wanted) rows()[rows().length - 1].remove();
       rows().forEach(syncSlot);
     };
+    // Which fields belong to the schedule chosen: an interval, a calendar, always-on tables.
+    const scheduleKind = () => {
+      if (scheduleType.value === "periodic") return repeat.value === "cron" ? "calendar" : "interval";
+      return scheduleType.value;
+    };
     const syncSchedule = () => {
-      const periodic = scheduleType.value === "periodic";
-      for (const node of simForm.querySelectorAll("[data-periodic]")) node.classList.toggle("hidden", !periodic);
+      const kind = scheduleKind();
+      const show = {
+        "[data-periodic]": kind === "interval" || kind === "calendar",
+        "[data-interval]": kind === "interval",
+        "[data-calendar]": kind === "calendar",
+        "[data-always-on]": kind === "always_on",
+        "[data-zone]": kind === "calendar" || kind === "always_on",
+        "[data-repeating]": kind !== "one_off",
+      };
+      for (const [selector, visible] of Object.entries(show)) {
+        for (const node of simForm.querySelectorAll(selector)) node.classList.toggle("hidden", !visible);
+      }
+      schedulePreview();
+    };
+    /** `08:00-23:00, 22:00-02:00` as the API's windows. */
+    const parseWindows = (text) => text.split(",").map((w) => w.trim()).filter(Boolean).map((w) => {
+      const [start, end] = w.split("-").map((t) => t.trim());
+      return { start: start || null, end: end || null };
+    });
+    /** The schedule's fields of `body` for the chosen kind; the rest are dropped. */
+    const scheduleFields = (body, creating) => {
+      const kind = scheduleKind();
+      const drop = (names) => { for (const name of names) delete body[name]; };
+      const calendar = ["cron_expression", "starts_at", "ends_at", "max_runs"];
+      const alwaysOn = ["live_tables", "windows", "handover"];
+      const nullable = ["starts_at", "ends_at", "max_runs", "auto_pause_after", "time_zone", "cron_expression"];
+      if (kind !== "calendar") drop(calendar);
+      if (kind !== "always_on") drop(alwaysOn);
+      if (kind !== "calendar" && kind !== "always_on") drop(["time_zone"]);
+      if (kind !== "interval") drop(["interval_minutes"]);
+      if (kind === "one_off") drop(["cooldown_minutes"]);
+      if (kind === "always_on") body.windows = parseWindows(body.windows || "");
+      for (const name of nullable) {
+        if (name in body && (body[name] === "" || body[name] === null)) {
+          if (creating) delete body[name]; else body[name] = null;
+        }
+      }
+      body.schedule_type = scheduleType.value;
+      return body;
+    };
+    // The preview panel: the next starts and what will not happen, as the API sees it.
+    const previewBox = simForm.querySelector("#schedule-preview");
+    let previewTimer = null;
+    const schedulePreview = () => {
+      if (!previewBox) return;
+      clearTimeout(previewTimer);
+      previewTimer = setTimeout(async () => {
+        const body = {};
+        for (const input of simForm.querySelectorAll("#schedule input[name], #schedule select[name], #max_run_minutes")) {
+          if (input.name) setPath(body, input.name, numberOrText(input));
+        }
+        scheduleFields(body, true);
+        delete body.auto_pause_after;
+        const result = await api("POST", previewBox.dataset.url, body).catch(() => null);
+        const warnings = previewBox.querySelector("#preview-warnings");
+        const starts = previewBox.querySelector("#preview-starts");
+        if (!result) return;
+        if (!result.ok) {
+          const details = result.data?.error?.details || [];
+          warnings.replaceChildren(...(details.length ? details : [{ field: "", message: errorMessage(result) }])
+            .map((d) => el("p", { class: "bad small" }, `${d.field} ${d.message}`.trim())));
+          starts.replaceChildren();
+          return;
+        }
+        warnings.replaceChildren(...result.data.warnings.map((w) => el("p", { class: "warn small", "data-warning": w.code }, `⚠ ${w.message}`)));
+        starts.replaceChildren(...result.data.starts.map((at) =>
+          el("li", {}, el("time", { datetime: at, title: at }, new Date(at).toLocaleString()))));
+      }, 250);
     };
     count.addEventListener("input", syncSlots);
     scheduleType.addEventListener("change", syncSchedule);
+    repeat.addEventListener("change", syncSchedule);
+    // Handover leaves no room for a cooldown.
+    simForm.querySelector("#handover").addEventListener("change", (event) => {
+      if (event.target.checked) simForm.querySelector("#cooldown_minutes").value = "0";
+    });
+    for (const input of simForm.querySelectorAll("#schedule input, #max_run_minutes")) {
+      input.addEventListener("input", schedulePreview);
+      input.addEventListener("change", schedulePreview);
+    }
     slots.addEventListener("change", (e) => syncSlot(e.target.closest(".slot")));
     slots.addEventListener("input", (e) => syncSlot(e.target.closest(".slot")));
     syncSlots();
@@ -209,11 +294,7 @@
       for (const input of simForm.querySelectorAll("input[name], select[name]")) {
         setPath(body, input.name, numberOrText(input));
       }
-      if (body.schedule_type !== "periodic") delete body.cooldown_minutes;
-      if (body.schedule_type !== "periodic" || body.interval_minutes === null) {
-        // Creating: absent; editing: null clears the interval.
-        if (creating) delete body.interval_minutes; else body.interval_minutes = null;
-      }
+      scheduleFields(body, creating);
       if (creating && body.max_llm_cost_usd === null) delete body.max_llm_cost_usd;
       if (hasExternal()) {
         body.fill_empty_seats_with = body.fill_empty_seats_with || null;

@@ -319,6 +319,7 @@ pub async fn up() -> anyhow::Result<()> {
 /// times in their time zone; dispatch decides, as for EventBridge.
 async fn tick_forever(state: AppState, database_url: Secret<String>, every: Duration) {
     let mut seen: HashMap<SimulationId, DateTime<Utc>> = HashMap::new();
+    let base_urls = runner_task::settings::base_urls(&mut EnvReader::from_process());
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ended =
@@ -346,6 +347,13 @@ async fn tick_forever(state: AppState, database_url: Secret<String>, every: Dura
         }
         if let Err(error) = tick(&state, &mut seen).await {
             tracing::warn!(%error, "scheduler tick failed; trying again at the next tick");
+        }
+        // This process may open provider keys (it is the runner too): model listings the
+        // console asked for are fetched at once.
+        let refreshed =
+            runner_task::llm::models::refresh_due(&state.pool, &state.keyring, &base_urls, None);
+        if let Err(error) = refreshed.await {
+            tracing::warn!(%error, "refreshing the providers' model listings");
         }
     }
 }

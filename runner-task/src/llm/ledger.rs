@@ -2,7 +2,7 @@
 //! budget (`max_llm_cost_usd`), and warnings about providers that stopped answering for
 //! good. Shared by the run's LLM agents; the runner writes it to the run row.
 
-use super::prices::Price;
+use super::prices::{Price, cost};
 use super::wire::Usage;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -81,7 +81,7 @@ impl Ledger {
             entry.calls += 1;
             entry.usage.add(usage);
             if let Some(price) = entry.price {
-                entry.cost_usd += price.cost(usage);
+                entry.cost_usd += cost(&price, usage);
             }
         }
         let over = self

@@ -15,6 +15,7 @@ pub mod anthropic;
 pub mod client;
 pub mod google;
 pub mod ledger;
+pub mod models;
 pub mod openai;
 pub mod prices;
 pub mod wire;

@@ -5,6 +5,7 @@
 mod agents;
 pub mod calendar;
 mod ids;
+pub mod models;
 mod provider;
 mod runs;
 mod simulation;

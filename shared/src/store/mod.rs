@@ -5,6 +5,7 @@ pub mod agents;
 mod api_keys;
 pub mod hand_histories;
 pub mod health;
+pub mod models;
 mod page;
 pub mod public;
 pub mod recording;

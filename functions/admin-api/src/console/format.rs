@@ -3,16 +3,46 @@
 
 use crate::routes::simulations::{AgentSlotView, RunView, SimulationView};
 use chrono::{DateTime, Duration, Utc};
+use simrunner::domain::calendar::parse_time_zone;
+use simrunner::domain::{Calendar, CronExpr};
 
-/// `every 30 min` or `one-off`.
+/// `every 30 min`, `cron(0 8 ? * MON-FRI *) Europe/Berlin`, `always on: 2 tables,
+/// 08:00–23:00 Europe/Berlin, handover` or `one-off`.
 pub fn schedule(view: &SimulationView) -> String {
-    match view.interval_minutes {
-        Some(minutes) if view.schedule_type == "periodic" => {
-            if minutes % 60 == 0 {
-                format!("every {} h", minutes / 60)
-            } else {
-                format!("every {minutes} min")
+    let zone = view.time_zone.as_deref().unwrap_or("UTC");
+    match view.schedule_type {
+        "periodic" => match (view.interval_minutes, &view.cron_expression) {
+            (Some(minutes), _) if minutes % 60 == 0 => format!("every {} h", minutes / 60),
+            (Some(minutes), _) => format!("every {minutes} min"),
+            (None, Some(cron)) => {
+                let mut text = format!("cron({cron}) {zone}");
+                if let Some(max) = view.max_runs {
+                    text.push_str(&format!(", at most {max} runs"));
+                }
+                text
             }
+            (None, None) => "periodic".into(),
+        },
+        "always_on" => {
+            let tables = view.live_tables.unwrap_or(1);
+            let mut text = format!(
+                "always on: {tables} table{}",
+                if tables == 1 { "" } else { "s" }
+            );
+            if view.windows.is_empty() {
+                text.push_str(", all day");
+            } else {
+                let windows: Vec<String> = view
+                    .windows
+                    .iter()
+                    .map(|w| format!("{}–{}", w.start, w.end))
+                    .collect();
+                text.push_str(&format!(", {} {zone}", windows.join(", ")));
+            }
+            if view.handover {
+                text.push_str(", handover");
+            }
+            text
         }
         _ => "one-off".into(),
     }
@@ -62,11 +92,16 @@ pub fn limits(view: &SimulationView) -> String {
         format!("{} s to act", table.action_timeout_ms as f64 / 1000.0),
         view.pace.to_owned(),
     ];
-    if view.schedule_type == "periodic" {
+    if view.schedule_type != "one_off" {
         parts.push(format!("cooldown {} min", view.cooldown_minutes));
     }
     if let Some(budget) = view.max_llm_cost_usd {
         parts.push(format!("LLM budget ${budget:.2}"));
+    }
+    if let Some(after) = view.auto_pause_after {
+        parts.push(format!(
+            "pauses after {after} failed or degraded runs in a row"
+        ));
     }
     parts.join(" · ")
 }
@@ -84,13 +119,23 @@ pub fn chips(amount: i64) -> String {
     if amount < 0 { format!("-{out}") } else { out }
 }
 
-/// When an active periodic config should next run, as far as this side can tell: one interval
-/// after its latest run was created, and not before that run's cooldown is over. The
-/// scheduler keeps its own clock, so this is an estimate; `None` for a paused or one-off
-/// config, or while a run is active.
+/// When an active periodic config should next run, as far as this side can tell: a
+/// calendar's next time; one interval after its latest run was created, and not before that
+/// run's cooldown is over. The scheduler keeps its own clock, so this is an estimate; `None`
+/// for a paused, one-off or always-on config, or while a run is active.
 pub fn next_run(view: &SimulationView, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if view.status != "active" || view.schedule_type != "periodic" || view.is_running {
         return None;
+    }
+    if let Some(cron) = &view.cron_expression {
+        let calendar = Calendar {
+            cron: CronExpr::parse(cron).ok()?,
+            time_zone: parse_time_zone(view.time_zone.as_deref().unwrap_or("UTC")).ok()?,
+            starts_at: view.starts_at,
+            ends_at: view.ends_at,
+            max_runs: view.max_runs,
+        };
+        return calendar.next_after(now);
     }
     let interval = Duration::minutes(view.interval_minutes?);
     let Some(run) = &view.latest_run else {
@@ -155,6 +200,94 @@ pub fn run_warnings(run: &RunView) -> Vec<String> {
         .flatten()
         .filter_map(|warning| warning["message"].as_str().map(str::to_owned))
         .collect()
+}
+
+/// `82.5 %`, or `—` when there is nothing to measure.
+pub fn percent(share: Option<f64>) -> String {
+    match share {
+        Some(share) => format!("{:.1} %", share * 100.0),
+        None => "—".into(),
+    }
+}
+
+/// One bar of a chart: where it is drawn (in the chart's own units) and what it says.
+pub struct Bar {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+    /// `bad`, `ok` or `none` (nothing to measure): the bar's colour.
+    pub class: &'static str,
+    pub title: String,
+}
+
+/// Chart geometry: 100 units high, `width` wide.
+pub const CHART_HEIGHT: f64 = 100.0;
+
+/// Bars for shares (0–1) over time, on a chart `width` units wide: a bar under `target` is
+/// drawn as bad; a bucket with nothing to measure as a faint stub.
+pub fn share_bars(shares: &[(DateTime<Utc>, Option<f64>)], width: f64, target: f64) -> Vec<Bar> {
+    let step = width / shares.len().max(1) as f64;
+    shares
+        .iter()
+        .enumerate()
+        .map(|(i, (at, share))| {
+            let height = share.map_or(2.0, |s| (s * CHART_HEIGHT).max(1.0));
+            Bar {
+                x: i as f64 * step + 1.0,
+                y: CHART_HEIGHT - height,
+                width: (step - 2.0).max(1.0),
+                height,
+                class: match share {
+                    None => "none",
+                    Some(s) if *s < target => "bad",
+                    Some(_) => "ok",
+                },
+                title: format!("{}: {}", at.format("%Y-%m-%d %H:%M UTC"), percent(*share)),
+            }
+        })
+        .collect()
+}
+
+/// Bars for runs over time, failed ones stacked on top in the bad colour.
+pub fn run_bars(buckets: &[(DateTime<Utc>, i64, i64)], width: f64) -> Vec<Bar> {
+    let step = width / buckets.len().max(1) as f64;
+    let most = buckets
+        .iter()
+        .map(|(_, runs, _)| *runs)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let mut bars = Vec::new();
+    for (i, (at, runs, failed)) in buckets.iter().enumerate() {
+        let x = i as f64 * step + 1.0;
+        let width = (step - 2.0).max(1.0);
+        let ok = (runs - failed) as f64 / most * CHART_HEIGHT;
+        let bad = *failed as f64 / most * CHART_HEIGHT;
+        let title = format!(
+            "{}: {runs} runs, {failed} failed",
+            at.format("%Y-%m-%d %H:%M UTC")
+        );
+        bars.push(Bar {
+            x,
+            y: CHART_HEIGHT - ok,
+            width,
+            height: ok,
+            class: "ok",
+            title: title.clone(),
+        });
+        if *failed > 0 {
+            bars.push(Bar {
+                x,
+                y: CHART_HEIGHT - ok - bad,
+                width,
+                height: bad,
+                class: "bad",
+                title,
+            });
+        }
+    }
+    bars
 }
 
 /// Percent-encodes everything but unreserved characters and `/`, for a path in a query.
@@ -225,6 +358,11 @@ mod tests {
             heartbeat_at: None,
             stop_requested_at: None,
             llm_usage: None,
+            standby: false,
+            degraded: false,
+            degraded_reasons: vec![],
+            decisions: 0,
+            fallbacks: 0,
         };
         let view = |latest: Option<RunView>| SimulationView {
             id: "sim_x".into(),
@@ -232,6 +370,17 @@ mod tests {
             status: "active",
             schedule_type: "periodic",
             interval_minutes: Some(30),
+            cron_expression: None,
+            time_zone: None,
+            starts_at: None,
+            ends_at: None,
+            max_runs: None,
+            live_tables: None,
+            windows: vec![],
+            handover: false,
+            auto_pause_after: None,
+            pause_reason: None,
+            coverage_lost_at: None,
             cooldown_minutes: 45,
             max_hands: 1,
             max_run_minutes: 1,
@@ -268,6 +417,20 @@ mod tests {
         let mut paused = view(None);
         paused.status = "paused";
         assert_eq!(next_run(&paused, now), None);
+    }
+
+    #[test]
+    fn charts_scale_to_their_height_and_mark_what_misses_the_target() {
+        let at = DateTime::UNIX_EPOCH;
+        let bars = share_bars(&[(at, Some(1.0)), (at, Some(0.5)), (at, None)], 300.0, 0.95);
+        assert_eq!((bars[0].height, bars[0].class), (100.0, "ok"));
+        assert_eq!((bars[1].y, bars[1].class), (50.0, "bad"));
+        assert_eq!(bars[2].class, "none");
+        assert!(bars[1].title.ends_with("50.0 %"));
+        let bars = run_bars(&[(at, 4, 1), (at, 2, 0)], 200.0);
+        assert_eq!(bars.len(), 3, "a failed part only where runs failed");
+        assert_eq!((bars[0].height, bars[1].height), (75.0, 25.0));
+        assert_eq!(bars[2].height, 50.0);
     }
 
     #[test]

@@ -55,6 +55,16 @@ pub fn routes(app: AppState) -> Router {
         .route("/admin/simulations/{id}/edit", get(pages::edit_simulation))
         .route("/admin/runs/{id}", get(pages::run))
         .route("/admin/keys", get(pages::keys))
+        .route("/admin/health", get(pages::health))
+        // The seed's paths for the same pages.
+        .route(
+            "/admin/simulations",
+            get(|| async { Redirect::permanent("/admin") }),
+        )
+        .route(
+            "/admin/api-keys",
+            get(|| async { Redirect::permanent("/admin/keys") }),
+        )
         .route("/admin/agents", get(pages::agents))
         .route("/admin/webhooks", get(pages::webhooks))
         .with_state(console)

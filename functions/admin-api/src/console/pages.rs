@@ -6,6 +6,7 @@ use super::format;
 use super::{Console, SignedIn};
 use crate::error::ApiError;
 use crate::routes::api_keys::ApiKeyView;
+use crate::routes::simulations::SKIP_HISTORY;
 use crate::routes::simulations::{RunView, SimulationView};
 use crate::routes::webhooks::WebhookView;
 use crate::routes::{MAX_PAGE_SIZE, page_request};
@@ -14,7 +15,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
-use simrunner::domain::{AgentType, Limits, MAX_CHIPS, Provider, RunId, SimulationId};
+use simrunner::domain::{
+    AgentType, Limits, MAX_CHIPS, Provider, RunId, SimulationDraft, SimulationId,
+};
 use simrunner::store;
 use web::page::{Layout, html};
 
@@ -65,6 +68,12 @@ struct SimulationRow {
     next_run: Option<String>,
     skip: Option<SkipLine>,
     warnings: Vec<String>,
+    /// Why simrunner paused it itself.
+    pause_reason: Option<String>,
+    /// Always-on: since when it has had no live table (an alert went out).
+    coverage_lost: Option<String>,
+    /// The latest run was degraded.
+    degraded: bool,
 }
 
 struct RunLine {
@@ -97,6 +106,9 @@ impl SimulationRow {
                 count: s.count,
             }),
             warnings: view.warnings.iter().map(|w| w.message.clone()).collect(),
+            pause_reason: view.pause_reason.clone(),
+            coverage_lost: view.coverage_lost_at.map(iso),
+            degraded: view.latest_run.as_ref().is_some_and(|r| r.degraded),
             running: view.is_running,
             status: view.status,
             name: view.name,
@@ -158,8 +170,13 @@ struct RunRow {
     hands: i64,
     usage: Option<String>,
     warnings: Vec<String>,
+    /// Why it counts as degraded; empty when it does not.
+    degraded: Vec<String>,
+    /// Waiting with its table open to take over from a closing one.
+    standby: bool,
     table_id: Option<String>,
     started: String,
+    completed: Option<String>,
     duration: String,
 }
 
@@ -174,12 +191,35 @@ impl From<RunView> for RunRow {
             hands: run.hands_played,
             usage: format::llm_usage(&run),
             warnings: format::run_warnings(&run),
+            degraded: run
+                .degraded_reasons
+                .iter()
+                .map(|r| format!("{}: {}", r.code, r.message))
+                .collect(),
+            standby: run.standby,
             started: iso(run.started_at.unwrap_or(run.created_at)),
+            completed: run.completed_at.map(iso),
             duration: format::duration(&run),
             table_id: run.table_id,
             id: run.id,
         }
     }
+}
+
+/// A skipped trigger, as the skip history shows it.
+struct SkipRow {
+    at: String,
+    reason: String,
+    message: String,
+    scheduled_at: Option<String>,
+}
+
+/// What a schedule will do: its next starts and its warnings.
+pub struct PreviewPanel {
+    starts: Vec<String>,
+    warnings: Vec<String>,
+    /// `starts` are when windows open (always-on), not run starts.
+    windows: bool,
 }
 
 #[derive(Template)]
@@ -192,6 +232,10 @@ struct SimulationPage {
     seats: Vec<(i64, String)>,
     runs: Vec<RunRow>,
     more_runs: Option<String>,
+    skips: Vec<SkipRow>,
+    preview: Option<PreviewPanel>,
+    /// Why Start is disabled, when it is: the concurrency limit is reached.
+    start_blocked: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,8 +262,41 @@ pub async fn simulation(
             .await?
             .ok_or_else(|| ApiError::not_found("simulation", &id))?;
         let runs = store::list_runs(&client, &config, &request).await?;
+        let skips = store::list_skips(&client, &config, SKIP_HISTORY).await?;
+        let activity = store::activity(&client).await?;
+        let limit = i64::from(console.app.runs.policy.max_concurrent_runs);
+        let now = Utc::now();
+        let preview = SimulationDraft::from(&record.spec)
+            .preview_schedule(
+                now,
+                limit,
+                runs.items
+                    .iter()
+                    .filter(|r| r.trigger.as_str() == "schedule")
+                    .count() as i64,
+            )
+            .ok()
+            .filter(|p| !p.starts.is_empty() || !p.warnings.is_empty())
+            .map(|p| PreviewPanel {
+                windows: record.spec.schedule().always_on().is_some(),
+                starts: p.starts.into_iter().map(iso).collect(),
+                warnings: p.warnings.into_iter().map(|(_, message)| message).collect(),
+            });
         let view = SimulationView::from(record);
+        let start_blocked = (!view.is_running && activity.active_runs >= limit)
+            .then(|| format!("the limit of {limit} active runs is reached"));
         Ok(SimulationPage {
+            skips: skips
+                .into_iter()
+                .map(|s| SkipRow {
+                    at: iso(s.at),
+                    reason: format::reason(&s.reason),
+                    message: s.message,
+                    scheduled_at: s.scheduled_at.map(iso),
+                })
+                .collect(),
+            preview,
+            start_blocked,
             layout: console.layout.clone(),
             frame: Frame::new(&console, signed_in, "simulations"),
             periodic: view.schedule_type == "periodic",
@@ -235,7 +312,7 @@ pub async fn simulation(
                     (seat as i64, what)
                 })
                 .collect(),
-            row: SimulationRow::new(view, Utc::now()),
+            row: SimulationRow::new(view, now),
             runs: runs
                 .items
                 .into_iter()
@@ -254,6 +331,16 @@ struct Values {
     name: String,
     schedule_type: &'static str,
     interval_minutes: String,
+    cron_expression: String,
+    time_zone: String,
+    starts_at: String,
+    ends_at: String,
+    max_runs: String,
+    live_tables: String,
+    /// `08:00-23:00, 22:00-02:00`
+    windows: String,
+    handover: bool,
+    auto_pause_after: String,
     cooldown_minutes: String,
     max_hands: String,
     max_run_minutes: String,
@@ -294,6 +381,15 @@ impl Default for Values {
             name: String::new(),
             schedule_type: "periodic",
             interval_minutes: "30".into(),
+            cron_expression: String::new(),
+            time_zone: String::new(),
+            starts_at: String::new(),
+            ends_at: String::new(),
+            max_runs: String::new(),
+            live_tables: "1".into(),
+            windows: String::new(),
+            handover: false,
+            auto_pause_after: String::new(),
             cooldown_minutes: Limits::DEFAULT_COOLDOWN_MINUTES.to_string(),
             max_hands: Limits::DEFAULT_MAX_HANDS.to_string(),
             max_run_minutes: Limits::DEFAULT_MAX_RUN_MINUTES.to_string(),
@@ -322,6 +418,23 @@ impl From<&SimulationView> for Values {
                 .interval_minutes
                 .map(|m| m.to_string())
                 .unwrap_or_else(|| "30".into()),
+            cron_expression: view.cron_expression.clone().unwrap_or_default(),
+            time_zone: view.time_zone.clone().unwrap_or_default(),
+            starts_at: view.starts_at.map(iso).unwrap_or_default(),
+            ends_at: view.ends_at.map(iso).unwrap_or_default(),
+            max_runs: view.max_runs.map(|n| n.to_string()).unwrap_or_default(),
+            live_tables: view.live_tables.unwrap_or(1).to_string(),
+            windows: view
+                .windows
+                .iter()
+                .map(|w| format!("{}-{}", w.start, w.end))
+                .collect::<Vec<_>>()
+                .join(", "),
+            handover: view.handover,
+            auto_pause_after: view
+                .auto_pause_after
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
             cooldown_minutes: view.cooldown_minutes.to_string(),
             max_hands: view.max_hands.to_string(),
             max_run_minutes: view.max_run_minutes.to_string(),
@@ -380,6 +493,10 @@ struct FormPage {
     webhooks: Vec<(String, String)>,
     /// What seats nobody took can be played by.
     bots: Vec<&'static str>,
+    /// `provider:model` names offered in the model field (free text still allowed).
+    known_models: Vec<String>,
+    time_zones: &'static [&'static str],
+    max_concurrent_runs: i32,
 }
 
 impl FormPage {
@@ -440,9 +557,28 @@ impl FormPage {
                 .map(|w| (w.id.to_string(), w.label))
                 .collect(),
             bots: AgentType::BOTS.map(AgentType::as_str).into(),
+            known_models: store::models::offered(&client).await?,
+            time_zones: TIME_ZONES,
+            max_concurrent_runs: console.app.runs.policy.max_concurrent_runs,
         })
     }
 }
+
+/// Time zones the form suggests; any IANA name is accepted.
+const TIME_ZONES: &[&str] = &[
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+];
 
 /// `/admin/simulations/new`
 pub async fn new_simulation(State(console): State<Console>, signed_in: SignedIn) -> Response {
@@ -555,6 +691,201 @@ pub async fn agents(State(console): State<Console>, signed_in: SignedIn) -> Resp
     respond(page.await)
 }
 
+// ---- health --------------------------------------------------------------------------------
+
+/// The charts' width in their own units (they scale to the page).
+const CHART_WIDTH: f64 = 480.0;
+
+/// One config's line on the dashboard.
+struct ConfigLine {
+    id: String,
+    name: String,
+    kind: String,
+    coverage: String,
+    full_coverage: String,
+    failure_rate: String,
+    runs: i64,
+    failed: i64,
+    degraded: i64,
+    hands: String,
+    cost: String,
+    fallbacks: String,
+    /// A small coverage chart.
+    bars: Vec<format::Bar>,
+    /// Coverage below the target: the line is marked.
+    below_target: bool,
+}
+
+/// One period's figures and charts.
+struct PeriodPanel {
+    name: &'static str,
+    title: &'static str,
+    coverage: String,
+    full_coverage: String,
+    failure_rate: String,
+    failure_bad: bool,
+    coverage_bad: bool,
+    runs: i64,
+    failed: i64,
+    degraded: i64,
+    hands: String,
+    cost: String,
+    fallbacks: String,
+    coverage_bars: Vec<format::Bar>,
+    run_bars: Vec<format::Bar>,
+    configs: Vec<ConfigLine>,
+}
+
+struct AlertLine {
+    kind: String,
+    at: String,
+    config: Option<String>,
+    run: Option<String>,
+    what: String,
+    delivery: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/health.html")]
+struct HealthPage {
+    layout: Layout,
+    frame: Frame,
+    open_tables: i64,
+    active_runs: i64,
+    periods: Vec<PeriodPanel>,
+    alerts: Vec<AlertLine>,
+    chart_width: f64,
+    chart_height: f64,
+}
+
+/// The seed's targets: coverage above 95 %, failure rate under 10 %.
+const COVERAGE_TARGET: f64 = 0.95;
+const FAILURE_TARGET: f64 = 0.10;
+
+fn fallbacks(per_100: Option<f64>) -> String {
+    per_100.map_or("—".into(), |f| format!("{f:.1}"))
+}
+
+fn period_panel(
+    name: &'static str,
+    title: &'static str,
+    health: &store::health::Health,
+) -> PeriodPanel {
+    let f = &health.overall;
+    PeriodPanel {
+        name,
+        title,
+        coverage: format::percent(f.coverage),
+        full_coverage: format::percent(f.full_coverage),
+        failure_rate: format::percent(f.failure_rate()),
+        failure_bad: f.failure_rate().is_some_and(|r| r > FAILURE_TARGET),
+        coverage_bad: f.coverage.is_some_and(|c| c < COVERAGE_TARGET),
+        runs: f.runs,
+        failed: f.failed,
+        degraded: f.degraded,
+        hands: format::chips(f.hands),
+        cost: format!("${:.2}", f.llm_cost_usd),
+        fallbacks: fallbacks(f.fallbacks_per_100()),
+        coverage_bars: format::share_bars(
+            &health
+                .series
+                .iter()
+                .map(|b| (b.start, b.coverage))
+                .collect::<Vec<_>>(),
+            CHART_WIDTH,
+            COVERAGE_TARGET,
+        ),
+        run_bars: format::run_bars(
+            &health
+                .series
+                .iter()
+                .map(|b| (b.start, b.runs, b.failed))
+                .collect::<Vec<_>>(),
+            CHART_WIDTH,
+        ),
+        configs: health
+            .configs
+            .iter()
+            .map(|c| ConfigLine {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                kind: match (c.schedule_type.as_str(), c.live_tables) {
+                    ("always_on", Some(n)) => format!("always on ×{n}"),
+                    (other, _) => other.replace('_', "-"),
+                },
+                coverage: format::percent(c.figures.coverage),
+                full_coverage: format::percent(c.figures.full_coverage),
+                failure_rate: format::percent(c.figures.failure_rate()),
+                runs: c.figures.runs,
+                failed: c.figures.failed,
+                degraded: c.figures.degraded,
+                hands: format::chips(c.figures.hands),
+                cost: format!("${:.2}", c.figures.llm_cost_usd),
+                fallbacks: fallbacks(c.figures.fallbacks_per_100()),
+                bars: format::share_bars(
+                    &c.series
+                        .iter()
+                        .map(|b| (b.start, b.coverage))
+                        .collect::<Vec<_>>(),
+                    CHART_WIDTH,
+                    COVERAGE_TARGET,
+                ),
+                below_target: c.schedule_type == "always_on"
+                    && c.figures.coverage.is_some_and(|v| v < COVERAGE_TARGET),
+            })
+            .collect(),
+    }
+}
+
+/// `/admin/health`: coverage, failures, runs, hands, spend and fallbacks over 24 hours and 7
+/// days, per config and overall, with charts drawn on the server (SVG), and the latest alerts.
+pub async fn health(State(console): State<Console>, signed_in: SignedIn) -> Response {
+    let page = async {
+        let now = Utc::now();
+        let day = crate::routes::metrics::health_of(&console.app, "24h", now).await?;
+        let week = crate::routes::metrics::health_of(&console.app, "7d", now).await?;
+        let alerts = simrunner::alerts::recent(&console.app.db().await?, 20).await?;
+        Ok(HealthPage {
+            layout: console.layout.clone(),
+            frame: Frame::new(&console, signed_in, "health"),
+            open_tables: day.open_tables,
+            active_runs: day.active_runs,
+            periods: vec![
+                period_panel("24h", "Last 24 hours", &day),
+                period_panel("7d", "Last 7 days", &week),
+            ],
+            alerts: alerts
+                .into_iter()
+                .map(|a| AlertLine {
+                    kind: format::reason(&a.kind),
+                    at: iso(a.created_at),
+                    what: a.payload["error_message"]
+                        .as_str()
+                        .or(a.payload["reason"].as_str())
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| {
+                            a.payload["config_name"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_owned()
+                        }),
+                    config: a.config_id,
+                    run: a.run_id,
+                    delivery: match (a.delivered_at, a.sent_to.is_empty(), &a.last_error) {
+                        (Some(_), true, _) => "no destination configured".into(),
+                        (Some(_), false, None) => format!("sent to {}", a.sent_to.join(", ")),
+                        (_, _, Some(error)) => format!("not delivered: {error}"),
+                        (None, _, None) => "pending".into(),
+                    },
+                })
+                .collect(),
+            chart_width: CHART_WIDTH,
+            chart_height: format::CHART_HEIGHT,
+        })
+    };
+    respond(page.await)
+}
+
 // ---- provider keys -------------------------------------------------------------------------
 
 #[derive(Template)]
@@ -564,23 +895,59 @@ struct KeysPage {
     frame: Frame,
     keys: Vec<ApiKeyView>,
     providers: Vec<&'static str>,
+    /// What the model field offers per provider.
+    listings: Vec<ListingLine>,
+}
+
+struct ListingLine {
+    provider: &'static str,
+    count: usize,
+    listed: usize,
+    fetched: Option<String>,
+    pending: bool,
+    error: Option<String>,
+    has_key: bool,
 }
 
 impl KeysPage {
     fn added(key: &ApiKeyView) -> String {
         iso(key.created_at)
     }
+
+    fn refused(key: &ApiKeyView) -> Option<String> {
+        key.auth_failed_at.map(iso)
+    }
+
+    fn worked(key: &ApiKeyView) -> Option<String> {
+        key.last_worked_at.map(iso)
+    }
 }
 
 /// `/admin/keys`: stored keys, masked; the full key never comes back to the browser.
 pub async fn keys(State(console): State<Console>, signed_in: SignedIn) -> Response {
     let page = async {
-        let keys = store::list_api_keys(&console.app.db().await?).await?;
+        let client = console.app.db().await?;
+        let keys = store::list_api_keys(&client).await?;
+        let listings = store::models::listings(&client).await?;
         Ok(KeysPage {
             layout: console.layout.clone(),
             frame: Frame::new(&console, signed_in, "keys"),
             keys: keys.into_iter().map(ApiKeyView::from).collect(),
             providers: Provider::ALL.into_iter().map(Provider::as_str).collect(),
+            listings: listings
+                .into_iter()
+                .map(|l| ListingLine {
+                    provider: l.provider.as_str(),
+                    count: l.models.len(),
+                    listed: l.listed,
+                    pending: l
+                        .refresh_requested_at
+                        .is_some_and(|asked| l.fetched_at.is_none_or(|got| got < asked)),
+                    fetched: l.fetched_at.map(iso),
+                    error: l.last_error,
+                    has_key: l.has_key,
+                })
+                .collect(),
         })
     };
     respond(page.await)

@@ -144,3 +144,77 @@ pub async fn delete_api_key(
         Err(ApiError::not_found("API key", &id))
     }
 }
+
+/// One provider's models: those simrunner knows, then those its listing added.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderModelsView {
+    /// `openai`, `anthropic` or `google`.
+    pub provider: &'static str,
+    /// Model names (without the provider), for `provider:model`.
+    pub models: Vec<String>,
+    /// How many of them came from the provider's own listing.
+    pub listed: usize,
+    /// When the listing was last fetched with the stored key; null: never.
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// A refresh was asked for then (and is pending while after `fetched_at`).
+    pub refresh_requested_at: Option<DateTime<Utc>>,
+    /// Why the last listing failed.
+    pub last_error: Option<String>,
+    /// A key is stored, so its listing can be fetched.
+    pub has_key: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderModelsList {
+    pub items: Vec<ProviderModelsView>,
+}
+
+fn models_list(listings: Vec<simrunner::store::models::ProviderModels>) -> ProviderModelsList {
+    ProviderModelsList {
+        items: listings
+            .into_iter()
+            .map(|l| ProviderModelsView {
+                provider: l.provider.as_str(),
+                models: l.models,
+                listed: l.listed,
+                fetched_at: l.fetched_at,
+                refresh_requested_at: l.refresh_requested_at,
+                last_error: l.last_error,
+                has_key: l.has_key,
+            })
+            .collect(),
+    }
+}
+
+/// The models each provider offers: the ones simrunner knows, then those the provider's own
+/// listing (fetched with the stored key) adds. Free text stays allowed in a seat's model.
+#[utoipa::path(get, path = "/v1/admin/api-keys/models", tag = "api-keys",
+    security(("bearer" = [])),
+    responses((status = 200, body = ProviderModelsList)))]
+pub async fn list_models(
+    State(state): State<AppState>,
+) -> Result<Json<ProviderModelsList>, ApiError> {
+    let client = state.db().await?;
+    Ok(Json(models_list(
+        simrunner::store::models::listings(&client).await?,
+    )))
+}
+
+/// Asks for fresh listings of every provider with a stored key: fetched at once by the local
+/// stack, and by the next runner in AWS (only runners open provider keys there). 202 with the
+/// listings as they are now.
+#[utoipa::path(post, path = "/v1/admin/api-keys/models/refresh", tag = "api-keys",
+    security(("bearer" = [])),
+    responses((status = 202, body = ProviderModelsList)))]
+pub async fn refresh_models(
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<ProviderModelsList>), ApiError> {
+    let client = state.db().await?;
+    simrunner::store::models::request_refresh(&client, Utc::now()).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(models_list(
+            simrunner::store::models::listings(&client).await?,
+        )),
+    ))
+}

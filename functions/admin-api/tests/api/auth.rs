@@ -36,7 +36,7 @@ fn secured_routes(app: &TestApp) -> Vec<(Method, String)> {
 async fn every_admin_route_answers_401_without_good_credentials() {
     let app = TestApp::spawn().await;
     let routes = secured_routes(&app);
-    assert_eq!(routes.len(), 25, "{routes:?}");
+    assert_eq!(routes.len(), 27, "{routes:?}");
     let wrong_token = format!("Bearer {TOKEN}x");
     let wrong_scheme = format!("Basic {TOKEN}");
     let credentials = [
@@ -94,6 +94,8 @@ async fn public_routes_need_no_credentials() {
             "/v1/admin/agents/{id}",
             "/v1/admin/agents/{id}/revoke",
             "/v1/admin/api-keys",
+            "/v1/admin/api-keys/models",
+            "/v1/admin/api-keys/models/refresh",
             "/v1/admin/api-keys/{id}",
             "/v1/admin/health",
             "/v1/admin/simulations",
