@@ -8,6 +8,7 @@ mod console;
 mod control;
 mod health;
 mod helpers;
+mod liveness;
 mod openapi;
 mod runs;
 mod schedules;
