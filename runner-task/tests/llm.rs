@@ -8,7 +8,7 @@ use poker::{Action, Agent, Choice, Decision, FallbackReason, Reply, Table, Table
 use runner_task::llm::client::{ProviderClient, http_client};
 use runner_task::llm::ledger::SharedLedger;
 use runner_task::llm::{LlmAgent, Style};
-use serde_json::Value;
+use serde_json::{Value, json};
 use simrunner::domain::{ApiKeyDraft, Provider};
 use simrunner::secrets::{Keyring, MasterKey};
 use simrunner::settings::Secret;
@@ -550,4 +550,105 @@ async fn a_spent_budget_turns_every_llm_seat_into_fallbacks() {
             "{stream}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_or_an_unknown_model_marks_the_run_degraded_and_flags_the_key() {
+    let db = fresh_database().await;
+    let fake = FakeProvider::start();
+    store_key(&db, "openai").await;
+    store_key(&db, "anthropic").await;
+    store_key(&db, "google").await;
+    let config = bot_simulation(
+        &db,
+        &[
+            "protocol=openai:unauthorized",
+            "protocol=google:no-such-model",
+            "protocol=anthropic:legal",
+            "callstation",
+        ],
+        "fast",
+        10,
+        (1, 2),
+        1_000,
+    )
+    .await;
+    let run = queued_run(&db, &config, None).await.to_string();
+    let output = runner(&db, &fake, &run).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let client = db.pool.get().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT status, degraded_reasons, decisions, fallbacks, llm_usage FROM simulation_runs WHERE id = $1",
+            &[&run],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, &str>(0),
+        "completed",
+        "a degraded run still completes"
+    );
+    let reasons: Value = row.get(1);
+    let codes: Vec<(&str, i64)> = reasons
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["code"].as_str().unwrap(), r["seat"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(codes, [("auth", 0), ("model_not_found", 1)], "{reasons}");
+    // The run's counts are its LLM seats' (no outside seats here).
+    let usage: Value = row.get(4);
+    let sum = |field: &str| -> i64 {
+        usage["seats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s[field].as_i64().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        (row.get::<_, i64>(2), row.get::<_, i64>(3)),
+        (sum("decisions"), sum("fallbacks"))
+    );
+    assert_eq!(usage["seats"][2]["fallbacks"], 0, "{usage}");
+    assert!(!reasons.to_string().contains(KEY));
+    // The refused key is flagged; the ones that answered have worked.
+    let keys: Vec<(String, bool, bool)> = client
+        .query(
+            "SELECT provider, auth_failed_at IS NOT NULL, last_worked_at IS NOT NULL
+               FROM provider_api_keys ORDER BY provider",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("anthropic".into(), false, true),
+            ("google".into(), false, false),
+            ("openai".into(), true, false)
+        ]
+    );
+    // The task's log carries the run's end as CloudWatch metrics.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let emf: Value = stdout
+        .lines()
+        .find_map(|line| {
+            serde_json::from_str::<Value>(line)
+                .ok()
+                .filter(|v| v.get("_aws").is_some())
+        })
+        .expect("an embedded-metric line");
+    assert_eq!(
+        (emf["RunsEnded"].clone(), emf["RunsDegraded"].clone()),
+        (json!(1.0), json!(1.0))
+    );
 }

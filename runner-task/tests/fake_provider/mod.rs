@@ -165,6 +165,8 @@ enum ErrorKind {
     Server,
     Unauthorized,
     Quota,
+    /// A model name the provider does not know (404).
+    NoSuchModel,
 }
 
 /// The scenario's answer, given the legal action names and whether tools are offered
@@ -232,6 +234,7 @@ async fn reply(
         "server-error" => Reply::Error(StatusCode::INTERNAL_SERVER_ERROR, None, ErrorKind::Server),
         "unauthorized" => Reply::Error(StatusCode::UNAUTHORIZED, None, ErrorKind::Unauthorized),
         "quota" => Reply::Error(StatusCode::TOO_MANY_REQUESTS, None, ErrorKind::Quota),
+        "no-such-model" => Reply::Error(StatusCode::NOT_FOUND, None, ErrorKind::NoSuchModel),
         _ => answer(legal_answer()),
     }
 }
@@ -343,6 +346,10 @@ async fn openai(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
                     "You exceeded your current quota, please check your plan and billing details.",
                     "insufficient_quota",
                 ),
+                ErrorKind::NoSuchModel => (
+                    "The model `no-such-model` does not exist or you do not have access to it.",
+                    "model_not_found",
+                ),
             };
             let mut response = (
                 status,
@@ -429,6 +436,7 @@ async fn anthropic(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: 
                 ),
                 ErrorKind::Server => (status, "api_error", "Internal server error"),
                 ErrorKind::Unauthorized => (status, "authentication_error", "invalid x-api-key"),
+                ErrorKind::NoSuchModel => (status, "not_found_error", "model: no-such-model"),
                 ErrorKind::Quota => (
                     StatusCode::BAD_REQUEST,
                     "invalid_request_error",
@@ -544,6 +552,11 @@ async fn google(
                 ErrorKind::Unauthorized => (
                     "UNAUTHENTICATED",
                     "API key not valid. Please pass a valid API key.",
+                    json!([]),
+                ),
+                ErrorKind::NoSuchModel => (
+                    "NOT_FOUND",
+                    "models/no-such-model is not found for API version v1beta",
                     json!([]),
                 ),
                 ErrorKind::Quota => (
