@@ -124,14 +124,19 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_pending ON alerts (next_attempt_at) WHERE delivered_at IS NULL;
 CREATE INDEX alerts_newest ON alerts (created_at DESC);
 
--- ---- what happens once when a run ends, whoever ends it -----------------------------------
+-- ---- what happens once when a run starts or ends, whoever does it -----------------------------------
 
 -- The runner, the reaper, a failed launch and an ECS stop event all end runs; this trigger
--- sees each end exactly once: it wakes the local scheduler (the next always-on table starts
--- at once), records a `run_failed` alert, and keeps the provider keys' health.
-CREATE FUNCTION simulation_run_ended() RETURNS trigger LANGUAGE plpgsql AS $$
+-- sees each start, takeover and end exactly once: it wakes the local scheduler (an always-on
+-- config's next table starts at once, or is readied beside a table now in play), and at an
+-- end records a `run_failed` alert and keeps the provider keys' health.
+CREATE FUNCTION simulation_run_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('simrunner_run_ended', NEW.config_id);
+    PERFORM pg_notify('simrunner_runs', NEW.config_id);
+    IF OLD.status NOT IN ('queued', 'running')
+       OR NEW.status NOT IN ('completed', 'failed', 'cancelled') THEN
+        RETURN NULL;
+    END IF;
     IF NEW.status = 'failed' THEN
         INSERT INTO alerts (kind, config_id, run_id, payload)
         SELECT 'run_failed', NEW.config_id, NEW.id,
@@ -170,11 +175,11 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER simulation_run_ended
-    AFTER UPDATE OF status ON simulation_runs
+CREATE TRIGGER simulation_run_changed
+    AFTER UPDATE OF status, standby ON simulation_runs
     FOR EACH ROW
-    WHEN (OLD.status IN ('queued', 'running') AND NEW.status IN ('completed', 'failed', 'cancelled'))
-    EXECUTE FUNCTION simulation_run_ended();
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.standby IS DISTINCT FROM NEW.standby)
+    EXECUTE FUNCTION simulation_run_changed();
 
 -- ---- the models each provider lists -------------------------------------------------------
 

@@ -312,7 +312,8 @@ pub async fn up() -> anyhow::Result<()> {
     served.and(closed)
 }
 
-/// The local scheduler: every few seconds (and at once when a run ends, told by PostgreSQL),
+/// The local scheduler: every few seconds (and at once when a run starts or ends, told by
+/// PostgreSQL),
 /// the tick — reap, auto-pause, keep always-on configs live, coverage, alerts — and a trigger
 /// for every active periodic config whose next scheduled time has come. Interval schedules lie
 /// on a grid of their interval (like EventBridge's `rate(N minutes)`), calendars at their cron
@@ -322,11 +323,10 @@ async fn tick_forever(state: AppState, database_url: Secret<String>, every: Dura
     let base_urls = runner_task::settings::base_urls(&mut EnvReader::from_process());
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut ended =
-        simrunner::db::Listener::connect(database_url.expose(), &["simrunner_run_ended"])
-            .await
-            .map_err(|error| tracing::warn!(%error, "not listening for run endings; ticking only"))
-            .ok();
+    let mut ended = simrunner::db::Listener::connect(database_url.expose(), &["simrunner_runs"])
+        .await
+        .map_err(|error| tracing::warn!(%error, "not listening for run endings; ticking only"))
+        .ok();
     loop {
         match &mut ended {
             Some(listener) => tokio::select! {
@@ -335,7 +335,7 @@ async fn tick_forever(state: AppState, database_url: Secret<String>, every: Dura
                     if notified.is_none() {
                         ended = None;
                     }
-                    // One tick for a burst of endings.
+                    // One tick for a burst of starts and endings.
                     if let Some(listener) = &mut ended {
                         listener.drain();
                     }

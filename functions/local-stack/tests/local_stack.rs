@@ -618,3 +618,84 @@ fn without_postgresql_the_main_command_says_what_to_install() {
     );
     std::fs::remove_dir_all(&empty).unwrap();
 }
+
+/// An always-on config with handover through the real stack: fast runs follow each other, and
+/// at every moment sampled the config has a table in the public list but never more than one
+/// table in play (the next one waits beside the closing one).
+#[test]
+fn an_always_on_config_with_handover_is_never_without_a_table_nor_over_its_tables() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(fresh_database());
+    let data_dir = std::env::temp_dir().join(format!("simrunner-stack-{}", uuid_like()));
+    let stack = Stack::spawn_with(
+        db,
+        data_dir,
+        60,
+        false,
+        vec![("SIMRUNNER_MAX_CONCURRENT_RUNS", "2".into())],
+    );
+    let created = stack.call("POST", "/v1/admin/simulations", Some(json!({
+        "name": "always on", "schedule_type": "always_on", "live_tables": 1, "handover": true,
+        "cooldown_minutes": 0, "pace": "fast", "max_hands": ALWAYS_ON_HANDS, "max_run_minutes": 1,
+        "agent_slots": [{"type": "callstation"}, {"type": "callstation"}, {"type": "tight"}],
+        "table_config": {"blinds": {"small": 1, "big": 2}, "initialStack": 100000, "actionTimeoutMs": 1000}
+    })));
+    let id = created["id"].as_str().expect("created").to_owned();
+    let activated = stack.call(
+        "PATCH",
+        &format!("/v1/admin/simulations/{id}"),
+        Some(json!({"status": "active"})),
+    );
+    assert_eq!(activated["status"], "active");
+    let samples = runtime.block_on(async {
+        let client = stack.db.pool.get().await.unwrap();
+        let mut samples: Vec<(i64, i64, i64, i64)> = Vec::new();
+        let started = Instant::now();
+        loop {
+            // (open tables, runs in play, active runs, completed runs), in one snapshot.
+            let row = client
+                .query_one(
+                    "SELECT (SELECT count(*) FROM tables t JOIN simulation_runs r ON r.id = t.run_id
+                              WHERE r.config_id = $1 AND t.status = 'open'),
+                            (SELECT count(*) FROM simulation_runs WHERE config_id = $1
+                              AND status IN ('queued', 'running') AND NOT standby),
+                            (SELECT count(*) FROM simulation_runs WHERE config_id = $1
+                              AND status IN ('queued', 'running')),
+                            (SELECT count(*) FROM simulation_runs WHERE config_id = $1
+                              AND status = 'completed')",
+                    &[&id],
+                )
+                .await
+                .unwrap();
+            samples.push((row.get(0), row.get(1), row.get(2), row.get(3)));
+            if row.get::<_, i64>(3) >= 5 {
+                return samples;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(45),
+                "too slow: {:?}",
+                samples.last()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let first_table = samples
+        .iter()
+        .position(|s| s.0 > 0)
+        .expect("a table opened");
+    for (i, (open, in_play, active, _)) in samples.iter().enumerate().skip(first_table) {
+        assert!(*open >= 1, "sample {i}: no table in the list: {samples:?}");
+        assert!(*in_play <= 1, "sample {i}: {in_play} tables in play");
+        assert!(*active <= 2, "sample {i}: {active} active runs");
+    }
+    let runs = stack.wait_for_runs(&id, Duration::from_secs(5), |runs| runs.len() >= 5);
+    assert!(
+        runs.iter().all(|r| r["trigger"] == "always_on"),
+        "{runs:#?}"
+    );
+    assert!(runs.iter().all(|r| r["error"].is_null()), "{runs:#?}");
+    stack.stop();
+}
+
+/// Hands per run of the always-on test: enough for a fast run to outlast its successor's start.
+const ALWAYS_ON_HANDS: i64 = 400;

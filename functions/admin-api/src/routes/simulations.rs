@@ -982,6 +982,20 @@ pub async fn update_simulation(
             }
             tx.commit().await.map_err(StoreError::from)?;
             tracing::info!(simulation = %id, "updated simulation config");
+            // An always-on config gets its tables now, not at the next tick.
+            if record.spec.schedule().always_on().is_some()
+                && record.spec.status() == simrunner::domain::ConfigStatus::Active
+                && let Some(launcher) = &state.runs.launcher
+                && let Err(error) =
+                    dispatch::tick::keep_live(&state.pool, launcher, &id, Utc::now(), &state.runs)
+                        .await
+            {
+                tracing::warn!(simulation = %id, %error, "starting an always-on config's tables");
+            }
+            let record = store::get_simulation(&state.db().await?, &id)
+                .await?
+                .map(Box::new)
+                .unwrap_or(record);
             Ok(Json((*record).into()))
         }
         UpdateOutcome::Invalid(errors) => Err(errors.into()),
