@@ -89,7 +89,7 @@ impl Signals {
     }
 
     /// Resolves once a stop has arrived.
-    async fn stopped(&self) {
+    pub(crate) async fn stopped(&self) {
         loop {
             let notified = self.wake.notified();
             tokio::pin!(notified);
@@ -535,7 +535,10 @@ impl Runner {
         let hands_recorded = Arc::new(AtomicI64::new(0));
         let heartbeat = self.spawn_heartbeat(hands_recorded.clone(), seats.ledger.clone());
         // An always-on config's next table waits here, visible, for one to close.
-        if let Err(e) = crate::handover::wait_for_turn(&self.pool, &cx.run, &self.signals).await {
+        let database_url = self.settings.database_url.expose();
+        let waited =
+            crate::handover::wait_for_turn(&self.pool, database_url, &cx.run, &self.signals);
+        if let Err(e) = waited.await {
             heartbeat.abort();
             return self.fail_database(&cx.run, 0, e).await;
         }
