@@ -90,41 +90,63 @@ pub struct Health {
     pub active_runs: i64,
 }
 
-/// Seconds within `spans` (sorted, disjoint) during which at least `min` of `intervals`
-/// overlap.
-fn covered(intervals: &[Span], min: i64, spans: &[Span]) -> f64 {
-    if spans.is_empty() || min < 1 {
-        return 0.0;
-    }
-    let mut events: Vec<(DateTime<Utc>, i64)> = Vec::with_capacity(intervals.len() * 2);
-    for (start, end) in intervals.iter().filter(|(s, e)| s < e) {
-        events.push((*start, 1));
-        events.push((*end, -1));
-    }
-    // Ends before starts at the same instant: a handover at one instant is no overlap.
-    events.sort();
-    let mut total = 0.0;
-    let mut count = 0;
-    let mut span = 0;
-    for pair in events.windows(2) {
-        count += pair[0].1;
-        let (from, to) = (pair[0].0, pair[1].0);
-        if count < min || from >= to {
-            continue;
+/// How many intervals overlap, step by step: after `times[i]` the count is `counts[i]`.
+/// Built once per set of intervals; each span then walks only its own stretch.
+struct Timeline {
+    times: Vec<DateTime<Utc>>,
+    counts: Vec<i64>,
+}
+
+impl Timeline {
+    fn new(intervals: &[Span]) -> Self {
+        let mut events: Vec<(DateTime<Utc>, i64)> = Vec::with_capacity(intervals.len() * 2);
+        for (start, end) in intervals.iter().filter(|(s, e)| s < e) {
+            events.push((*start, 1));
+            events.push((*end, -1));
         }
-        while span < spans.len() && spans[span].1 <= from {
-            span += 1;
-        }
-        let mut i = span;
-        while i < spans.len() && spans[i].0 < to {
-            let (s, e) = (spans[i].0.max(from), spans[i].1.min(to));
-            if s < e {
-                total += (e - s).num_milliseconds() as f64 / 1000.0;
+        // Ends before starts at the same instant: a handover at one instant is no overlap.
+        events.sort_unstable();
+        let mut count = 0;
+        let (times, counts) = events
+            .into_iter()
+            .map(|(at, delta)| {
+                count += delta;
+                (at, count)
+            })
+            .unzip();
+        Self { times, counts }
+    }
+
+    /// Seconds within `spans` (sorted, disjoint) during which at least `min` intervals overlap.
+    fn covered(&self, min: i64, spans: &[Span]) -> f64 {
+        let mut total = 0.0;
+        for &(start, end) in spans {
+            let mut i = self.times.partition_point(|t| *t <= start);
+            let mut count = if i == 0 { 0 } else { self.counts[i - 1] };
+            let mut cursor = start;
+            while cursor < end {
+                let next = self.times.get(i).map_or(end, |t| (*t).min(end));
+                if count >= min {
+                    total += (next - cursor).num_milliseconds() as f64 / 1000.0;
+                }
+                cursor = next;
+                match self.times.get(i) {
+                    Some(t) if *t <= cursor => {
+                        count = self.counts[i];
+                        i += 1;
+                    }
+                    _ => break,
+                }
             }
-            i += 1;
         }
+        total
     }
-    total
+
+    /// The share (0–1) of `spans` with at least `min` overlapping; `None` without spans.
+    fn share(&self, min: i64, spans: &[Span]) -> Option<f64> {
+        let expected = length(spans);
+        (expected > 0.0 && min >= 1).then(|| (self.covered(min, spans) / expected).min(1.0))
+    }
 }
 
 fn length(spans: &[Span]) -> f64 {
@@ -140,11 +162,6 @@ fn clip(spans: &[Span], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Span> {
         .map(|(s, e)| ((*s).max(from), (*e).min(to)))
         .filter(|(s, e)| s < e)
         .collect()
-}
-
-fn share(intervals: &[Span], min: i64, spans: &[Span]) -> Option<f64> {
-    let expected = length(spans);
-    (expected > 0.0).then(|| (covered(intervals, min, spans) / expected).min(1.0))
 }
 
 /// What one config contributes, before the figures are summed.
@@ -299,13 +316,14 @@ pub async fn health(
         })
         .collect();
     for (row, mine) in rows.iter_mut().zip(&intervals) {
+        let timeline = Timeline::new(mine);
         let figures = &mut row.health.figures;
-        figures.coverage = share(mine, 1, &row.expected);
+        figures.coverage = timeline.share(1, &row.expected);
         figures.full_coverage = row
             .always_on_live
-            .and_then(|live| share(mine, live, &row.expected));
+            .and_then(|live| timeline.share(live, &row.expected));
         for b in &mut row.health.series {
-            b.coverage = share(mine, 1, &clip(&row.expected, b.start, b.start + bucket));
+            b.coverage = timeline.share(1, &clip(&row.expected, b.start, b.start + bucket));
         }
         overall.add_runs(figures);
         for (total, mine) in series.iter_mut().zip(&row.health.series) {
@@ -314,15 +332,18 @@ pub async fn health(
         }
     }
     let whole = vec![(from, to)];
-    overall.coverage = share(&all, 1, &whole);
+    let timeline = Timeline::new(&all);
+    overall.coverage = timeline.share(1, &whole);
     let wanted: i64 = rows
         .iter()
         .filter(|r| r.active)
         .filter_map(|r| r.always_on_live)
         .sum();
-    overall.full_coverage = (wanted > 0).then(|| share(&all, wanted, &whole)).flatten();
+    overall.full_coverage = (wanted > 0)
+        .then(|| timeline.share(wanted, &whole))
+        .flatten();
     for b in &mut series {
-        b.coverage = share(&all, 1, &[(b.start, b.start + bucket)]);
+        b.coverage = timeline.share(1, &[(b.start, b.start + bucket)]);
     }
 
     let now = client
@@ -364,13 +385,19 @@ mod tests {
     #[test]
     fn coverage_counts_overlaps_inside_the_expected_spans_only() {
         // Two tables: 0–30 and 20–60; a handover at 60 to a table 60–90.
-        let tables = [(at(0), at(30)), (at(20), at(60)), (at(60), at(90))];
+        let tables = Timeline::new(&[(at(0), at(30)), (at(20), at(60)), (at(60), at(90))]);
         let day = [(at(0), at(120))];
-        assert_eq!(covered(&tables, 1, &day), 90.0 * 60.0);
-        assert_eq!(covered(&tables, 2, &day), 10.0 * 60.0);
+        assert_eq!(tables.covered(1, &day), 90.0 * 60.0);
+        assert_eq!(tables.covered(2, &day), 10.0 * 60.0);
+        // Spans cut the timeline anywhere, between events too.
+        assert_eq!(
+            tables.covered(1, &[(at(25), at(26)), (at(89), at(95))]),
+            2.0 * 60.0
+        );
+        assert_eq!(tables.covered(2, &[(at(10), at(25))]), 5.0 * 60.0);
         // A window 50–70 sees 20 minutes of the 20.
-        assert_eq!(share(&tables, 1, &[(at(50), at(70))]), Some(1.0));
-        assert_eq!(share(&tables, 1, &[]), None);
-        assert_eq!(share(&tables, 1, &[(at(100), at(120))]), Some(0.0));
+        assert_eq!(tables.share(1, &[(at(50), at(70))]), Some(1.0));
+        assert_eq!(tables.share(1, &[]), None);
+        assert_eq!(tables.share(1, &[(at(100), at(120))]), Some(0.0));
     }
 }
