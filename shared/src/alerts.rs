@@ -183,6 +183,16 @@ const BATCH: i64 = 20;
 const MAX_ATTEMPTS: i32 = 10;
 
 impl Alerts {
+    /// Alerts to `topic` through `client` (what [`AlertSettings::build`] makes of
+    /// `SIMRUNNER_ALERT_SNS_TOPIC_ARN`).
+    #[cfg(feature = "aws")]
+    pub fn sns(client: aws_sdk_sns::Client, topic: String) -> Self {
+        Self {
+            webhook: None,
+            sns: Some((client, topic)),
+        }
+    }
+
     fn destinations(&self) -> Vec<&'static str> {
         let mut names = Vec::new();
         if self.webhook.is_some() {

@@ -465,3 +465,27 @@ pub fn unreachable(
     eb.client = aws_sdk_scheduler::Client::from_conf(config);
     eb
 }
+
+/// An SNS topic on moto that POSTs what is published to `endpoint` (moto delivers to HTTP
+/// subscriptions as it publishes); the client and the topic's ARN.
+#[cfg(feature = "aws")]
+pub async fn moto_sns_topic(name: &str, endpoint: &str) -> (aws_sdk_sns::Client, String) {
+    let sns = aws_sdk_sns::Client::new(&moto_config().await);
+    let topic = sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .expect("moto")
+        .topic_arn()
+        .expect("a topic ARN")
+        .to_owned();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("http")
+        .endpoint(endpoint)
+        .send()
+        .await
+        .expect("moto");
+    (sns, topic)
+}

@@ -307,3 +307,34 @@ async fn an_unreachable_scheduler_is_reported_as_unavailable() {
         .unwrap_err();
     assert!(error.unavailable, "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_published_to_the_sns_topic_once() {
+    let db = simrunner::testing::fresh_database().await;
+    let receiver = simrunner::testing::http_receiver();
+    let (sns, topic) = simrunner::testing::moto_sns_topic("simrunner-alerts", &receiver.url).await;
+    let alerts = simrunner::alerts::Alerts::sns(sns, topic);
+    let now = chrono::Utc::now();
+    let mut client = db.pool.get().await.unwrap();
+    let config = SimulationId::generate();
+    simrunner::alerts::record(
+        &client,
+        simrunner::alerts::AlertKind::CoverageLost,
+        Some(&config),
+        None,
+        serde_json::json!({"config_name": "Evening table"}),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(alerts.deliver_pending(&mut client, now).await.unwrap(), 1);
+    assert_eq!(alerts.deliver_pending(&mut client, now + chrono::Duration::hours(1)).await.unwrap(), 0);
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let notification: serde_json::Value = serde_json::from_str(&requests[0].body).unwrap();
+    assert_eq!(notification["Type"], "Notification");
+    assert_eq!(notification["Subject"], "simrunner alert.coverage_lost");
+    let message: serde_json::Value = serde_json::from_str(notification["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["data"]["config_id"], config.as_str());
+    assert_eq!(message["data"]["config_name"], "Evening table");
+}

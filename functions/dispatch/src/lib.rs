@@ -210,7 +210,8 @@ impl Dispatcher {
                     .unwrap_or("no reason given");
                 let config = {
                     let client = self.pool.get().await.map_err(StoreError::from)?;
-                    dispatch::tick::task_stopped(&client, &detail.task_arn, reason, now).await?
+                    let task = simrunner::launch::ecs_task_ref(&detail.task_arn);
+                    dispatch::tick::task_stopped(&client, &task, reason, now).await?
                 };
                 let mut started = Vec::new();
                 if let (Some(config), Some(launcher)) = (&config, &self.runs.launcher) {

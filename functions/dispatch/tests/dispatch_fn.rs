@@ -116,7 +116,8 @@ async fn bad_events_are_rejected_not_retried_and_reap_runs_the_reaper() {
     assert_eq!(
         reaped,
         json!({"outcome": "reaped", "runs": [],
-               "schedules": {"checked": 0, "repaired": [], "deleted": []}})
+               "schedules": {"checked": 0, "repaired": [], "deleted": []},
+               "started": [], "paused": [], "coverage": [], "alerts_delivered": 0})
     );
 }
 
@@ -211,7 +212,8 @@ async fn with_the_process_launcher_a_scheduled_trigger_starts_the_runner_program
     assert_eq!(
         reaped,
         json!({"outcome": "reaped", "runs": [],
-               "schedules": {"checked": 0, "repaired": [], "deleted": []}})
+               "schedules": {"checked": 0, "repaired": [], "deleted": []},
+               "started": [], "paused": [], "coverage": [], "alerts_delivered": 0})
     );
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -243,4 +245,74 @@ async fn without_a_launcher_a_reap_works_and_a_trigger_names_the_missing_setting
         .unwrap()
         .get(0);
     assert_eq!(runs, 0, "nothing was queued");
+}
+
+/// An ECS task state change, as EventBridge delivers it.
+fn task_stopped_event(task_arn: &str) -> Value {
+    json!({
+        "version": "0", "id": "e1", "detail-type": "ECS Task State Change", "source": "aws.ecs",
+        "account": "123456789012", "time": "2026-11-22T10:00:00Z", "region": "us-east-1",
+        "resources": [task_arn],
+        "detail": {"taskArn": task_arn, "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
+                   "stoppedReason": "Essential container in task exited", "startedBy": "simrunner"}
+    })
+}
+
+#[tokio::test]
+async fn an_always_on_config_gets_its_table_from_the_reap_and_its_next_from_the_task_stop_event_once() {
+    let (dispatcher, db) = dispatcher("dispatch-always-on").await;
+    let config = bot_simulation(&db, &["random", "tight"], "fast", 10, (5, 10), 1000).await;
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE simulation_configs SET schedule_type = 'always_on', live_tables = 1,
+                    cooldown_minutes = 0, time_zone = 'UTC', status = 'active'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let reaped = dispatcher.handle(json!({"action": "reap"}), now).await.unwrap();
+    let first = reaped["started"][0].as_str().expect("a table started").to_owned();
+    let task: String = client
+        .query_one("SELECT task_ref FROM simulation_runs WHERE id = $1", &[&first])
+        .await
+        .unwrap()
+        .get(0);
+    let arn = task.strip_prefix("ecs:").unwrap().to_owned();
+    // The runner claimed it, then its task died; EventBridge tells dispatch, twice.
+    client
+        .execute(
+            "UPDATE simulation_runs SET status = 'running', started_at = now(), heartbeat_at = now() WHERE id = $1",
+            &[&first],
+        )
+        .await
+        .unwrap();
+    let stopped = dispatcher.handle(task_stopped_event(&arn), now).await.unwrap();
+    assert_eq!(stopped["outcome"], "task_stopped", "{stopped}");
+    assert_eq!(stopped["config_id"], config.as_str());
+    assert_eq!(stopped["started"].as_array().unwrap().len(), 1, "the next table, at once: {stopped}");
+    let again = dispatcher.handle(task_stopped_event(&arn), now).await.unwrap();
+    assert_eq!(again["started"], json!([]), "a repeated event starts nothing: {again}");
+    let (failed, active, alerts): (i64, i64, i64) = {
+        let row = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM simulation_runs WHERE status = 'failed' AND error_code = 'runner_lost'),
+                        (SELECT count(*) FROM simulation_runs WHERE status IN ('queued', 'running')),
+                        (SELECT count(*) FROM alerts WHERE kind = 'run_failed')",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2))
+    };
+    assert_eq!((failed, active, alerts), (1, 1, 1));
+    let ignored = dispatcher
+        .handle(
+            json!({"detail-type": "ECS Task State Change", "detail": {"taskArn": arn, "lastStatus": "RUNNING"}}),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ignored["outcome"], "ignored");
 }

@@ -84,7 +84,7 @@ impl EcsLauncher {
             .tasks()
             .first()
             .and_then(|t| t.task_arn())
-            .map(|arn| format!("ecs:{arn}"))
+            .map(task_ref)
             .ok_or_else(|| aws_error("no task and no failure in the answer".into()))
     }
 
@@ -104,4 +104,10 @@ impl EcsLauncher {
                 ))
             })
     }
+}
+
+/// The run's task reference for an ECS task: what runs record, and what an ECS task state
+/// change names (by ARN).
+pub fn task_ref(task_arn: &str) -> String {
+    format!("ecs:{task_arn}")
 }

@@ -14,7 +14,7 @@
 mod ecs;
 mod settings;
 #[cfg(feature = "aws")]
-pub use ecs::EcsLauncher;
+pub use ecs::{EcsLauncher, task_ref as ecs_task_ref};
 pub use settings::{LauncherSettings, LocalRunners};
 
 use crate::domain::{RunId, SimulationId};
