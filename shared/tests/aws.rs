@@ -328,13 +328,20 @@ async fn alerts_are_published_to_the_sns_topic_once() {
     .await
     .unwrap();
     assert_eq!(alerts.deliver_pending(&mut client, now).await.unwrap(), 1);
-    assert_eq!(alerts.deliver_pending(&mut client, now + chrono::Duration::hours(1)).await.unwrap(), 0);
+    assert_eq!(
+        alerts
+            .deliver_pending(&mut client, now + chrono::Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
     let requests = receiver.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
     let notification: serde_json::Value = serde_json::from_str(&requests[0].body).unwrap();
     assert_eq!(notification["Type"], "Notification");
     assert_eq!(notification["Subject"], "simrunner alert.coverage_lost");
-    let message: serde_json::Value = serde_json::from_str(notification["Message"].as_str().unwrap()).unwrap();
+    let message: serde_json::Value =
+        serde_json::from_str(notification["Message"].as_str().unwrap()).unwrap();
     assert_eq!(message["data"]["config_id"], config.as_str());
     assert_eq!(message["data"]["config_name"], "Evening table");
 }

@@ -259,7 +259,8 @@ fn task_stopped_event(task_arn: &str) -> Value {
 }
 
 #[tokio::test]
-async fn an_always_on_config_gets_its_table_from_the_reap_and_its_next_from_the_task_stop_event_once() {
+async fn an_always_on_config_gets_its_table_from_the_reap_and_its_next_from_the_task_stop_event_once()
+ {
     let (dispatcher, db) = dispatcher("dispatch-always-on").await;
     let config = bot_simulation(&db, &["random", "tight"], "fast", 10, (5, 10), 1000).await;
     let client = db.pool.get().await.unwrap();
@@ -272,10 +273,19 @@ async fn an_always_on_config_gets_its_table_from_the_reap_and_its_next_from_the_
         .await
         .unwrap();
     let now = Utc::now();
-    let reaped = dispatcher.handle(json!({"action": "reap"}), now).await.unwrap();
-    let first = reaped["started"][0].as_str().expect("a table started").to_owned();
+    let reaped = dispatcher
+        .handle(json!({"action": "reap"}), now)
+        .await
+        .unwrap();
+    let first = reaped["started"][0]
+        .as_str()
+        .expect("a table started")
+        .to_owned();
     let task: String = client
-        .query_one("SELECT task_ref FROM simulation_runs WHERE id = $1", &[&first])
+        .query_one(
+            "SELECT task_ref FROM simulation_runs WHERE id = $1",
+            &[&first],
+        )
         .await
         .unwrap()
         .get(0);
@@ -288,12 +298,26 @@ async fn an_always_on_config_gets_its_table_from_the_reap_and_its_next_from_the_
         )
         .await
         .unwrap();
-    let stopped = dispatcher.handle(task_stopped_event(&arn), now).await.unwrap();
+    let stopped = dispatcher
+        .handle(task_stopped_event(&arn), now)
+        .await
+        .unwrap();
     assert_eq!(stopped["outcome"], "task_stopped", "{stopped}");
     assert_eq!(stopped["config_id"], config.as_str());
-    assert_eq!(stopped["started"].as_array().unwrap().len(), 1, "the next table, at once: {stopped}");
-    let again = dispatcher.handle(task_stopped_event(&arn), now).await.unwrap();
-    assert_eq!(again["started"], json!([]), "a repeated event starts nothing: {again}");
+    assert_eq!(
+        stopped["started"].as_array().unwrap().len(),
+        1,
+        "the next table, at once: {stopped}"
+    );
+    let again = dispatcher
+        .handle(task_stopped_event(&arn), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        again["started"],
+        json!([]),
+        "a repeated event starts nothing: {again}"
+    );
     let (failed, active, alerts): (i64, i64, i64) = {
         let row = client
             .query_one(

@@ -96,7 +96,7 @@ mod tests {
             cached: 400_000,
             reasoning: 0,
         };
-        let cost = table.lookup("openai:gpt-4o").unwrap().cost(&usage);
+        let cost = cost(&table.lookup("openai:gpt-4o").unwrap(), &usage);
         assert!(
             (cost - (0.6 * 2.5 + 0.4 * 1.25 + 0.1 * 10.0)).abs() < 1e-9,
             "{cost}"
