@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use simrunner::domain::{
-    AgentType, Limits, MAX_CHIPS, Provider, RunId, SimulationDraft, SimulationId,
+    AgentType, Limits, MAX_CHIPS, Provider, RunId, ScheduleKind, SimulationDraft, SimulationId,
 };
 use simrunner::store;
 use web::page::{Layout, html};
@@ -276,7 +276,7 @@ pub async fn simulation(
                     .count() as i64,
             )
             .ok()
-            .filter(|p| !p.starts.is_empty() || !p.warnings.is_empty())
+            .filter(|_| record.spec.schedule().kind() != ScheduleKind::OneOff)
             .map(|p| PreviewPanel {
                 windows: record.spec.schedule().always_on().is_some(),
                 starts: p.starts.into_iter().map(iso).collect(),
