@@ -653,40 +653,7 @@ impl SimulationDraft {
             ConfigStatus::parse,
             "active, paused",
         );
-        let kind = parse_choice(
-            &mut errors,
-            "schedule_type",
-            self.schedule_type.as_deref(),
-            ScheduleKind::OneOff,
-            ScheduleKind::parse,
-            "one_off, periodic, always_on",
-        );
-        let kind_is_known = self
-            .schedule_type
-            .as_deref()
-            .is_none_or(|k| ScheduleKind::parse(k).is_some());
-        // Fields cannot be judged against a schedule type that was not understood.
-        let schedule = if kind_is_known {
-            validate_schedule(&mut errors, kind, &self)
-        } else {
-            Schedule::OneOff
-        };
-        let cooldown_minutes = errors.int_in(
-            "cooldown_minutes",
-            self.cooldown_minutes,
-            Limits::COOLDOWN_MINUTES,
-            Some(Limits::DEFAULT_COOLDOWN_MINUTES),
-        );
-        if let Schedule::AlwaysOn(always_on) = &schedule
-            && always_on.handover
-            && cooldown_minutes > 0
-        {
-            errors.add(
-                "cooldown_minutes",
-                "with handover the next table opens before the current one closes, so no \
-                 cooldown can apply: set it to 0",
-            );
-        }
+        let (schedule, cooldown_minutes) = self.schedule_and_cooldown(&mut errors);
         let auto_pause_after = self
             .auto_pause_after
             .map(|n| errors.int_in("auto_pause_after", Some(n), Limits::AUTO_PAUSE_AFTER, None));
@@ -778,6 +745,46 @@ fn minutes(duration: chrono::Duration) -> i64 {
 }
 
 impl SimulationDraft {
+    /// The schedule (its kind and its own fields) and the cooldown, each checked, and checked
+    /// against each other.
+    fn schedule_and_cooldown(&self, errors: &mut ValidationErrors) -> (Schedule, i64) {
+        let kind = parse_choice(
+            errors,
+            "schedule_type",
+            self.schedule_type.as_deref(),
+            ScheduleKind::OneOff,
+            ScheduleKind::parse,
+            "one_off, periodic, always_on",
+        );
+        let kind_is_known = self
+            .schedule_type
+            .as_deref()
+            .is_none_or(|k| ScheduleKind::parse(k).is_some());
+        // Fields cannot be judged against a schedule type that was not understood.
+        let schedule = if kind_is_known {
+            validate_schedule(errors, kind, self)
+        } else {
+            Schedule::OneOff
+        };
+        let cooldown = errors.int_in(
+            "cooldown_minutes",
+            self.cooldown_minutes,
+            Limits::COOLDOWN_MINUTES,
+            Some(Limits::DEFAULT_COOLDOWN_MINUTES),
+        );
+        if let Schedule::AlwaysOn(always_on) = &schedule
+            && always_on.handover
+            && cooldown > 0
+        {
+            errors.add(
+                "cooldown_minutes",
+                "with handover the next table opens before the current one closes, so no \
+                 cooldown can apply: set it to 0",
+            );
+        }
+        (schedule, cooldown)
+    }
+
     /// Checks only the schedule's fields (with the cooldown and the safety timeout) and
     /// previews them at `now`: `scheduled_so_far` runs count against a calendar's `max_runs`.
     pub fn preview_schedule(
@@ -787,21 +794,7 @@ impl SimulationDraft {
         scheduled_so_far: i64,
     ) -> Result<SchedulePreview, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let kind = parse_choice(
-            &mut errors,
-            "schedule_type",
-            self.schedule_type.as_deref(),
-            ScheduleKind::OneOff,
-            ScheduleKind::parse,
-            "one_off, periodic, always_on",
-        );
-        let schedule = validate_schedule(&mut errors, kind, self);
-        let cooldown = errors.int_in(
-            "cooldown_minutes",
-            self.cooldown_minutes,
-            Limits::COOLDOWN_MINUTES,
-            Some(Limits::DEFAULT_COOLDOWN_MINUTES),
-        );
+        let (schedule, cooldown) = self.schedule_and_cooldown(&mut errors);
         let longest = errors.int_in(
             "max_run_minutes",
             self.max_run_minutes,
