@@ -193,3 +193,25 @@ CREATE TABLE provider_models (
     refresh_requested_at TIMESTAMPTZ,
     last_error           TEXT
 );
+
+-- ---- health figures of settled hours ------------------------------------------------------
+
+-- One row per hour and config (`scope` its id; "" for the site) once the hour is over: what
+-- the health figures of a period read instead of every run and table again. An hour is
+-- final a few minutes after it ends: runs end and tables close at the time they do.
+CREATE TABLE health_hours (
+    scope            TEXT NOT NULL,
+    hour             TIMESTAMPTZ NOT NULL,
+    runs             BIGINT NOT NULL,
+    failed           BIGINT NOT NULL,
+    degraded         BIGINT NOT NULL,
+    cancelled        BIGINT NOT NULL,
+    hands            BIGINT NOT NULL,
+    llm_cost_usd     FLOAT8 NOT NULL,
+    decisions        BIGINT NOT NULL,
+    fallbacks        BIGINT NOT NULL,
+    expected_seconds FLOAT8 NOT NULL,
+    covered_seconds  FLOAT8 NOT NULL,
+    full_seconds     FLOAT8,
+    PRIMARY KEY (scope, hour)
+);

@@ -3,8 +3,10 @@
 //! The health figures (coverage per config from its tables, runs, failures, hands, spend,
 //! fallbacks, with hourly buckets) over a database of 100,000 finished runs and their
 //! tables, all inside the last 7 days (the worst case: every run is in the 7-day period), 20
-//! configs (10 always-on with daily windows). Prints p50, p99 and max of 40 queries per
-//! period. Target: p99 <= 50 ms.
+//! configs (10 always-on with daily windows). Prints the first query of each period (which
+//! computes the settled hours and keeps them in `health_hours`, as the first reap after a
+//! deploy does), then p50, p99 and max of 40 more (the current hour computed, the rest read
+//! back). Target: p99 <= 50 ms.
 
 use chrono::Utc;
 use simrunner::store::health;
@@ -76,6 +78,9 @@ async fn main() {
     );
     for period in ["24h", "7d"] {
         let (from, buckets) = health::period(period, now).unwrap();
+        let began = Instant::now();
+        health::health(&client, from, now, buckets).await.unwrap();
+        let first = began.elapsed().as_secs_f64() * 1000.0;
         let mut times = Vec::new();
         let mut figures = None;
         for _ in 0..40 {
@@ -86,11 +91,11 @@ async fn main() {
         times.sort_by(f64::total_cmp);
         let figures = figures.unwrap();
         println!(
-            "health over {period} ({} runs in it, coverage {:.1} %): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "health over {period} ({} runs in it, coverage {:.1} %): first {first:.0} ms; then p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             figures.overall.runs + figures.overall.cancelled,
             figures.overall.coverage.unwrap_or(0.0) * 100.0,
             times[times.len() / 2],
-            times[(times.len() as f64 * 0.99) as usize - 1],
+            times[((times.len() as f64 * 0.99).ceil() as usize).min(times.len()) - 1],
             times[times.len() - 1]
         );
     }

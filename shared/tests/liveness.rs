@@ -670,14 +670,17 @@ async fn health_figures_come_from_runs_and_tables_with_known_times() {
     let db = fresh_database().await;
     let config = always_on(&db, 1, false, 0).await;
     let periodic = config_periodic(&db).await;
-    let at = |h: i64| t0() - Duration::hours(24) + Duration::hours(h);
+    // The last 24 hours on the hour: t0 is 10:00, so 11:00 yesterday to now.
+    let (from, buckets) = health::period("24h", t0()).unwrap();
+    assert_eq!((from, buckets), (t0() - Duration::hours(23), 24));
+    let at = |h: i64| from + Duration::hours(h);
     exec(
         &db,
         "UPDATE simulation_configs SET created_at = $1",
         &[&(t0() - Duration::days(30))],
     )
     .await;
-    // Always-on: tables 0–6 h and 6–12 h (a handover at 6 h), then nothing: 50 % coverage.
+    // Always-on: tables 0–6 h and 6–12 h (a handover at 6 h), then nothing: 12 of 23 hours.
     for (i, (start, end, status)) in [(0, 6, "completed"), (6, 12, "failed")].iter().enumerate() {
         let run = RunId::generate();
         exec(
@@ -725,15 +728,15 @@ async fn health_figures_come_from_runs_and_tables_with_known_times() {
     )
     .await;
     let client = db.pool.get().await.unwrap();
-    let (from, buckets) = health::period("24h", t0()).unwrap();
     let figures = health::health(&client, from, t0(), buckets).await.unwrap();
+    let about = |share: Option<f64>| (share.unwrap() * 23.0 * 1e6).round() / 1e6;
     let mine = figures
         .configs
         .iter()
         .find(|c| c.id == config.as_str())
         .unwrap();
-    assert_eq!(mine.figures.coverage, Some(0.5));
-    assert_eq!(mine.figures.full_coverage, Some(0.5));
+    assert_eq!(about(mine.figures.coverage), 12.0);
+    assert_eq!(about(mine.figures.full_coverage), 12.0);
     assert_eq!(
         (mine.figures.runs, mine.figures.failed, mine.figures.hands),
         (2, 1, 200)
@@ -742,13 +745,18 @@ async fn health_figures_come_from_runs_and_tables_with_known_times() {
     assert_eq!(mine.figures.fallbacks_per_100(), Some(10.0));
     assert_eq!(mine.series.len(), 24);
     assert_eq!(mine.series[0].coverage, Some(1.0));
-    assert_eq!(mine.series[23].coverage, Some(0.0));
+    assert_eq!(mine.series[22].coverage, Some(0.0));
     assert_eq!(
         mine.series[6].runs, 1,
         "the first run ended at 6 h: the bucket from 6 h"
     );
     assert_eq!(figures.overall.runs, 2);
-    assert_eq!(figures.overall.coverage, Some(0.5));
+    assert_eq!(about(figures.overall.coverage), 12.0);
+    // Settled hours are kept, and read back the same.
+    let again = health::health(&client, from, t0(), buckets).await.unwrap();
+    assert_eq!(again.overall, figures.overall);
+    assert_eq!(again.configs[0].figures, figures.configs[0].figures);
+    assert!(count(&db, "SELECT count(*) FROM health_hours").await >= 23 * 3);
     let other = figures
         .configs
         .iter()

@@ -1,15 +1,20 @@
 //! Health, as the seed measures it, per config and overall over a period: coverage (the share
 //! of the expected time with at least one live table, and with the configured number), runs,
 //! failure rate, hands, LLM spend and fallbacks per 100 decisions, with a series of buckets
-//! for charts. Two queries (runs that ended in the period, tables open during it); the time
-//! arithmetic is done here, where a config's daily windows in its time zone are known.
+//! for charts.
+//!
+//! Figures are made hour by hour: two queries (runs that ended in the hours, tables open
+//! during them), and the time arithmetic here, where a config's daily windows in its time
+//! zone are known. An hour that ended more than a few minutes ago is final (runs end and
+//! tables close at the time they do), so its figures are kept in `health_hours` and a period
+//! reads them back: only the current hour, and hours nobody asked about yet, are computed.
 //!
 //! The expected time of an always-on config is its windows since it was created; of any
 //! other config, and of the site, the whole period since creation.
 
 use super::StoreError;
 use crate::domain::calendar::{DailyWindow, parse_time_zone, window_spans};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound as _, Utc};
 use deadpool_postgres::GenericClient;
 use std::collections::HashMap;
 use tokio_postgres::types::Json;
@@ -44,17 +49,6 @@ impl Figures {
 
     pub fn fallbacks_per_100(&self) -> Option<f64> {
         (self.decisions > 0).then(|| self.fallbacks as f64 * 100.0 / self.decisions as f64)
-    }
-
-    fn add_runs(&mut self, other: &Figures) {
-        self.runs += other.runs;
-        self.failed += other.failed;
-        self.degraded += other.degraded;
-        self.cancelled += other.cancelled;
-        self.hands += other.hands;
-        self.llm_cost_usd += other.llm_cost_usd;
-        self.decisions += other.decisions;
-        self.fallbacks += other.fallbacks;
     }
 }
 
@@ -141,12 +135,6 @@ impl Timeline {
         }
         total
     }
-
-    /// The share (0–1) of `spans` with at least `min` overlapping; `None` without spans.
-    fn share(&self, min: i64, spans: &[Span]) -> Option<f64> {
-        let expected = length(spans);
-        (expected > 0.0 && min >= 1).then(|| (self.covered(min, spans) / expected).min(1.0))
-    }
 }
 
 fn length(spans: &[Span]) -> f64 {
@@ -164,87 +152,149 @@ fn clip(spans: &[Span], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Span> {
         .collect()
 }
 
-/// What one config contributes, before the figures are summed.
-struct ConfigRow {
-    health: ConfigHealth,
-    expected: Vec<Span>,
-    always_on_live: Option<i64>,
-    active: bool,
+/// One hour's raw figures for a config (or the site, `scope` ""): sums, and seconds expected,
+/// covered by a table, and covered by the configured number of tables.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Hour {
+    runs: i64,
+    failed: i64,
+    degraded: i64,
+    cancelled: i64,
+    hands: i64,
+    llm_cost_usd: f64,
+    decisions: i64,
+    fallbacks: i64,
+    expected: f64,
+    covered: f64,
+    /// Always-on configs, and the site while some always-on config is active.
+    full: Option<f64>,
 }
 
-/// The health of every config and of the site over `[from, to)`, in `buckets` equal stretches.
-pub async fn health(
-    client: &impl GenericClient,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    buckets: i32,
-) -> Result<Health, StoreError> {
-    let bucket = (to - from) / buckets.max(1);
-    let starts: Vec<DateTime<Utc>> = (0..buckets.max(1)).map(|i| from + bucket * i).collect();
+impl Hour {
+    fn add(&mut self, other: &Hour) {
+        self.runs += other.runs;
+        self.failed += other.failed;
+        self.degraded += other.degraded;
+        self.cancelled += other.cancelled;
+        self.hands += other.hands;
+        self.llm_cost_usd += other.llm_cost_usd;
+        self.decisions += other.decisions;
+        self.fallbacks += other.fallbacks;
+        self.expected += other.expected;
+        self.covered += other.covered;
+        self.full = match (self.full, other.full) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+        };
+    }
 
-    let configs = client
+    fn figures(&self) -> Figures {
+        let share =
+            |seconds: f64| (self.expected > 0.0).then(|| (seconds / self.expected).min(1.0));
+        Figures {
+            runs: self.runs,
+            failed: self.failed,
+            degraded: self.degraded,
+            cancelled: self.cancelled,
+            hands: self.hands,
+            llm_cost_usd: self.llm_cost_usd,
+            decisions: self.decisions,
+            fallbacks: self.fallbacks,
+            coverage: share(self.covered),
+            full_coverage: self.full.and_then(share),
+        }
+    }
+}
+
+/// A config as the figures need it.
+struct Config {
+    id: String,
+    name: String,
+    schedule_type: String,
+    status: String,
+    live_tables: Option<i64>,
+    windows: Vec<DailyWindow>,
+    tz: chrono_tz::Tz,
+    created_at: DateTime<Utc>,
+}
+
+impl Config {
+    /// The stretches of `[from, to)` it was expected to have a table.
+    fn expected(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Span> {
+        let start = from.max(self.created_at);
+        if self.schedule_type == "always_on" {
+            window_spans(&self.windows, self.tz, start, to)
+        } else if start < to {
+            vec![(start, to)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn always_on_live(&self) -> Option<i64> {
+        (self.schedule_type == "always_on").then_some(self.live_tables.unwrap_or(1))
+    }
+}
+
+async fn configs(client: &impl GenericClient) -> Result<Vec<Config>, StoreError> {
+    let rows = client
         .query(
             "SELECT id, name, schedule_type, status, live_tables, windows, time_zone, created_at
                FROM simulation_configs ORDER BY created_at, id",
             &[],
         )
         .await?;
-    let mut rows: Vec<ConfigRow> = Vec::with_capacity(configs.len());
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for row in &configs {
-        let id: String = row.get(0);
-        let schedule_type: String = row.get(2);
-        let status: String = row.get(3);
-        let live_tables: Option<i64> = row.get::<_, Option<i32>>(4).map(i64::from);
-        let windows: Vec<DailyWindow> = row
-            .get::<_, Option<Json<Vec<serde_json::Value>>>>(5)
-            .map(|Json(w)| w)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|w| DailyWindow::parse(w["start"].as_str()?, w["end"].as_str()?).ok())
-            .collect();
-        let tz = row
-            .get::<_, Option<String>>(6)
-            .and_then(|t| parse_time_zone(&t).ok())
-            .unwrap_or(chrono_tz::Tz::UTC);
-        let created: DateTime<Utc> = row.get(7);
-        let start = from.max(created);
-        let expected = if schedule_type == "always_on" {
-            window_spans(&windows, tz, start, to)
-        } else if start < to {
-            vec![(start, to)]
-        } else {
-            Vec::new()
-        };
-        index.insert(id.clone(), rows.len());
-        rows.push(ConfigRow {
-            always_on_live: (schedule_type == "always_on").then_some(live_tables.unwrap_or(1)),
-            active: status == "active",
-            expected,
-            health: ConfigHealth {
-                id,
-                name: row.get(1),
-                schedule_type,
-                status,
-                live_tables,
-                figures: Figures::default(),
-                series: starts
-                    .iter()
-                    .map(|s| Bucket {
-                        start: *s,
-                        runs: 0,
-                        failed: 0,
-                        coverage: None,
-                    })
-                    .collect(),
-            },
-        });
-    }
+    Ok(rows
+        .iter()
+        .map(|row| Config {
+            id: row.get(0),
+            name: row.get(1),
+            schedule_type: row.get(2),
+            status: row.get(3),
+            live_tables: row.get::<_, Option<i32>>(4).map(i64::from),
+            windows: row
+                .get::<_, Option<Json<Vec<serde_json::Value>>>>(5)
+                .map(|Json(w)| w)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|w| DailyWindow::parse(w["start"].as_str()?, w["end"].as_str()?).ok())
+                .collect(),
+            tz: row
+                .get::<_, Option<String>>(6)
+                .and_then(|t| parse_time_zone(&t).ok())
+                .unwrap_or(chrono_tz::Tz::UTC),
+            created_at: row.get(7),
+        })
+        .collect())
+}
 
+/// The site's scope in `health_hours`.
+const SITE: &str = "";
+
+/// An hour this long past its end is final: its figures are kept.
+const SETTLED: Duration = Duration::minutes(5);
+
+/// Computes the figures of every hour in `[from, to)` (hour-aligned `from`; the last hour may
+/// be partial), for each config and the site, from the runs and tables themselves.
+async fn compute(
+    client: &impl GenericClient,
+    configs: &[Config],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<HashMap<(String, DateTime<Utc>), Hour>, StoreError> {
+    let mut hours: HashMap<(String, DateTime<Utc>), Hour> = HashMap::new();
+    let starts: Vec<DateTime<Utc>> = {
+        let mut at = from;
+        let mut starts = Vec::new();
+        while at < to {
+            starts.push(at);
+            at += Duration::hours(1);
+        }
+        starts
+    };
     let runs = client
         .query(
-            "SELECT config_id,
-                    LEAST(floor(extract(epoch FROM completed_at - $1) / $3::float8)::int, $4 - 1) AS bucket,
+            "SELECT config_id, date_trunc('hour', completed_at),
                     count(*) FILTER (WHERE status IN ('completed', 'failed')),
                     count(*) FILTER (WHERE status = 'failed'),
                     count(*) FILTER (WHERE degraded_reasons IS NOT NULL),
@@ -256,19 +306,11 @@ pub async fn health(
                FROM simulation_runs
               WHERE completed_at >= $1 AND completed_at < $2
               GROUP BY 1, 2",
-            &[
-                &from,
-                &to,
-                &(bucket.num_milliseconds() as f64 / 1000.0),
-                &buckets.max(1),
-            ],
+            &[&from, &to],
         )
         .await?;
     for row in &runs {
-        let Some(&i) = index.get(&row.get::<_, String>(0)) else {
-            continue;
-        };
-        let part = Figures {
+        let part = Hour {
             runs: row.get(2),
             failed: row.get(3),
             degraded: row.get(4),
@@ -277,14 +319,11 @@ pub async fn health(
             llm_cost_usd: row.get(7),
             decisions: row.get(8),
             fallbacks: row.get(9),
-            ..Figures::default()
+            ..Hour::default()
         };
-        let health = &mut rows[i].health;
-        health.figures.add_runs(&part);
-        if let Some(b) = health.series.get_mut(row.get::<_, i32>(1).max(0) as usize) {
-            b.runs += part.runs;
-            b.failed += part.failed;
-        }
+        let hour: DateTime<Utc> = row.get(1);
+        hours.entry((row.get(0), hour)).or_default().add(&part);
+        hours.entry((SITE.to_owned(), hour)).or_default().add(&part);
     }
 
     let tables = client
@@ -295,57 +334,200 @@ pub async fn health(
             &[&from, &to],
         )
         .await?;
-    let mut intervals: Vec<Vec<Span>> = vec![Vec::new(); rows.len()];
+    let mut intervals: HashMap<String, Vec<Span>> = HashMap::new();
     let mut all: Vec<Span> = Vec::with_capacity(tables.len());
     for row in &tables {
         let span: Span = (row.get(1), row.get(2));
         all.push(span);
-        if let Some(&i) = index.get(&row.get::<_, String>(0)) {
-            intervals[i].push(span);
+        intervals.entry(row.get(0)).or_default().push(span);
+    }
+    let hour_of = |start: DateTime<Utc>| (start, (start + Duration::hours(1)).min(to));
+    for config in configs {
+        let timeline = Timeline::new(intervals.get(&config.id).map_or(&[][..], Vec::as_slice));
+        let expected = config.expected(from, to);
+        for &start in &starts {
+            let (h0, h1) = hour_of(start);
+            let spans = clip(&expected, h0, h1);
+            let hour = hours.entry((config.id.clone(), start)).or_default();
+            hour.expected = length(&spans);
+            hour.covered = timeline.covered(1, &spans);
+            hour.full = config
+                .always_on_live()
+                .map(|live| timeline.covered(live, &spans));
         }
     }
-
-    let mut overall = Figures::default();
-    let mut series: Vec<Bucket> = starts
+    let wanted: i64 = configs
         .iter()
-        .map(|s| Bucket {
-            start: *s,
-            runs: 0,
-            failed: 0,
-            coverage: None,
+        .filter(|c| c.status == "active")
+        .filter_map(Config::always_on_live)
+        .sum();
+    let timeline = Timeline::new(&all);
+    for &start in &starts {
+        let (h0, h1) = hour_of(start);
+        let site = hours.entry((SITE.to_owned(), start)).or_default();
+        site.expected = length(&[(h0, h1)]);
+        site.covered = timeline.covered(1, &[(h0, h1)]);
+        site.full = (wanted > 0).then(|| timeline.covered(wanted, &[(h0, h1)]));
+    }
+    Ok(hours)
+}
+
+/// The hours of `[from, to)`: kept ones read back, the rest computed (and kept once settled).
+async fn hours(
+    client: &impl GenericClient,
+    configs: &[Config],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<HashMap<(String, DateTime<Utc>), Hour>, StoreError> {
+    let mut hours: HashMap<(String, DateTime<Utc>), Hour> = HashMap::new();
+    let kept = client
+        .query(
+            "SELECT scope, hour, runs, failed, degraded, cancelled, hands, llm_cost_usd,
+                    decisions, fallbacks, expected_seconds, covered_seconds, full_seconds
+               FROM health_hours WHERE hour >= $1 AND hour < $2",
+            &[&from, &to],
+        )
+        .await?;
+    for row in &kept {
+        hours.insert(
+            (row.get(0), row.get(1)),
+            Hour {
+                runs: row.get(2),
+                failed: row.get(3),
+                degraded: row.get(4),
+                cancelled: row.get(5),
+                hands: row.get(6),
+                llm_cost_usd: row.get(7),
+                decisions: row.get(8),
+                fallbacks: row.get(9),
+                expected: row.get(10),
+                covered: row.get(11),
+                full: row.get(12),
+            },
+        );
+    }
+    // Contiguous runs of hours the site's row is missing for are computed at once.
+    let mut missing: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    let mut at = from;
+    while at < to {
+        if !hours.contains_key(&(SITE.to_owned(), at)) {
+            match missing.last_mut() {
+                Some(range) if range.1 == at => range.1 = at + Duration::hours(1),
+                _ => missing.push((at, at + Duration::hours(1))),
+            }
+        }
+        at += Duration::hours(1);
+    }
+    let settled_before = Utc::now() - SETTLED;
+    for (start, end) in missing {
+        let computed = compute(client, configs, start, end.min(to)).await?;
+        let settled: Vec<(&(String, DateTime<Utc>), &Hour)> = computed
+            .iter()
+            .filter(|((_, hour), _)| *hour + Duration::hours(1) <= settled_before.min(to))
+            .collect();
+        if !settled.is_empty() {
+            let scopes: Vec<&str> = settled.iter().map(|((s, _), _)| s.as_str()).collect();
+            let starts: Vec<DateTime<Utc>> = settled.iter().map(|((_, h), _)| *h).collect();
+            let column =
+                |f: fn(&Hour) -> i64| settled.iter().map(|(_, h)| f(h)).collect::<Vec<_>>();
+            let seconds =
+                |f: fn(&Hour) -> f64| settled.iter().map(|(_, h)| f(h)).collect::<Vec<_>>();
+            let full: Vec<Option<f64>> = settled.iter().map(|(_, h)| h.full).collect();
+            client
+                .execute(
+                    "INSERT INTO health_hours (scope, hour, runs, failed, degraded, cancelled,
+                                               hands, llm_cost_usd, decisions, fallbacks,
+                                               expected_seconds, covered_seconds, full_seconds)
+                     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int8[], $4::int8[],
+                                          $5::int8[], $6::int8[], $7::int8[], $8::float8[],
+                                          $9::int8[], $10::int8[], $11::float8[], $12::float8[],
+                                          $13::float8[])
+                     ON CONFLICT (scope, hour) DO NOTHING",
+                    &[
+                        &scopes,
+                        &starts,
+                        &column(|h| h.runs),
+                        &column(|h| h.failed),
+                        &column(|h| h.degraded),
+                        &column(|h| h.cancelled),
+                        &column(|h| h.hands),
+                        &seconds(|h| h.llm_cost_usd),
+                        &column(|h| h.decisions),
+                        &column(|h| h.fallbacks),
+                        &seconds(|h| h.expected),
+                        &seconds(|h| h.covered),
+                        &full,
+                    ],
+                )
+                .await?;
+            // Kept a day beyond the longest period, then dropped.
+            client
+                .execute(
+                    "DELETE FROM health_hours WHERE hour < $1",
+                    &[&(to - Duration::days(8))],
+                )
+                .await?;
+        }
+        hours.extend(computed);
+    }
+    Ok(hours)
+}
+
+/// The health of every config and of the site over `[from, to)` — `from` on the hour (as
+/// [`period`] gives it) — in `buckets` stretches of whole hours, the last one ending at `to`.
+pub async fn health(
+    client: &impl GenericClient,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    buckets: i32,
+) -> Result<Health, StoreError> {
+    let configs = configs(client).await?;
+    let hours = hours(client, &configs, from, to).await?;
+    let total_hours = ((to - from).num_minutes() + 59) / 60;
+    let per_bucket = (total_hours / i64::from(buckets.max(1))).max(1);
+    let starts: Vec<DateTime<Utc>> = (0..i64::from(buckets.max(1)))
+        .map(|k| from + Duration::hours(k * per_bucket))
+        .collect();
+    let figures_of = |scope: &str| -> (Hour, Vec<Bucket>) {
+        let mut total = Hour::default();
+        let series = starts
+            .iter()
+            .map(|start| {
+                let mut bucket = Hour::default();
+                for h in 0..per_bucket {
+                    if let Some(hour) = hours.get(&(scope.to_owned(), *start + Duration::hours(h)))
+                    {
+                        bucket.add(hour);
+                    }
+                }
+                total.add(&bucket);
+                let figures = bucket.figures();
+                Bucket {
+                    start: *start,
+                    runs: figures.runs,
+                    failed: figures.failed,
+                    coverage: figures.coverage,
+                }
+            })
+            .collect();
+        (total, series)
+    };
+    let (site, series) = figures_of(SITE);
+    let configs = configs
+        .iter()
+        .map(|config| {
+            let (total, series) = figures_of(&config.id);
+            ConfigHealth {
+                id: config.id.clone(),
+                name: config.name.clone(),
+                schedule_type: config.schedule_type.clone(),
+                status: config.status.clone(),
+                live_tables: config.live_tables,
+                figures: total.figures(),
+                series,
+            }
         })
         .collect();
-    for (row, mine) in rows.iter_mut().zip(&intervals) {
-        let timeline = Timeline::new(mine);
-        let figures = &mut row.health.figures;
-        figures.coverage = timeline.share(1, &row.expected);
-        figures.full_coverage = row
-            .always_on_live
-            .and_then(|live| timeline.share(live, &row.expected));
-        for b in &mut row.health.series {
-            b.coverage = timeline.share(1, &clip(&row.expected, b.start, b.start + bucket));
-        }
-        overall.add_runs(figures);
-        for (total, mine) in series.iter_mut().zip(&row.health.series) {
-            total.runs += mine.runs;
-            total.failed += mine.failed;
-        }
-    }
-    let whole = vec![(from, to)];
-    let timeline = Timeline::new(&all);
-    overall.coverage = timeline.share(1, &whole);
-    let wanted: i64 = rows
-        .iter()
-        .filter(|r| r.active)
-        .filter_map(|r| r.always_on_live)
-        .sum();
-    overall.full_coverage = (wanted > 0)
-        .then(|| timeline.share(wanted, &whole))
-        .flatten();
-    for b in &mut series {
-        b.coverage = timeline.share(1, &[(b.start, b.start + bucket)]);
-    }
-
     let now = client
         .query_one(
             "SELECT (SELECT count(*) FROM tables WHERE status = 'open'),
@@ -356,20 +538,21 @@ pub async fn health(
     Ok(Health {
         from,
         to,
-        overall,
+        overall: site.figures(),
         series,
-        configs: rows.into_iter().map(|r| r.health).collect(),
+        configs,
         open_tables: now.get(0),
         active_runs: now.get(1),
     })
 }
 
-/// The two periods the console and the API show: the last 24 hours (hourly) and 7 days
-/// (six-hourly).
+/// The two periods the console and the API show, on the hour: the last 24 hours (hourly, the
+/// current hour last) and 7 days (six-hourly).
 pub fn period(name: &str, now: DateTime<Utc>) -> Option<(DateTime<Utc>, i32)> {
+    let hour = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
     match name {
-        "24h" => Some((now - Duration::hours(24), 24)),
-        "7d" => Some((now - Duration::days(7), 28)),
+        "24h" => Some((hour - Duration::hours(23), 24)),
+        "7d" => Some((hour - Duration::hours(7 * 24 - 1), 28)),
         _ => None,
     }
 }
@@ -395,9 +578,9 @@ mod tests {
             2.0 * 60.0
         );
         assert_eq!(tables.covered(2, &[(at(10), at(25))]), 5.0 * 60.0);
-        // A window 50–70 sees 20 minutes of the 20.
-        assert_eq!(tables.share(1, &[(at(50), at(70))]), Some(1.0));
-        assert_eq!(tables.share(1, &[]), None);
-        assert_eq!(tables.share(1, &[(at(100), at(120))]), Some(0.0));
+        // A window 50–70 sees 20 minutes of the 20; after the last table, none.
+        assert_eq!(tables.covered(1, &[(at(50), at(70))]), 20.0 * 60.0);
+        assert_eq!(tables.covered(1, &[]), 0.0);
+        assert_eq!(tables.covered(1, &[(at(100), at(120))]), 0.0);
     }
 }
