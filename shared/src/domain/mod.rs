@@ -4,6 +4,7 @@
 
 mod agents;
 mod ids;
+mod platform;
 mod provider;
 mod runs;
 mod simulation;
@@ -11,7 +12,8 @@ mod validation;
 mod webhook;
 
 pub use agents::{AGENT_METADATA_BYTES, AGENT_NAME_CHARS, AgentDraft, NewAgent};
-pub use ids::{AgentId, ApiKeyId, RunId, SimulationId, WebhookId};
+pub use ids::{AgentId, ApiKeyId, PlatformId, RunId, SimulationId, WebhookId};
+pub use platform::{NewPlatform, PlatformDraft, parse_base_url};
 pub use provider::{ApiKeyDraft, LABEL_MAX_CHARS, NewApiKey, Provider};
 pub use runs::{RunStatus, RunTrigger};
 pub use simulation::{

@@ -1,4 +1,4 @@
-use super::{AgentId, Provider, ValidationErrors, WebhookId};
+use super::{AgentId, PlatformId, Provider, ValidationErrors, WebhookId};
 
 /// The largest chip amount a config may name; keeps every stack sum far inside `i64`.
 pub const MAX_CHIPS: i64 = 1_000_000_000;
@@ -303,6 +303,35 @@ impl Limits {
     pub const DEFAULT_JOIN_TIMEOUT_SECONDS: i64 = 60;
 }
 
+/// Where a config's tables are played.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableHost {
+    /// simrunner's own engine (the default).
+    Builtin,
+    /// A remote MoltPoker-compatible platform: the run creates a table there and its seats
+    /// join it as outside agents.
+    Platform(PlatformId),
+}
+
+impl TableHost {
+    pub const BUILTIN: &'static str = "builtin";
+
+    /// `builtin` or the platform's id.
+    pub fn to_text(&self) -> String {
+        match self {
+            TableHost::Builtin => Self::BUILTIN.to_owned(),
+            TableHost::Platform(id) => id.to_string(),
+        }
+    }
+
+    pub fn platform(&self) -> Option<&PlatformId> {
+        match self {
+            TableHost::Builtin => None,
+            TableHost::Platform(id) => Some(id),
+        }
+    }
+}
+
 /// A valid simulation config: only [`SimulationDraft::validate`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimulationSpec {
@@ -319,9 +348,19 @@ pub struct SimulationSpec {
     max_llm_cost_cents: Option<i64>,
     /// Set exactly when a seat is `external`.
     external_seating: Option<ExternalSeating>,
+    host: TableHost,
+    /// Made by `POST /v1/admin/tables` for a remote client: every seat is external and the
+    /// table starts when that client says so.
+    hosted: bool,
 }
 
 impl SimulationSpec {
+    pub fn host(&self) -> &TableHost {
+        &self.host
+    }
+    pub fn hosted(&self) -> bool {
+        self.hosted
+    }
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -412,6 +451,10 @@ pub struct SimulationDraft {
     pub join_timeout_seconds: Option<i64>,
     /// External seats only: a bot type for the seats nobody took; absent: the run fails.
     pub fill_empty_seats_with: Option<String>,
+    /// `builtin` (absent) or a platform's id (`plt_…`).
+    pub host: Option<String>,
+    /// A table hosted for a remote client (set by `POST /v1/admin/tables` only).
+    pub hosted: bool,
 }
 
 impl From<&SimulationSpec> for SimulationDraft {
@@ -447,6 +490,8 @@ impl From<&SimulationSpec> for SimulationDraft {
                 .external_seating
                 .and_then(|e| e.fill_with)
                 .map(|t| t.as_str().into()),
+            host: Some(spec.host.to_text()),
+            hosted: spec.hosted,
         }
     }
 }
@@ -588,6 +633,15 @@ impl SimulationDraft {
             self.fill_empty_seats_with.as_deref(),
         );
 
+        let host = validate_host(&mut errors, self.host.as_deref(), &agent_slots);
+        if self.hosted
+            && agent_slots
+                .iter()
+                .any(|s| s.agent_type != AgentType::External)
+        {
+            errors.add("agent_slots", "a hosted table's seats are all external");
+        }
+
         errors.into_result(|| SimulationSpec {
             name,
             status,
@@ -600,8 +654,44 @@ impl SimulationDraft {
             table,
             max_llm_cost_cents,
             external_seating,
+            host,
+            hosted: self.hosted,
         })
     }
+}
+
+/// `builtin` or a platform id; at a platform every seat is one of ours, playing there as an
+/// outside agent, so no seat can wait for outside agents of its own.
+fn validate_host(
+    errors: &mut ValidationErrors,
+    host: Option<&str>,
+    slots: &[AgentSlot],
+) -> TableHost {
+    let host = match host {
+        None | Some(TableHost::BUILTIN) => return TableHost::Builtin,
+        Some(text) => {
+            match PlatformId::parse(text) {
+                Some(id) => TableHost::Platform(id),
+                None => {
+                    errors.add(
+                    "host",
+                    format!("must be builtin or a platform's id, plt_ and 32 hex digits (got {text:?})"),
+                );
+                    return TableHost::Builtin;
+                }
+            }
+        }
+    };
+    for (i, slot) in slots.iter().enumerate() {
+        if slot.agent_type == AgentType::External {
+            errors.add(
+                format!("agent_slots[{i}].type"),
+                "external seats wait for outside agents at simrunner's own tables; a table at \
+                 a platform is played by this config's own seats",
+            );
+        }
+    }
+    host
 }
 
 fn validate_external_seating(

@@ -5,6 +5,7 @@ pub mod agents;
 mod api_keys;
 pub mod hand_histories;
 mod page;
+pub mod platforms;
 pub mod public;
 pub mod recording;
 mod runs;

@@ -24,9 +24,11 @@ pub struct RunRecord {
     pub stop_requested_at: Option<DateTime<Utc>>,
     /// LLM seats' tokens and estimated cost, kept current while the run plays.
     pub llm_usage: Option<serde_json::Value>,
+    /// A run played at a platform: that platform's watch page of the table.
+    pub remote_watch_url: Option<String>,
 }
 
-const COLUMNS: [&str; 15] = [
+const COLUMNS: [&str; 16] = [
     "id",
     "config_id",
     "status",
@@ -42,6 +44,7 @@ const COLUMNS: [&str; 15] = [
     "heartbeat_at",
     "stop_requested_at",
     "llm_usage",
+    "remote_watch_url",
 ];
 
 /// `alias.id AS {prefix}id, …`: lets a run ride along in another query's rows.
@@ -70,9 +73,9 @@ impl Prefix {
     }
 
     /// Column names are built once, not per row.
-    fn names(self) -> &'static [String; 15] {
-        static PLAIN: LazyLock<[String; 15]> = LazyLock::new(|| COLUMNS.map(str::to_owned));
-        static LATEST: LazyLock<[String; 15]> =
+    fn names(self) -> &'static [String; 16] {
+        static PLAIN: LazyLock<[String; 16]> = LazyLock::new(|| COLUMNS.map(str::to_owned));
+        static LATEST: LazyLock<[String; 16]> =
             LazyLock::new(|| COLUMNS.map(|c| format!("run_{c}")));
         match self {
             Prefix::Plain => &PLAIN,
@@ -99,6 +102,7 @@ pub(super) fn from_row(row: &Row, prefix: Prefix) -> Result<Option<RunRecord>, S
         heartbeat_at,
         stop_requested_at,
         llm_usage,
+        remote_watch_url,
     ] = prefix.names().each_ref().map(String::as_str);
     let Some(id) = get::<Option<String>>(row, id)? else {
         return Ok(None);
@@ -123,6 +127,7 @@ pub(super) fn from_row(row: &Row, prefix: Prefix) -> Result<Option<RunRecord>, S
         heartbeat_at: get(row, heartbeat_at)?,
         stop_requested_at: get(row, stop_requested_at)?,
         llm_usage: get(row, llm_usage)?,
+        remote_watch_url: get(row, remote_watch_url)?,
     }))
 }
 
