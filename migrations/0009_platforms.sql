@@ -51,5 +51,7 @@ ALTER TABLE agent_inbox DROP CONSTRAINT agent_inbox_kind_check;
 ALTER TABLE agent_inbox ADD CONSTRAINT agent_inbox_kind_check
     CHECK (kind IN ('joined', 'connected', 'disconnected', 'action', 'left', 'revoked', 'start'));
 
--- Which configs were made by POST /v1/admin/tables: one per hosted table.
-ALTER TABLE simulation_configs ADD COLUMN hosted BOOLEAN NOT NULL DEFAULT false;
+-- Configs made by POST /v1/admin/tables: one per hosted table, whose id the table keeps
+-- (the API answers with it before any runner has started).
+ALTER TABLE simulation_configs
+    ADD COLUMN hosted_table_id TEXT UNIQUE CHECK (hosted_table_id ~ '^tbl_[0-9a-f]{32}$');

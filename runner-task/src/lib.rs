@@ -2,8 +2,10 @@
 
 pub mod cli;
 pub mod hand_tool;
+mod host;
 pub mod llm;
 pub mod outside;
+mod platform;
 pub mod record;
 pub mod run;
 pub mod settings;

@@ -27,6 +27,7 @@ pub enum ErrorCode {
     SimulationRunning,
     /// A webhook endpoint a config's seat still names cannot be deleted.
     WebhookInUse,
+    PlatformInUse,
     MissingApiKey,
     /// A config names an agent or webhook endpoint that does not exist (`details` says where).
     UnknownReference,
@@ -51,7 +52,9 @@ impl ErrorCode {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound | ErrorCode::LogsExpired => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::SimulationRunning | ErrorCode::WebhookInUse => StatusCode::CONFLICT,
+            ErrorCode::SimulationRunning | ErrorCode::WebhookInUse | ErrorCode::PlatformInUse => {
+                StatusCode::CONFLICT
+            }
             ErrorCode::MissingApiKey | ErrorCode::UnknownReference => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

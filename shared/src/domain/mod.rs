@@ -19,7 +19,7 @@ pub use runs::{RunStatus, RunTrigger};
 pub use simulation::{
     AgentSlot, AgentSlotDraft, AgentType, Blinds, ConfigStatus, ExternalSeating, Limits, MAX_CHIPS,
     MODEL_MAX_CHARS, ModelRef, Pace, Schedule, ScheduleKind, SimulationDraft, SimulationSpec,
-    TableConfig,
+    TableConfig, TableHost,
 };
 pub use validation::{FieldError, ValidationErrors};
 pub use webhook::{

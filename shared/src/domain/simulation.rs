@@ -349,17 +349,18 @@ pub struct SimulationSpec {
     /// Set exactly when a seat is `external`.
     external_seating: Option<ExternalSeating>,
     host: TableHost,
-    /// Made by `POST /v1/admin/tables` for a remote client: every seat is external and the
-    /// table starts when that client says so.
-    hosted: bool,
+    /// Made by `POST /v1/admin/tables` for a remote client: the table's id. Every seat is
+    /// external and the table starts when that client says so.
+    hosted_table: Option<String>,
 }
 
 impl SimulationSpec {
     pub fn host(&self) -> &TableHost {
         &self.host
     }
-    pub fn hosted(&self) -> bool {
-        self.hosted
+    /// The table a hosted config plays at (see `hosted_table`).
+    pub fn hosted_table(&self) -> Option<&str> {
+        self.hosted_table.as_deref()
     }
     pub fn name(&self) -> &str {
         &self.name
@@ -453,8 +454,8 @@ pub struct SimulationDraft {
     pub fill_empty_seats_with: Option<String>,
     /// `builtin` (absent) or a platform's id (`plt_…`).
     pub host: Option<String>,
-    /// A table hosted for a remote client (set by `POST /v1/admin/tables` only).
-    pub hosted: bool,
+    /// The id of a table hosted for a remote client (set by `POST /v1/admin/tables` only).
+    pub hosted_table: Option<String>,
 }
 
 impl From<&SimulationSpec> for SimulationDraft {
@@ -491,7 +492,7 @@ impl From<&SimulationSpec> for SimulationDraft {
                 .and_then(|e| e.fill_with)
                 .map(|t| t.as_str().into()),
             host: Some(spec.host.to_text()),
-            hosted: spec.hosted,
+            hosted_table: spec.hosted_table.clone(),
         }
     }
 }
@@ -634,7 +635,7 @@ impl SimulationDraft {
         );
 
         let host = validate_host(&mut errors, self.host.as_deref(), &agent_slots);
-        if self.hosted
+        if self.hosted_table.is_some()
             && agent_slots
                 .iter()
                 .any(|s| s.agent_type != AgentType::External)
@@ -655,7 +656,7 @@ impl SimulationDraft {
             max_llm_cost_cents,
             external_seating,
             host,
-            hosted: self.hosted,
+            hosted_table: self.hosted_table,
         })
     }
 }

@@ -213,6 +213,23 @@ pub async fn save_identity(
     Ok(())
 }
 
+/// Forgets the identity seat `seat` of `config` has on `platform` (the platform no longer
+/// knows it, or its key cannot be opened).
+pub async fn forget_identity(
+    client: &impl GenericClient,
+    platform: &PlatformId,
+    config: &SimulationId,
+    seat: i16,
+) -> Result<(), StoreError> {
+    execute(
+        client,
+        "DELETE FROM platform_identities WHERE platform_id = $1 AND config_id = $2 AND seat = $3",
+        &[&platform.as_str(), &config.as_str(), &seat],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Reseals platform credentials and identity keys under the current master key.
 pub async fn reseal_platform_secrets(
     client: &mut impl GenericClient,

@@ -50,7 +50,7 @@ struct StoredSlot {
 const CONFIG_COLUMNS: &str = "c.id, c.name, c.status, c.schedule_type, c.interval_minutes, \
     c.cooldown_minutes, c.max_hands, c.max_run_minutes, c.pace, c.agent_count, c.agent_slots, \
     c.small_blind, c.big_blind, c.initial_stack, c.action_timeout_ms, c.max_llm_cost_cents, \
-    c.join_timeout_seconds, c.fill_empty_seats_with, c.platform_id, c.hosted, c.bucket_key, c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at";
+    c.join_timeout_seconds, c.fill_empty_seats_with, c.platform_id, c.hosted_table_id, c.bucket_key, c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at";
 
 /// One query for configs with their latest run and whether any run is active: no N+1.
 static SELECT_RECORDS: LazyLock<String> = LazyLock::new(|| {
@@ -113,7 +113,7 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
         join_timeout_seconds: get::<Option<i32>>(row, "join_timeout_seconds")?.map(i64::from),
         fill_empty_seats_with: get(row, "fill_empty_seats_with")?,
         host: get(row, "platform_id")?,
-        hosted: get(row, "hosted")?,
+        hosted_table: get(row, "hosted_table_id")?,
     };
     let spec = draft
         .validate()
@@ -186,7 +186,7 @@ macro_rules! spec_params {
             &$seating.0,
             &$seating.1,
             &$spec.host().platform().map(|p| p.as_str()),
-            &$spec.hosted(),
+            &$spec.hosted_table(),
         ]
     };
 }
@@ -216,7 +216,7 @@ pub async fn insert_simulation(
         "INSERT INTO simulation_configs (id, name, status, schedule_type, interval_minutes,
              cooldown_minutes, max_hands, max_run_minutes, pace, agent_count, agent_slots,
              small_blind, big_blind, initial_stack, action_timeout_ms, max_llm_cost_cents,
-             join_timeout_seconds, fill_empty_seats_with, platform_id, hosted)
+             join_timeout_seconds, fill_empty_seats_with, platform_id, hosted_table_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                  $19, $20)",
         &spec_params!(
@@ -308,7 +308,7 @@ pub async fn update_simulation(
              pace = $9, agent_count = $10, agent_slots = $11, small_blind = $12, big_blind = $13,
              initial_stack = $14, action_timeout_ms = $15, max_llm_cost_cents = $16,
              join_timeout_seconds = $17, fill_empty_seats_with = $18, platform_id = $19,
-             hosted = $20, updated_at = now()
+             hosted_table_id = $20, updated_at = now()
          WHERE id = $1",
         &spec_params!(
             &id.as_str(),

@@ -225,6 +225,7 @@ mod tests {
             heartbeat_at: None,
             stop_requested_at: None,
             llm_usage: None,
+            remote_watch_url: None,
         };
         let view = |latest: Option<RunView>| SimulationView {
             id: "sim_x".into(),
@@ -246,6 +247,8 @@ mod tests {
             max_llm_cost_usd: None,
             join_timeout_seconds: None,
             fill_empty_seats_with: None,
+            host: "builtin".into(),
+            hosted_table: None,
             bucket_key: String::new(),
             is_running: false,
             latest_run: latest,

@@ -6,6 +6,8 @@ pub mod agents;
 pub mod api_keys;
 pub mod control;
 pub mod health;
+pub mod hosted;
+pub mod platforms;
 pub mod runs;
 pub mod simulations;
 pub mod webhooks;

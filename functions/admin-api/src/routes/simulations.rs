@@ -122,6 +122,11 @@ pub struct CreateSimulation {
     /// takes the seats nobody took in time; absent or null: the run fails, naming them.
     #[schema(schema_with = crate::contract::bot_type_schema)]
     pub fill_empty_seats_with: Option<String>,
+    /// Where its tables are played: `builtin` (simrunner's engine, the default) or a
+    /// platform's id (`plt_…`, see /v1/admin/platforms): the run creates a table there and
+    /// every seat joins it as an outside agent. External seats are refused at a platform.
+    #[schema(pattern = "^(builtin|plt_[0-9a-f]{32})$", example = "builtin")]
+    pub host: Option<String>,
 }
 
 /// Absent leaves a field as it is; for `interval_minutes` and `max_llm_cost_usd`, `null`
@@ -162,6 +167,9 @@ pub struct UpdateSimulation {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = crate::contract::bot_type_schema)]
     pub fill_empty_seats_with: Option<Option<String>>,
+    /// `builtin` or a platform's id.
+    #[schema(pattern = "^(builtin|plt_[0-9a-f]{32})$")]
+    pub host: Option<String>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`).
@@ -210,6 +218,7 @@ impl From<CreateSimulation> for SimulationDraft {
             max_llm_cost_usd: input.max_llm_cost_usd,
             join_timeout_seconds: input.join_timeout_seconds,
             fill_empty_seats_with: input.fill_empty_seats_with,
+            host: input.host,
             ..Default::default()
         };
         if let Some(table) = input.table_config {
@@ -245,6 +254,7 @@ impl UpdateSimulation {
         if let Some(fill) = self.fill_empty_seats_with {
             draft.fill_empty_seats_with = fill;
         }
+        draft.host = self.host.or(draft.host);
         if let Some(slots) = self.agent_slots {
             // Seating rules belong to external seats: new slots without any drop the old ones.
             if !slots
@@ -327,6 +337,8 @@ pub struct RunView {
     /// warnings about providers that stopped answering; kept current while the run plays.
     #[schema(value_type = Option<Object>)]
     pub llm_usage: Option<serde_json::Value>,
+    /// A run played at a platform: that platform's watch page of its table.
+    pub remote_watch_url: Option<String>,
 }
 
 impl From<RunRecord> for RunView {
@@ -349,6 +361,7 @@ impl From<RunRecord> for RunView {
             heartbeat_at: run.heartbeat_at,
             stop_requested_at: run.stop_requested_at,
             llm_usage: run.llm_usage,
+            remote_watch_url: run.remote_watch_url,
         }
     }
 }
@@ -387,6 +400,10 @@ pub struct SimulationView {
     pub join_timeout_seconds: Option<i64>,
     /// With `external` seats: the bot that takes seats nobody took; null: the run fails.
     pub fill_empty_seats_with: Option<&'static str>,
+    /// `builtin` or the platform's id (`plt_…`) its tables are played at.
+    pub host: String,
+    /// A table hosted for a remote client (`POST /v1/admin/tables`): its id.
+    pub hosted_table: Option<String>,
     /// `sb{small}_bb{big}_seats{agent_count}_timeout{actionTimeoutMs}`
     #[schema(example = "sb5_bb10_seats4_timeout10000")]
     pub bucket_key: String,
@@ -449,6 +466,8 @@ impl From<SimulationRecord> for SimulationView {
                 .external_seating()
                 .and_then(|e| e.fill_with)
                 .map(|t| t.as_str()),
+            host: spec.host().to_text(),
+            hosted_table: spec.hosted_table().map(str::to_owned),
             bucket_key: record.bucket_key,
             is_running: record.is_running,
             latest_run: record.latest_run.map(RunView::from),
@@ -548,6 +567,15 @@ async fn check_references(
         note_unknown(&mut errors, &endpoints, &unknown, "webhook_id", |id| {
             format!("no webhook endpoint {id}; create it first (POST /v1/admin/webhooks)")
         });
+    }
+    if let Some(platform) = spec.host().platform() {
+        let unknown = store::platforms::unknown_platforms(tx, &[platform.as_str()]).await?;
+        if !unknown.is_empty() {
+            errors.add(
+                "host",
+                format!("no platform {platform}; add it first (POST /v1/admin/platforms)"),
+            );
+        }
     }
     errors
         .into_result(|| ())
