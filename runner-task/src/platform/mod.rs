@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// How long past the action timeout a hand may go without a word from the platform.
-const SILENCE_IN_HAND: Duration = Duration::from_secs(15);
+const SILENCE_IN_HAND: Duration = Duration::from_secs(5);
 /// How long the table may go without a word between hands (a platform pauses between
 /// hands; the reference one 1.5 s).
 const SILENCE_BETWEEN_HANDS: Duration = Duration::from_secs(30);
@@ -99,6 +99,8 @@ pub(crate) struct RemoteTable {
     /// The newest hand begun.
     last_number: i64,
     turns: Vec<Option<Token>>,
+    /// The newest `(hand, seq)` each seat's own connection brought.
+    seen: Vec<(i64, i64)>,
     sent: Option<Sent>,
     action_timeout: Duration,
     /// The first `hand_complete` of the hand being played.
@@ -228,6 +230,7 @@ impl RemoteTable {
             open: None,
             last_number: 0,
             turns: vec![None; count],
+            seen: vec![(0, 0); count],
             sent: None,
             action_timeout: Duration::from_millis(rules.action_timeout_ms as u64),
             completed: None,
@@ -367,6 +370,7 @@ impl RemoteTable {
             |e: protocol::follow::OutOfSync| HostFault::new("platform_out_of_sync", e.0);
         match *message {
             ServerMessage::GameState(state) => {
+                self.seen[seat] = self.seen[seat].max((state.hand_number, state.seq));
                 if later(state.hand_number) {
                     self.backlog.push_back(SeatEvent::Message {
                         seat,
@@ -405,7 +409,7 @@ impl RemoteTable {
                     return Ok(());
                 }
                 self.follower.complete(&done).map_err(out_of_sync)?;
-                if self.follower.number() == Some(done.hand_number) && self.completed.is_none() {
+                if self.open == Some(done.hand_number) && self.completed.is_none() {
                     self.completed = Some(done);
                 }
             }
@@ -660,8 +664,10 @@ impl TableHost for RemoteTable {
             retried: false,
             notes: Vec::new(),
         });
-        let number = self.follower.number();
-        while self.follower.number() == number && self.follower.seq() <= Some(token.seq) {
+        // Until the seat's own connection brings a newer state: what the platform answered
+        // the action (ack or error) comes before it.
+        let number = self.follower.number().unwrap_or_default();
+        while self.seen[seat] <= (number, token.seq) {
             if self.ended.is_some() {
                 break;
             }

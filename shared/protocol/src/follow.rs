@@ -518,7 +518,11 @@ impl Follower {
             .as_ref()
             .filter(|c| c.deal.number == done.hand_number)
         else {
-            return vec![format!("hand {} was not followed", done.hand_number)];
+            return vec![format!(
+                "hand {} was not followed (the hand followed is {:?})",
+                done.hand_number,
+                self.number()
+            )];
         };
         let facts: Vec<SeatFacts> = (0..MAX_SEATS)
             .map(|seat| SeatFacts {
