@@ -184,7 +184,7 @@ async fn register(State(fake): State<Arc<Fake>>, Json(body): Json<Value>) -> Res
 }
 
 async fn list() -> Response {
-    Json(json!({"tables": [], "has_more": false, "protocol_version": "0.1"})).into_response()
+    Json(json!({"tables": [], "hasMore": false, "protocol_version": "0.1"})).into_response()
 }
 
 async fn create(

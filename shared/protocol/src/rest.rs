@@ -144,8 +144,10 @@ pub struct TableInfo {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = ProtocolTableList))]
 pub struct TableList {
+    #[serde(default)]
     pub tables: Vec<TableInfo>,
-    #[serde(rename = "hasMore")]
+    /// (Read leniently: a client needs only the version and the tables.)
+    #[serde(rename = "hasMore", default)]
     pub has_more: bool,
     pub protocol_version: String,
 }

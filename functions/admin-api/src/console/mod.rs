@@ -57,6 +57,7 @@ pub fn routes(app: AppState) -> Router {
         .route("/admin/keys", get(pages::keys))
         .route("/admin/agents", get(pages::agents))
         .route("/admin/webhooks", get(pages::webhooks))
+        .route("/admin/platforms", get(pages::platforms))
         .with_state(console)
         .route(
             &format!("{ASSET_PREFIX}/{{file}}"),

@@ -6,6 +6,7 @@ use super::format;
 use super::{Console, SignedIn};
 use crate::error::ApiError;
 use crate::routes::api_keys::ApiKeyView;
+use crate::routes::platforms::PlatformView;
 use crate::routes::simulations::{RunView, SimulationView};
 use crate::routes::webhooks::WebhookView;
 use crate::routes::{MAX_PAGE_SIZE, page_request};
@@ -23,7 +24,7 @@ pub struct Frame {
     script: String,
     who: String,
     csrf: String,
-    /// The nav entry to highlight: `simulations`, `keys` or `webhooks`.
+    /// The nav entry to highlight: `simulations`, `keys`, `agents`, `webhooks` or `platforms`.
     section: &'static str,
 }
 
@@ -159,6 +160,8 @@ struct RunRow {
     usage: Option<String>,
     warnings: Vec<String>,
     table_id: Option<String>,
+    /// The platform's watch page of a run played there.
+    remote_watch_url: Option<String>,
     started: String,
     duration: String,
 }
@@ -177,6 +180,7 @@ impl From<RunView> for RunRow {
             started: iso(run.started_at.unwrap_or(run.created_at)),
             duration: format::duration(&run),
             table_id: run.table_id,
+            remote_watch_url: run.remote_watch_url,
             id: run.id,
         }
     }
@@ -266,6 +270,8 @@ struct Values {
     slots: Vec<SlotValues>,
     join_timeout_seconds: String,
     fill_empty_seats_with: String,
+    /// `builtin` or a platform's id.
+    host: String,
 }
 
 /// One seat's fields.
@@ -308,6 +314,7 @@ impl Default for Values {
                 .into(),
             join_timeout_seconds: Limits::DEFAULT_JOIN_TIMEOUT_SECONDS.to_string(),
             fill_empty_seats_with: String::new(),
+            host: "builtin".into(),
         }
     }
 }
@@ -349,6 +356,7 @@ impl From<&SimulationView> for Values {
                 .unwrap_or(Limits::DEFAULT_JOIN_TIMEOUT_SECONDS)
                 .to_string(),
             fill_empty_seats_with: view.fill_empty_seats_with.unwrap_or_default().to_owned(),
+            host: view.host.clone(),
         }
     }
 }
@@ -380,6 +388,8 @@ struct FormPage {
     webhooks: Vec<(String, String)>,
     /// What seats nobody took can be played by.
     bots: Vec<&'static str>,
+    /// Where a simulation may play besides simrunner's own tables: (id, name).
+    platforms: Vec<(String, String)>,
 }
 
 impl FormPage {
@@ -440,6 +450,11 @@ impl FormPage {
                 .map(|w| (w.id.to_string(), w.label))
                 .collect(),
             bots: AgentType::BOTS.map(AgentType::as_str).into(),
+            platforms: store::platforms::list_platforms(&client)
+                .await?
+                .into_iter()
+                .map(|p| (p.id.to_string(), p.name))
+                .collect(),
         })
     }
 }
@@ -581,6 +596,36 @@ pub async fn keys(State(console): State<Console>, signed_in: SignedIn) -> Respon
             frame: Frame::new(&console, signed_in, "keys"),
             keys: keys.into_iter().map(ApiKeyView::from).collect(),
             providers: Provider::ALL.into_iter().map(Provider::as_str).collect(),
+        })
+    };
+    respond(page.await)
+}
+
+// ---- platforms -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/platforms.html")]
+struct PlatformsPage {
+    layout: Layout,
+    frame: Frame,
+    platforms: Vec<PlatformView>,
+}
+
+impl PlatformsPage {
+    fn added(platform: &PlatformView) -> String {
+        iso(platform.created_at)
+    }
+}
+
+/// `/admin/platforms`: remote platforms with their credentials masked, each with a
+/// connection check.
+pub async fn platforms(State(console): State<Console>, signed_in: SignedIn) -> Response {
+    let page = async {
+        let platforms = store::platforms::list_platforms(&console.app.db().await?).await?;
+        Ok(PlatformsPage {
+            layout: console.layout.clone(),
+            frame: Frame::new(&console, signed_in, "platforms"),
+            platforms: platforms.into_iter().map(PlatformView::from).collect(),
         })
     };
     respond(page.await)

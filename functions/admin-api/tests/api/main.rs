@@ -9,6 +9,7 @@ mod control;
 mod health;
 mod helpers;
 mod openapi;
+mod platforms;
 mod runs;
 mod schedules;
 mod simulations;
