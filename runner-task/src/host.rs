@@ -41,6 +41,10 @@ pub(crate) struct TurnDue {
 }
 
 pub(crate) trait TableHost {
+    /// The table pauses between hands at live pace (a platform keeps its own pace: a pause
+    /// here would only eat into the next hand's first turn there).
+    const PAUSES_BETWEEN_HANDS: bool = true;
+
     /// Begins the next hand: `Ok(None)` once the table is over (one seat holds every chip).
     async fn next_hand(&mut self) -> Result<Option<NewHand>, HostFault>;
 
@@ -70,6 +74,11 @@ pub(crate) trait TableHost {
     /// The run is over: the table is closed wherever it is (at a platform: the seats leave,
     /// then the table is stopped). Returns warnings.
     async fn close(&mut self) -> Vec<String>;
+
+    /// What the run's results say about the host, if anything.
+    fn report(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// simrunner's own engine and deck.

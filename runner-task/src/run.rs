@@ -712,7 +712,7 @@ impl Runner {
                 }
                 last_write = Instant::now();
             }
-            if live {
+            if live && H::PAUSES_BETWEEN_HANDS {
                 self.signals.pause(BETWEEN_HANDS).await;
             }
         }
@@ -831,6 +831,9 @@ impl Runner {
         }
         if !seats.webhook_warnings.is_empty() {
             run_results["webhook_warnings"] = seats.webhook_warnings.to_json();
+        }
+        if let Some(report) = host.report() {
+            run_results["platform"] = report;
         }
         let (code, message) = match &error {
             Some((code, message)) => (Some(*code), Some(message.as_str())),

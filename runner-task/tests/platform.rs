@@ -5,17 +5,17 @@
 //! real platform, a second simrunner, is in the local stack's tests.)
 
 mod fake_platform;
+mod fake_provider;
+mod played;
 
 use fake_platform::{ADMIN, FakePlatform, Scenario};
+use played::{KEK, play_run};
 use serde_json::Value;
 use simrunner::domain::{AgentSlotDraft, NewPlatform, PlatformId, SimulationDraft};
 use simrunner::secrets::{Keyring, MasterKey};
 use simrunner::settings::Secret;
 use simrunner::testing::{TestDatabase, fresh_database, queued_run, run_log};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-const KEK: &str = "5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b";
+use std::time::Duration;
 
 struct Finished {
     status: String,
@@ -76,23 +76,7 @@ async fn config(
 
 async fn play(db: &TestDatabase, config: &simrunner::domain::SimulationId) -> Finished {
     let run = queued_run(db, config, Some(11)).await.to_string();
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_runner-task"))
-        .env("RUN_ID", &run)
-        .env("DATABASE_URL", &db.url)
-        .env("SIMRUNNER_KEY_ENCRYPTION_KEY", KEK)
-        .env("SIMRUNNER_HEARTBEAT_SECONDS", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let took = started.elapsed();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (log, took) = play_run(db, &run, &[]);
     assert!(!log.contains(ADMIN), "the credential is never logged");
     assert!(!log.contains("fake-key-"), "nor a seat's key");
     let client = db.pool.get().await.unwrap();
@@ -225,6 +209,22 @@ async fn drops_stale_sequences_and_refused_actions_are_ridden_out_and_logged() {
     assert!(codes.contains(&"STALE_SEQ"), "{refused:?}");
     assert!(codes.contains(&"NOT_YOUR_TURN"), "{refused:?}");
     assert_eq!(fake.record(|r| r.registered.len()), 3, "one agent per seat");
+}
+
+#[tokio::test]
+async fn a_seat_whose_session_is_gone_joins_again() {
+    let db = fresh_database().await;
+    let fake = FakePlatform::start(Scenario::Expiring);
+    let id = platform(&db, &fake.url).await;
+    let config = config(&db, &id, 3).await;
+    let finished = play(&db, &config).await;
+    assert_eq!(finished.status, "completed", "{:?}", finished.error_message);
+    assert_eq!(hands_recorded(&db, &finished.run).await, [1, 2, 3]);
+    let (joins, connections) = fake.record(|r| (r.joins.clone(), r.connections.clone()));
+    assert_eq!(joins.len(), 4, "three seats and one join again: {joins:?}");
+    assert_eq!(joins[3], joins[0], "the same agent at the same seat");
+    assert_eq!(connections.len(), 4, "{connections:?}");
+    assert_ne!(connections[3], connections[0], "on a new session");
 }
 
 #[tokio::test]

@@ -55,7 +55,9 @@ pub(crate) enum SeatEvent {
         message: Box<ServerMessage>,
         at: Instant,
     },
-    /// The connection dropped and a new one is up (its session's state follows).
+    /// The connection dropped; a new one is being opened.
+    Dropped { seat: usize },
+    /// A new connection is up (its session's state follows).
     Reconnected { seat: usize },
     /// The connection dropped and could not be restored.
     Lost { seat: usize, reason: String },
@@ -101,6 +103,8 @@ pub(crate) struct RemoteTable {
     turns: Vec<Option<Token>>,
     /// The newest `(hand, seq)` each seat's own connection brought.
     seen: Vec<(i64, i64)>,
+    /// Seats whose connection is down (being reopened).
+    down: Vec<bool>,
     sent: Option<Sent>,
     action_timeout: Duration,
     /// The first `hand_complete` of the hand being played.
@@ -110,6 +114,10 @@ pub(crate) struct RemoteTable {
     stacks: Vec<i64>,
     closing: Arc<AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Per decision, from the seat's state arriving to its action sent: simrunner's own
+    /// time on a turn (the agent's included), beyond the network.
+    overheads: Vec<Duration>,
+    watch_url: String,
 }
 
 impl Drop for RemoteTable {
@@ -231,6 +239,7 @@ impl RemoteTable {
             last_number: 0,
             turns: vec![None; count],
             seen: vec![(0, 0); count],
+            down: vec![false; count],
             sent: None,
             action_timeout: Duration::from_millis(rules.action_timeout_ms as u64),
             completed: None,
@@ -238,6 +247,8 @@ impl RemoteTable {
             stacks: vec![rules.initial_stack; count],
             closing: Arc::new(AtomicBool::new(false)),
             tasks: Vec::new(),
+            overheads: Vec::new(),
+            watch_url: watch_url.clone(),
         };
         if let Err(e) = linked {
             remote.close().await;
@@ -363,22 +374,35 @@ impl RemoteTable {
                     ),
                 ));
             }
-            SeatEvent::Reconnected { .. } => return Ok(()),
+            SeatEvent::Dropped { seat } => {
+                self.down[seat] = true;
+                return Ok(());
+            }
+            SeatEvent::Reconnected { seat } => {
+                self.down[seat] = false;
+                return Ok(());
+            }
         };
-        let later = |number: i64| self.open.is_some_and(|open| number > open);
+        let hand = match &*message {
+            ServerMessage::GameState(state) => {
+                self.seen[seat] = self.seen[seat].max((state.hand_number, state.seq));
+                Some(state.hand_number)
+            }
+            ServerMessage::StreetDealt(dealt) => Some(dealt.hand_number),
+            ServerMessage::HandComplete(done) => Some(done.hand_number),
+            _ => None,
+        };
+        if let (Some(hand), Some(open)) = (hand, self.open)
+            && hand > open
+        {
+            self.backlog
+                .push_back(SeatEvent::Message { seat, message, at });
+            return Ok(());
+        }
         let out_of_sync =
             |e: protocol::follow::OutOfSync| HostFault::new("platform_out_of_sync", e.0);
         match *message {
             ServerMessage::GameState(state) => {
-                self.seen[seat] = self.seen[seat].max((state.hand_number, state.seq));
-                if later(state.hand_number) {
-                    self.backlog.push_back(SeatEvent::Message {
-                        seat,
-                        message: Box::new(ServerMessage::GameState(state)),
-                        at,
-                    });
-                    return Ok(());
-                }
                 self.follower.observe(&state).map_err(out_of_sync)?;
                 if let Some(token) = state.turn_token {
                     self.turns[seat] = Some(Token {
@@ -389,25 +413,9 @@ impl RemoteTable {
                 }
             }
             ServerMessage::StreetDealt(dealt) => {
-                if later(dealt.hand_number) {
-                    self.backlog.push_back(SeatEvent::Message {
-                        seat,
-                        message: Box::new(ServerMessage::StreetDealt(dealt)),
-                        at,
-                    });
-                    return Ok(());
-                }
                 self.follower.street(&dealt).map_err(out_of_sync)?;
             }
             ServerMessage::HandComplete(done) => {
-                if later(done.hand_number) {
-                    self.backlog.push_back(SeatEvent::Message {
-                        seat,
-                        message: Box::new(ServerMessage::HandComplete(done)),
-                        at,
-                    });
-                    return Ok(());
-                }
                 self.follower.complete(&done).map_err(out_of_sync)?;
                 if self.open == Some(done.hand_number) && self.completed.is_none() {
                     self.completed = Some(done);
@@ -575,6 +583,8 @@ async fn forget_identity(
 }
 
 impl TableHost for RemoteTable {
+    const PAUSES_BETWEEN_HANDS: bool = false;
+
     async fn next_hand(&mut self) -> Result<Option<NewHand>, HostFault> {
         self.open = None;
         self.completed = None;
@@ -658,6 +668,7 @@ impl TableHost for RemoteTable {
             expected_seq: Some(token.seq),
         };
         let _ = self.seats[seat].out.send(message.clone());
+        self.overheads.push(token.received.elapsed());
         self.sent = Some(Sent {
             seat,
             message,
@@ -665,9 +676,12 @@ impl TableHost for RemoteTable {
             notes: Vec::new(),
         });
         // Until the seat's own connection brings a newer state: what the platform answered
-        // the action (ack or error) comes before it.
+        // the action (ack or error) comes before it. While that connection is down, the
+        // other seats' states say when the platform moved on.
         let number = self.follower.number().unwrap_or_default();
-        while self.seen[seat] <= (number, token.seq) {
+        while self.seen[seat] <= (number, token.seq)
+            && !(self.down[seat] && self.follower.seq() > Some(token.seq))
+        {
             if self.ended.is_some() {
                 break;
             }
@@ -711,5 +725,19 @@ impl TableHost for RemoteTable {
 
     async fn close(&mut self) -> Vec<String> {
         self.shut().await
+    }
+
+    fn report(&self) -> Option<Value> {
+        let mut sorted = self.overheads.clone();
+        sorted.sort_unstable();
+        let ms = |p: f64| {
+            sorted
+                .get(((sorted.len() as f64 - 1.0) * p).round() as usize)
+                .map(|d| (d.as_secs_f64() * 1e5).round() / 100.0)
+        };
+        Some(json!({
+            "table_id": self.table, "watch_url": self.watch_url, "decisions": sorted.len(),
+            "decision_overhead_ms": {"p50": ms(0.5), "p99": ms(0.99), "max": ms(1.0)},
+        }))
     }
 }

@@ -9,7 +9,7 @@ use remote::{Platform, SeatConnection};
 use simrunner::settings::Secret;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// The waits before each try to reconnect with the session token.
@@ -42,6 +42,9 @@ pub(super) async fn run(mut task: SeatTask, mut connection: SeatConnection) {
             return;
         }
         tracing::warn!(seat, "the platform connection dropped; reconnecting");
+        if task.events.send(SeatEvent::Dropped { seat }).is_err() {
+            return;
+        }
         match reconnect(&mut task).await {
             Ok(again) => {
                 connection = again;
@@ -68,9 +71,9 @@ async fn pump(
     loop {
         tokio::select! {
             received = connection.next() => match received {
-                Ok(Some(message)) => {
+                Ok(Some((message, at))) => {
                     let ended = matches!(&message, ServerMessage::TableStatus(s) if s.status == "ended");
-                    let event = SeatEvent::Message { seat, message: Box::new(message), at: Instant::now() };
+                    let event = SeatEvent::Message { seat, message: Box::new(message), at };
                     if events.send(event).is_err() || ended {
                         return true;
                     }

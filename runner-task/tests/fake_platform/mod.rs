@@ -39,6 +39,9 @@ pub enum Scenario {
     /// (and sends the state again under a new `seq`), the 5th `NOT_YOUR_TURN` (and plays
     /// the seat's fallback itself).
     Rough,
+    /// Drops seat 0's connection after the 3rd action and forgets its session: the seat
+    /// must join again.
+    Expiring,
     /// Deals hand 2 and then says nothing more.
     Silent,
 }
@@ -67,7 +70,6 @@ struct TableSetup {
 
 struct Fake {
     scenario: Scenario,
-    port: u16,
     record: Mutex<Record>,
     /// api key → agent id
     agents: Mutex<HashMap<String, String>>,
@@ -92,13 +94,9 @@ pub struct FakePlatform {
 
 impl FakePlatform {
     pub fn start(scenario: Scenario) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
         let (inbox, inbox_rx) = mpsc::unbounded_channel();
         let fake = Arc::new(Fake {
             scenario,
-            port,
             record: Mutex::default(),
             agents: Mutex::default(),
             setup: Mutex::default(),
@@ -114,25 +112,13 @@ impl FakePlatform {
             .route("/v1/agents", post(register))
             .route("/v1/tables", get(list))
             .route("/v1/admin/tables", post(create))
-            .route("/v1/admin/tables/{id}/start", post(start))
-            .route("/v1/admin/tables/{id}/stop", post(stop))
+            .route("/v1/admin/tables/{id}/{control}", post(control))
             .route("/v1/tables/{id}/join", post(join))
             .route("/v1/tables/{id}/leave", post(leave))
             .route("/v1/ws", get(connect))
             .with_state(fake.clone());
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
         Self {
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("http://{}", crate::fake_provider::serve(app)),
             fake,
         }
     }
@@ -148,6 +134,13 @@ fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response {
         Json(json!({"error": {"code": code.as_str(), "message": message}})),
     )
         .into_response()
+}
+
+fn host(headers: &HeaderMap) -> &str {
+    headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1")
 }
 
 fn bearer(headers: &HeaderMap) -> String {
@@ -172,7 +165,7 @@ fn admin(fake: &Fake, headers: &HeaderMap) -> Option<Response> {
 async fn register(State(fake): State<Arc<Fake>>, Json(body): Json<Value>) -> Response {
     let mut agents = fake.agents.lock().unwrap();
     let id = format!("agt_fake{}", agents.len());
-    let key = format!("fake-key-{}-{}", agents.len(), fake.port);
+    let key = format!("fake-key-{}", agents.len());
     agents.insert(key.clone(), id.clone());
     let name = body["name"].as_str().unwrap_or_default().to_owned();
     fake.record.lock().unwrap().registered.push(name);
@@ -260,7 +253,7 @@ async fn join(
     fake.record.lock().unwrap().joins.push((agent, seat));
     Json(
         json!({"table_id": "tbl_fake", "seat_id": seat, "session_token": token,
-        "ws_url": format!("ws://127.0.0.1:{}/v1/ws", fake.port), "protocol_version": "0.1",
+        "ws_url": format!("ws://{}/v1/ws", host(&headers)), "protocol_version": "0.1",
         "min_supported_protocol_version": "0.1", "skill_doc_url": "http://127.0.0.1/skill.md",
         "action_timeout_ms": 1000}),
     )
@@ -289,33 +282,28 @@ async fn leave(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
     }
 }
 
-async fn start(
+/// `start` deals the table; `stop` ends it after the hand in play.
+async fn control(
     State(fake): State<Arc<Fake>>,
     headers: HeaderMap,
-    Path(_id): Path<String>,
+    Path((_id, control)): Path<(String, String)>,
 ) -> Response {
     if let Some(refused) = admin(&fake, &headers) {
         return refused;
     }
-    fake.record.lock().unwrap().started = true;
-    let inbox = fake.inbox_rx.lock().unwrap().take();
-    if let Some(inbox) = inbox {
-        tokio::spawn(deal(fake.clone(), inbox));
-    }
-    Json(json!({"success": true, "status": "running", "message": "started"})).into_response()
-}
-
-async fn stop(
-    State(fake): State<Arc<Fake>>,
-    headers: HeaderMap,
-    Path(_id): Path<String>,
-) -> Response {
-    if let Some(refused) = admin(&fake, &headers) {
-        return refused;
-    }
-    fake.record.lock().unwrap().stopped = true;
-    fake.stop.notify_one();
-    Json(json!({"success": true, "status": "ended", "message": "stopping"})).into_response()
+    let status = if control == "start" {
+        fake.record.lock().unwrap().started = true;
+        let inbox = fake.inbox_rx.lock().unwrap().take();
+        if let Some(inbox) = inbox {
+            tokio::spawn(deal(fake.clone(), inbox));
+        }
+        "running"
+    } else {
+        fake.record.lock().unwrap().stopped = true;
+        fake.stop.notify_one();
+        "ended"
+    };
+    Json(json!({"success": true, "status": status, "message": control})).into_response()
 }
 
 async fn connect(
@@ -453,9 +441,12 @@ async fn deal(fake: Arc<Fake>, mut inbox: mpsc::UnboundedReceiver<(u8, String)>)
                         .violations
                         .push(format!("expected_seq {expected_seq:?} for seq {seq}"));
                 }
-                if fake.scenario == Scenario::Rough && actions == 3 {
+                if matches!(fake.scenario, Scenario::Rough | Scenario::Expiring) && actions == 3 {
                     // The connection drops before the action is read.
                     fake.links.lock().unwrap().remove(&seat);
+                    if fake.scenario == Scenario::Expiring {
+                        fake.sessions.lock().unwrap().retain(|_, s| *s != seat);
+                    }
                     continue;
                 }
                 if fake.scenario == Scenario::Rough && actions == 1 {

@@ -4,6 +4,7 @@
 use futures_util::{SinkExt as _, StreamExt as _};
 use protocol::{ClientMessage, ServerMessage};
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -40,16 +41,18 @@ impl SeatConnection {
         Ok(Self { socket })
     }
 
-    /// The next message the protocol knows; `None` once the platform closed the connection.
-    /// Frames it cannot read are skipped (and logged): a newer platform may send more.
-    pub async fn next(&mut self) -> Result<Option<ServerMessage>, ConnectionError> {
+    /// The next message the protocol knows, with when its frame arrived (before it was
+    /// read); `None` once the platform closed the connection. Frames it cannot read are
+    /// skipped (and logged): a newer platform may send more.
+    pub async fn next(&mut self) -> Result<Option<(ServerMessage, Instant)>, ConnectionError> {
         loop {
             let Some(frame) = self.socket.next().await else {
                 return Ok(None);
             };
+            let at = Instant::now();
             match frame.map_err(|e| ConnectionError::Io(e.to_string()))? {
                 Message::Text(text) => match ServerMessage::decode(text.as_str()) {
-                    Ok(message) => return Ok(Some(message)),
+                    Ok(message) => return Ok(Some((message, at))),
                     Err(reason) => tracing::debug!(%reason, "skipped a platform message"),
                 },
                 Message::Close(_) => return Ok(None),
