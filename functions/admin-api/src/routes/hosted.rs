@@ -154,7 +154,7 @@ pub async fn create_table(
     responses(
         (status = 200, body = TableControl),
         (status = 404, description = "`not_found`: no hosted table with that id", body = ErrorBody),
-        (status = 409, description = "`simulation_running`: the table has ended", body = ErrorBody),
+        (status = 409, description = "`table_ended`: the table has ended", body = ErrorBody),
     ))]
 pub async fn start_table(
     State(state): State<AppState>,
@@ -166,8 +166,8 @@ pub async fn start_table(
         .ok_or_else(|| not_hosted(&id))?;
     if hosted.ended {
         return Err(ApiError::new(
-            ErrorCode::SimulationRunning,
-            format!("table {id} has ended"),
+            ErrorCode::TableEnded,
+            format!("table {id} has ended; create another"),
         ));
     }
     if !hosted.started {

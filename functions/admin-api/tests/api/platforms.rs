@@ -336,6 +336,28 @@ async fn a_hosted_table_is_created_started_and_stopped_for_a_remote_client() {
         .get(0);
     assert!(stop_requested);
 
+    // Once its runner ended it, it cannot start again.
+    client
+        .execute(
+            "UPDATE tables SET status = 'ended', ended_at = now() WHERE id = $1",
+            &[&table],
+        )
+        .await
+        .unwrap();
+    let again = app
+        .post(&format!("/v1/admin/tables/{table}/start"), json!({}))
+        .await;
+    assert_eq!(
+        (again.status, again.code()),
+        (StatusCode::CONFLICT, "table_ended"),
+        "{}",
+        again.text
+    );
+    let stopped = app
+        .post(&format!("/v1/admin/tables/{table}/stop"), json!({}))
+        .await;
+    assert_eq!(stopped.body["status"], "ended");
+
     for path in [
         "/v1/admin/tables/tbl_nope/start",
         "/v1/admin/tables/tbl_nope/stop",
