@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { startStack, browser, openPage, eventually, TOKEN, SCREENSHOTS } from "./stack.mjs";
+import { startStack, browser, openPage, eventually, signIn, TOKEN, SCREENSHOTS } from "./stack.mjs";
 
 const XSS = "<img src=x onerror=alert(1)>";
 const FULL_KEY = "sk-console-test-FULLKEY-0123456789abcdef";
@@ -57,13 +57,8 @@ async function shot(page, name) {
 }
 
 /** A page signed in through the login form. */
-async function signedIn(path = "/admin") {
-  const page = await openPage(chromium, `${stack.url}${path}`);
-  page.on("dialog", (dialog) => dialog.accept());
-  await page.waitForURL(/\/admin\/login/);
-  await page.fill("#token", TOKEN);
-  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith("/admin/login")), page.click("button[type=submit]")]);
-  return page;
+function signedIn(path = "/admin") {
+  return signIn(chromium, stack.url, path);
 }
 
 function noProblems(page) {

@@ -87,3 +87,13 @@ export async function eventually(check, what, timeoutMs = 30000) {
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** A console page signed in through the login form (dialogs accepted). */
+export async function signIn(browserInstance, baseUrl, path = "/admin") {
+  const page = await openPage(browserInstance, `${baseUrl}${path}`);
+  page.on("dialog", (dialog) => dialog.accept());
+  await page.waitForURL(/\/admin\/login/);
+  await page.fill("#token", TOKEN);
+  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith("/admin/login")), page.click("button[type=submit]")]);
+  return page;
+}

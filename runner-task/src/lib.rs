@@ -3,8 +3,10 @@
 pub mod cli;
 pub mod hand_tool;
 pub mod handover;
+mod host;
 pub mod llm;
 pub mod outside;
+mod platform;
 pub mod quality;
 pub mod record;
 pub mod run;

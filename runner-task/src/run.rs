@@ -6,10 +6,12 @@
 //! at once (no more think time) and then ends the run: `cancelled`, or `failed` with
 //! `safety_timeout`.
 
+use crate::host::{Builtin, HostFault, TableHost};
 use crate::llm::client::{ProviderClient, http_client};
 use crate::llm::ledger::SharedLedger;
 use crate::llm::{LlmAgent, Style, action_json};
 use crate::outside::{ExternalSeats, Lineup};
+use crate::platform::RemoteTable;
 use crate::quality::SeatQuality;
 use crate::record::{Recorder, SeatInfo, agent_results};
 use crate::settings::RunnerSettings;
@@ -24,7 +26,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 use simrunner::domain::{
-    AgentType, ExternalSeating, Pace, Provider, RunId, RunStatus, SimulationSpec,
+    AgentType, ExternalSeating, Pace, Provider, RunId, RunStatus, SimulationId, SimulationSpec,
+    TableHost as Host,
 };
 use simrunner::store::recording::{self, Claim, NewTable, RunEnd, TableProgress};
 use simrunner::store::{self, RevealError, StoreError};
@@ -185,6 +188,9 @@ struct Pacing {
 /// The pause between hands at live pace.
 const BETWEEN_HANDS: Duration = Duration::from_secs(2);
 
+/// A bot's think time ends at least this long before the host's deadline.
+const THINK_MARGIN: Duration = Duration::from_millis(250);
+
 /// Batches at fast pace are written when they reach this many hands or this age.
 const BATCH_HANDS: usize = 128;
 const BATCH_AGE: Duration = Duration::from_millis(250);
@@ -195,13 +201,25 @@ pub struct Runner {
     pub signals: Arc<Signals>,
 }
 
-struct Context {
-    run: RunId,
-    spec: SimulationSpec,
-    bucket_key: String,
-    seed: i64,
-    table_id: String,
-    seats: Vec<SeatInfo>,
+/// The run being played.
+pub(crate) struct Context {
+    pub run: RunId,
+    pub config_id: SimulationId,
+    pub spec: SimulationSpec,
+    pub bucket_key: String,
+    pub seed: i64,
+    /// This run's table here (a hosted table's given id).
+    pub table_id: String,
+    pub seats: Vec<SeatInfo>,
+}
+
+/// A run's state once its table is open, handed to the hand loop.
+struct Play<'a> {
+    cx: &'a mut Context,
+    seats: Seats,
+    recorder: Recorder,
+    started: Instant,
+    hands_recorded: Arc<AtomicI64>,
 }
 
 impl Runner {
@@ -266,12 +284,18 @@ impl Runner {
                 agent_id: None,
             })
             .collect();
+        // A hosted table already has its id (the one its client was given).
+        let table_id = match record.spec.hosted_table() {
+            Some(id) => id.to_owned(),
+            None => format!("tbl_{}", uuid::Uuid::now_v7().simple()),
+        };
         let mut context = Context {
             run: run.clone(),
+            config_id: config_id.clone(),
             bucket_key: record.bucket_key.clone(),
             spec: record.spec,
             seed,
-            table_id: format!("tbl_{}", uuid::Uuid::now_v7().simple()),
+            table_id,
             seats,
         };
         self.play(&mut context).await
@@ -484,7 +508,7 @@ impl Runner {
             "simulation-summary",
             json!({
                 "event": "simulation_start", "run_id": cx.run.as_str(), "at": Utc::now(),
-                "seed": cx.seed, "table_id": cx.table_id,
+                "seed": cx.seed, "table_id": cx.table_id, "host": spec.host().to_text(),
                 "config": {
                     "name": spec.name(), "max_hands": spec.max_hands(), "pace": spec.pace().as_str(),
                     "max_run_minutes": spec.max_run_minutes(), "bucket_key": cx.bucket_key,
@@ -510,6 +534,28 @@ impl Runner {
                 );
             }
         }
+        // A table at a platform is set up there first: nothing is recorded here for a
+        // platform that cannot host it.
+        let remote = match spec.host() {
+            Host::Builtin => None,
+            Host::Platform(platform) => {
+                match RemoteTable::open(self, cx, platform, &mut recorder).await {
+                    Ok(remote) => Some(remote),
+                    Err(fault) => {
+                        recorder.log(
+                            "simulation-summary",
+                            json!({"event": "simulation_error", "at": Utc::now(),
+                                   "code": fault.code, "message": fault.message, "hands_played": 0}),
+                        );
+                        let logged = self.write_logs(&cx.run, &mut recorder).await;
+                        if let Err(e) = logged {
+                            tracing::warn!(error = %e, "writing the logs of a run that failed");
+                        }
+                        return self.fail(&cx.run, 0, fault.code, fault.message, None).await;
+                    }
+                }
+            }
+        };
         let seats_json = serde_json::Value::Array(cx.seats.iter().map(SeatInfo::to_json).collect());
         let new_table = NewTable {
             id: &cx.table_id,
@@ -529,6 +575,9 @@ impl Runner {
         })
         .await
         {
+            if let Some(mut remote) = remote {
+                remote.close().await;
+            }
             return self.fail_database(&cx.run, 0, e).await;
         }
 
@@ -540,16 +589,35 @@ impl Runner {
             crate::handover::wait_for_turn(&self.pool, database_url, &cx.run, &self.signals);
         if let Err(e) = waited.await {
             heartbeat.abort();
+            if let Some(mut remote) = remote {
+                remote.close().await;
+            }
             return self.fail_database(&cx.run, 0, e).await;
         }
         let started = Instant::now();
+        let table = Table::new(
+            cx.seats.len(),
+            table_config.initial_stack,
+            table_config.blinds.small,
+            table_config.blinds.big,
+            cx.seed as u64,
+        );
+        let mut builtin = Builtin::new(table);
         if let Some(seating) = spec.external_seating() {
             let seated = self
                 .seat_outside_agents(cx, seating, &mut seats, &mut recorder)
                 .await;
-            if let Err(unseated) = seated {
-                heartbeat.abort();
-                return unseated;
+            match seated {
+                Err(unseated) => {
+                    heartbeat.abort();
+                    return unseated;
+                }
+                // A hosted table plays without the seats nobody took.
+                Ok(absent) => {
+                    for seat in absent {
+                        seats.cashed_out[seat] += builtin.cash_out(seat);
+                    }
+                }
             }
         }
         let seats_json = serde_json::Value::Array(cx.seats.iter().map(SeatInfo::to_json).collect());
@@ -558,27 +626,55 @@ impl Runner {
             "table_opened",
             json!({"seats": seats_json, "bucket_key": cx.bucket_key}),
         );
+        let play = Play {
+            cx,
+            seats,
+            recorder,
+            started,
+            hands_recorded,
+        };
+        let outcome = match remote {
+            Some(mut remote) => self.play_at(&mut remote, play).await,
+            None => self.play_at(&mut builtin, play).await,
+        };
+        heartbeat.abort();
+        outcome
+    }
 
-        let mut table = Table::new(
-            cx.seats.len(),
-            table_config.initial_stack,
-            table_config.blinds.small,
-            table_config.blinds.big,
-            cx.seed as u64,
-        );
+    /// Plays hands at `host` until the config's limit, a stop, the safety timeout, one seat
+    /// holding every chip, or a fault; then records the end and closes the run.
+    async fn play_at<H: TableHost>(
+        &self,
+        host: &mut H,
+        play: Play<'_>,
+    ) -> Result<Outcome, StoreError> {
+        let Play {
+            cx,
+            mut seats,
+            mut recorder,
+            started,
+            hands_recorded,
+        } = play;
+        let spec = &cx.spec.clone();
+        let table_config = spec.table();
         let deadline = started + Duration::from_secs(spec.max_run_minutes() as u64 * 60);
         let live = spec.pace() == Pace::Live;
         let mut pace_rng = ChaCha8Rng::seed_from_u64(cx.seed as u64 ^ 0x5eed);
-        let mut events = Vec::with_capacity(64);
         let mut last_write = Instant::now();
         let mut played: i64 = 0;
         let mut write_error = None;
+        let mut fault = None;
+        let mut warnings = Vec::new();
 
         while played < spec.max_hands() && !self.signals.stopping() && Instant::now() < deadline {
-            self.cash_out_departures(&mut seats, &mut table, &mut recorder, played);
-            let start_stacks = table.stacks().to_vec();
-            let Some((deal, mut hand)) = table.deal(std::mem::take(&mut events)) else {
-                break; // one seat holds every chip
+            self.cash_out_departures(&mut seats, host, &mut recorder, played);
+            let dealt = match host.next_hand().await {
+                Ok(Some(dealt)) => dealt,
+                Ok(None) => break, // one seat holds every chip
+                Err(e) => {
+                    fault = Some(e);
+                    break;
+                }
             };
             let started_at = Utc::now();
             let pace = Pacing {
@@ -586,11 +682,11 @@ impl Runner {
                 deadline,
                 action_timeout: Duration::from_millis(table_config.action_timeout_ms as u64),
             };
-            recorder.begin_hand(&start_stacks);
+            recorder.begin_hand(&dealt.start_stacks);
             let played_out = self
                 .play_hand(
                     cx,
-                    &mut hand,
+                    host,
                     played + 1,
                     &mut seats,
                     &mut recorder,
@@ -598,32 +694,33 @@ impl Runner {
                     &mut pace_rng,
                 )
                 .await;
-            if let Err(e) = played_out {
-                write_error = Some(e);
-                break;
+            match played_out {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    fault = Some(e);
+                    break;
+                }
+                Err(e) => {
+                    write_error = Some(e);
+                    break;
+                }
             }
-            table.settle(&hand);
             played += 1;
+            let hand = host.hand();
             if let Some(outside) = &seats.outside {
-                outside.hand_complete(&hand, played);
+                outside.hand_complete(hand, played);
             }
             if seats.ledger.is_some() {
-                seats.memory.observe(played, &hand);
+                seats.memory.observe(played, hand);
             }
-            recorder.finish_hand(
-                played,
-                table.deck_id(deal.number),
-                &hand,
-                &start_stacks,
-                started_at,
-            );
-            events = hand.into_events();
+            recorder.finish_hand(played, dealt.deck_id, hand, &dealt.start_stacks, started_at);
+            warnings.extend(host.settle());
             let due = live
                 || recorder.batch.hands.len() >= BATCH_HANDS
                 || last_write.elapsed() >= BATCH_AGE;
             if due {
                 let written = self
-                    .write(cx, &mut recorder, played, table.stacks(), &hands_recorded)
+                    .write(cx, &mut recorder, played, &host.stacks(), &hands_recorded)
                     .await;
                 if let Err(e) = written {
                     write_error = Some(e);
@@ -631,11 +728,17 @@ impl Runner {
                 }
                 last_write = Instant::now();
             }
-            if live {
+            if live && H::PAUSES_BETWEEN_HANDS {
                 self.signals.pause(BETWEEN_HANDS).await;
             }
         }
-        heartbeat.abort();
+        warnings.extend(host.close().await);
+        for warning in &warnings {
+            recorder.log(
+                "simulation-summary",
+                json!({"event": "warning", "at": Utc::now(), "message": warning}),
+            );
+        }
 
         if let Some(e) = write_error {
             return self
@@ -649,12 +752,13 @@ impl Runner {
             });
         }
 
+        let players_left = host.players_left();
         let timed_out = played < spec.max_hands()
-            && table.players_left() >= 2
+            && players_left >= 2
             && Instant::now() >= deadline
             && !self.signals.stopping();
         // What each seat ends with: its chips on the table, or those it left with.
-        let final_stacks: Vec<i64> = table
+        let final_stacks: Vec<i64> = host
             .stacks()
             .iter()
             .zip(&seats.cashed_out)
@@ -668,7 +772,9 @@ impl Runner {
             played,
             &recorder.tally,
         );
-        let (status, error): (RunStatus, Option<(&str, String)>) = if timed_out {
+        let (status, error): (RunStatus, Option<(&str, String)>) = if let Some(fault) = fault {
+            (RunStatus::Failed, Some((fault.code, fault.message)))
+        } else if timed_out {
             (
                 RunStatus::Failed,
                 Some((
@@ -676,8 +782,7 @@ impl Runner {
                     format!("still playing after {} minutes", spec.max_run_minutes()),
                 )),
             )
-        } else if self.signals.stopping() && played < spec.max_hands() && table.players_left() >= 2
-        {
+        } else if self.signals.stopping() && played < spec.max_hands() && players_left >= 2 {
             (RunStatus::Cancelled, None)
         } else {
             (RunStatus::Completed, None)
@@ -709,7 +814,7 @@ impl Runner {
             let reason = match (&error, status) {
                 (Some((_, message)), _) => message.clone(),
                 (None, RunStatus::Cancelled) => "the run was stopped".to_owned(),
-                (None, _) if table.players_left() < 2 => "one seat holds every chip".to_owned(),
+                (None, _) if players_left < 2 => "one seat holds every chip".to_owned(),
                 (None, _) => "the hand limit was reached".to_owned(),
             };
             outside.end(&reason, &final_stacks).await;
@@ -720,7 +825,7 @@ impl Runner {
             json!({"hands_played": played, "stacks": final_stacks}),
         );
         let written = self
-            .write(cx, &mut recorder, played, table.stacks(), &hands_recorded)
+            .write(cx, &mut recorder, played, &host.stacks(), &hands_recorded)
             .await;
         if let Err(e) = written {
             return self
@@ -742,6 +847,9 @@ impl Runner {
         }
         if !seats.webhook_warnings.is_empty() {
             run_results["webhook_warnings"] = seats.webhook_warnings.to_json();
+        }
+        if let Some(report) = host.report() {
+            run_results["platform"] = report;
         }
         let (code, message) = match &error {
             Some((code, message)) => (Some(*code), Some(message.as_str())),
@@ -791,7 +899,7 @@ impl Runner {
     fn cash_out_departures(
         &self,
         seats: &mut Seats,
-        table: &mut Table,
+        host: &mut impl TableHost,
         recorder: &mut Recorder,
         played: i64,
     ) {
@@ -799,7 +907,7 @@ impl Runner {
             return;
         };
         for seat in outside.take_departures() {
-            let stack = table.leave(seat);
+            let stack = host.cash_out(seat);
             seats.cashed_out[seat] += stack;
             outside.seat_left(seat);
             recorder.event(
@@ -818,13 +926,17 @@ impl Runner {
     /// Waits for outside agents to take the table's external seats (until all are taken,
     /// the join timeout, or a stop), starts the table, and gives each taken seat its agent.
     /// Seats nobody took get the config's bot, or the run fails naming them.
+    ///
+    /// A hosted table instead waits for its client's start (`POST /v1/admin/tables/{id}/
+    /// start`) and plays with whoever is seated then (at least two): it returns the seats
+    /// nobody took, which sit out.
     async fn seat_outside_agents(
         &self,
         cx: &mut Context,
         seating: ExternalSeating,
         seats: &mut Seats,
         recorder: &mut Recorder,
-    ) -> Result<(), Result<Outcome, StoreError>> {
+    ) -> Result<Vec<usize>, Result<Outcome, StoreError>> {
         let external: Vec<(i16, Option<String>)> = cx
             .spec
             .agent_slots()
@@ -882,7 +994,12 @@ impl Runner {
             }),
         );
         let until = tokio::time::Instant::now() + timeout;
-        while !hub.unready_seats().is_empty() {
+        let hosted = cx.spec.hosted_table().is_some();
+        while if hosted {
+            !hub.start_requested()
+        } else {
+            !hub.unready_seats().is_empty()
+        } {
             tokio::select! {
                 joined = hub.next_join() => if joined.is_none() { break },
                 _ = tokio::time::sleep_until(until) => break,
@@ -911,8 +1028,38 @@ impl Runner {
             .map(|(s, _)| *s as usize)
             .filter(|s| !taken.iter().any(|t| t.seat == *s))
             .collect();
+        if hosted {
+            if self.signals.stopping() || !hub.start_requested() || taken.len() < 2 {
+                let (code, message) = if self.signals.stopping() {
+                    (
+                        "stopped_before_start",
+                        "the table was stopped before it started".to_owned(),
+                    )
+                } else if !hub.start_requested() {
+                    (
+                        "not_started",
+                        format!(
+                            "nobody started the table within {} s",
+                            seating.join_timeout_seconds
+                        ),
+                    )
+                } else {
+                    (
+                        "too_few_agents",
+                        format!("{} agent(s) took a seat; a table needs two", taken.len()),
+                    )
+                };
+                return Err(self
+                    .end_unseated(cx, Some(hub), recorder, code, message)
+                    .await);
+            }
+            hub.start(&[]);
+            for &seat in &empty {
+                hub.sit_out(seat);
+            }
+        }
         let mut filled = Vec::new();
-        if !empty.is_empty() && !self.signals.stopping() {
+        if !hosted && !empty.is_empty() && !self.signals.stopping() {
             let Some(bot) = seating.fill_with else {
                 let list = empty
                     .iter()
@@ -947,7 +1094,9 @@ impl Runner {
                 filled.push((seat, name));
             }
         }
-        hub.start(&filled);
+        if !hosted {
+            hub.start(&filled);
+        }
         let agents: Vec<&str> = taken.iter().map(|t| t.agent_id.as_str()).collect();
         let seats_json = serde_json::Value::Array(cx.seats.iter().map(SeatInfo::to_json).collect());
         let recorded = with_retry("recording the line-up", || async {
@@ -969,7 +1118,7 @@ impl Runner {
             }),
         );
         seats.outside = Some(hub);
-        Ok(())
+        Ok(if hosted { empty } else { Vec::new() })
     }
 
     /// Ends a table that never started: its agents are told, its feed ended, its logs
@@ -1013,45 +1162,61 @@ impl Runner {
         self.fail(&cx.run, 0, code, message, None).await
     }
 
-    /// Plays one hand. At live pace a bot's decision takes a believable think time (a model's
-    /// takes its own), unless a stop or the deadline asks to finish quickly. Each answer is
-    /// awaited until the table's action timeout, then the seat checks or folds.
+    /// Plays one hand at `host`. At live pace a bot's decision takes a believable think
+    /// time (a model's takes its own), unless a stop or the deadline asks to finish quickly.
+    /// Each answer is awaited until the table's action timeout (or the host's deadline),
+    /// then the seat checks or folds.
     ///
     /// At live pace every step reaches the feed at once (the hand's row follows when it
-    /// ends); at fast pace the caller writes whole hands in batches.
+    /// ends); at fast pace the caller writes whole hands in batches. The outer error is the
+    /// database's, the inner the host's.
     #[allow(clippy::too_many_arguments)]
-    async fn play_hand(
+    async fn play_hand<H: TableHost>(
         &self,
         cx: &Context,
-        hand: &mut Hand,
+        host: &mut H,
         number: i64,
         seats: &mut Seats,
         recorder: &mut Recorder,
         pace: &Pacing,
         rng: &mut ChaCha8Rng,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Result<(), HostFault>, StoreError> {
         let mut log = Vec::new();
         // Engine events already turned into `street_dealt` messages for outside agents.
         let mut told = 0;
-        recorder.advance(number, hand);
-        publish(seats, hand, number, &mut told);
+        recorder.advance(number, host.hand());
+        publish(seats, host.hand(), number, &mut told);
         if pace.live {
             self.flush_events(cx, recorder).await?;
         }
-        while let Some(decision) = Decision::of(hand) {
+        loop {
+            let due = match host.next_turn().await {
+                Ok(Some(due)) => due,
+                Ok(None) => break,
+                Err(fault) => return Ok(Err(fault)),
+            };
+            // A platform may have moved the hand on (dealt a street) while we waited.
+            recorder.advance(number, host.hand());
+            let Some(decision) = Decision::of(host.hand()) else {
+                break;
+            };
             let seat = decision.seat;
             let llm = seats.is_llm[seat];
+            let timeout_due = || Instant::now() + pace.action_timeout;
             // Bots take a believable think time at live pace; models and outside agents
             // take their own.
             if pace.live && !seats.logged[seat] && Instant::now() < pace.deadline {
-                self.signals
-                    .pause(think_time(rng, pace.action_timeout))
-                    .await;
+                let mut think = think_time(rng, pace.action_timeout);
+                if let Some(deadline) = due.deadline {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    think = think.min(left.saturating_sub(THINK_MARGIN));
+                }
+                self.signals.pause(think).await;
             }
-            let due = Instant::now() + pace.action_timeout;
+            let due = due.deadline.unwrap_or_else(timeout_due);
             let turn = Turn {
                 decision,
-                hand,
+                hand: host.hand(),
                 hand_number: number,
                 names: &seats.names,
                 memory: &seats.memory,
@@ -1088,19 +1253,27 @@ impl Runner {
                 if llm && let Some(ledger) = &seats.ledger {
                     ledger.lock().record_decision(seat, fell_back.is_some());
                 }
-                for entry in log.drain(..) {
-                    recorder.log(&seats.streams[seat], entry);
-                }
             }
-            hand.apply(action)
-                .expect("checked against the legal actions");
-            recorder.advance(number, hand);
-            publish(seats, hand, number, &mut told);
+            let noted = match host.act(action).await {
+                Ok(noted) => noted,
+                Err(fault) => return Ok(Err(fault)),
+            };
+            log.extend(noted.into_iter().map(|mut entry| {
+                entry["hand"] = json!(number);
+                entry["seat"] = json!(seat);
+                entry
+            }));
+            for entry in log.drain(..) {
+                recorder.log(&seats.streams[seat], entry);
+            }
+            recorder.advance(number, host.hand());
+            publish(seats, host.hand(), number, &mut told);
             if pace.live {
                 self.flush_events(cx, recorder).await?;
             }
         }
-        Ok(())
+        recorder.advance(number, host.hand());
+        Ok(Ok(()))
     }
 
     /// One more timeout on the agent's record; a failure to count it is only logged.
@@ -1112,6 +1285,18 @@ impl Runner {
         if let Err(error) = counted.await {
             tracing::warn!(%error, agent, "counting an agent's timeout");
         }
+    }
+
+    /// Writes the logs of a run that failed before its table opened.
+    async fn write_logs(&self, run: &RunId, recorder: &mut Recorder) -> Result<(), StoreError> {
+        let batch = &recorder.batch;
+        with_retry("recording logs", || async {
+            let mut client = self.pool.get().await?;
+            recording::write_batch(&mut client, run, None, batch, 0).await
+        })
+        .await?;
+        recorder.batch.clear();
+        Ok(())
     }
 
     /// Writes the events recorded so far, so watchers see them now.

@@ -573,6 +573,17 @@ async fn a_refused_key_or_an_unknown_model_marks_the_run_degraded_and_flags_the_
         1_000,
     )
     .await;
+    // Room for a slow machine: a late answer would add a `timeouts` reason of its own.
+    db.pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE simulation_configs SET action_timeout_ms = 30000 WHERE id = $1",
+            &[&config.as_str()],
+        )
+        .await
+        .unwrap();
     let run = queued_run(&db, &config, None).await.to_string();
     let output = runner(&db, &fake, &run).output().unwrap();
     assert!(

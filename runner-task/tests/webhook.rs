@@ -4,6 +4,7 @@
 //! receiver verifies the Standard Webhooks signature with its own code, not the runner's.
 
 mod fake_provider;
+mod played;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -15,6 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use fake_provider::serve;
 use hmac::{Hmac, Mac};
+use played::{KEK, play_run};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use simrunner::domain::{WebhookDraft, WebhookPolicy};
@@ -24,12 +26,9 @@ use simrunner::testing::{
 };
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-const KEK: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+use std::time::Duration;
 
 // ---- receivers ----------------------------------------------------------------------------
 
@@ -271,27 +270,8 @@ async fn run(db: &TestDatabase, slots: &[String], hands: i64, allow_loopback: bo
     let slots: Vec<&str> = slots.iter().map(String::as_str).collect();
     let config = bot_simulation(db, &slots, "fast", hands, (5, 10), 1_000).await;
     let run = queued_run(db, &config, None).await.to_string();
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_runner-task"))
-        .env("RUN_ID", &run)
-        .env("DATABASE_URL", &db.url)
-        .env("SIMRUNNER_KEY_ENCRYPTION_KEY", KEK)
-        .env("SIMRUNNER_HEARTBEAT_SECONDS", "1")
-        .env(
-            WebhookPolicy::SETTING,
-            if allow_loopback { "on" } else { "off" },
-        )
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let took = started.elapsed();
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let loopback = if allow_loopback { "on" } else { "off" };
+    let (output, took) = play_run(db, &run, &[(WebhookPolicy::SETTING, loopback)]);
     let client = db.pool.get().await.unwrap();
     let row = client
         .query_one(

@@ -261,6 +261,81 @@ async fn webhook_secrets_are_resealed_with_the_provider_keys_rotation() {
     assert_eq!(opened.url, "https://bot.example.com/act");
 }
 
+#[tokio::test]
+async fn platform_credentials_and_seat_identities_are_resealed_too() {
+    use simrunner::domain::{NewPlatform, SimulationDraft};
+    use simrunner::secrets::{Keyring, MasterKey};
+    use simrunner::settings::Secret;
+    use simrunner::store::platforms::{
+        PlatformIdentity, insert_platform, reseal_platform_secrets, reveal_identity,
+        reveal_platform, save_identity,
+    };
+
+    let db = fresh_database().await;
+    let mut client = db.pool.get().await.unwrap();
+    let (old_hex, new_hex) = (MasterKey::generate_hex(), MasterKey::generate_hex());
+    let old = Keyring::new(MasterKey::parse(&old_hex).unwrap(), vec![]);
+    let platform = NewPlatform {
+        name: "site".into(),
+        base_url: "https://poker.example.com".into(),
+        credential: Secret::new("admin-credential-1".into()),
+    };
+    let record = insert_platform(&client, &old, &platform).await.unwrap();
+    let spec = SimulationDraft {
+        name: Some("there".into()),
+        host: Some(record.id.to_string()),
+        agent_slots: Some(
+            ["tight", "random"]
+                .map(|t| simrunner::domain::AgentSlotDraft {
+                    agent_type: Some(t.into()),
+                    ..Default::default()
+                })
+                .into(),
+        ),
+        small_blind: Some(1),
+        big_blind: Some(2),
+        initial_stack: Some(100),
+        action_timeout_ms: Some(1_000),
+        ..SimulationDraft::default()
+    }
+    .validate()
+    .unwrap();
+    let config = simrunner::store::insert_simulation(&client, &spec)
+        .await
+        .unwrap()
+        .id;
+    let identity = PlatformIdentity {
+        agent_id: "agt_remote".into(),
+        key: Secret::new("seat-key-0".into()),
+    };
+    save_identity(&client, &old, &record.id, &config, 0, &identity)
+        .await
+        .unwrap();
+
+    let rotating = Keyring::new(
+        MasterKey::parse(&new_hex).unwrap(),
+        vec![MasterKey::parse(&old_hex).unwrap()],
+    );
+    let report = reseal_platform_secrets(&mut client, &rotating)
+        .await
+        .unwrap();
+    assert_eq!((report.resealed, report.current), (2, 0));
+    let new_only = Keyring::new(MasterKey::parse(&new_hex).unwrap(), vec![]);
+    let (_, credential) = reveal_platform(&client, &new_only, &record.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(credential.expose(), "admin-credential-1");
+    let kept = reveal_identity(&client, &new_only, &record.id, &config, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (kept.agent_id.as_str(), kept.key.expose().as_str()),
+        ("agt_remote", "seat-key-0")
+    );
+}
+
 /// A cluster asked for under a private folder (mode 0700, like root's home): as root its
 /// files go where the `postgres` user can reach them, the same place again at the next
 /// start; as anyone else it stays where it was asked for.

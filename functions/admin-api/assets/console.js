@@ -382,6 +382,39 @@
     document.getElementById("webhook-done").addEventListener("click", () => location.reload());
   }
 
+  // ---- platforms: added from a form, each with a connection check ------------------------
+
+  const platformForm = document.getElementById("platform-form");
+  if (platformForm) {
+    platformForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(platformForm);
+      const body = {};
+      for (const input of platformForm.querySelectorAll("input[name]")) body[input.name] = input.value;
+      const result = await api("POST", platformForm.dataset.url, body);
+      if (result.ok) location.reload();
+      else showErrors(platformForm, result);
+    });
+  }
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-check]");
+    if (!button || button.disabled) return;
+    const shown = button.parentElement.querySelector("[data-check-result]");
+    button.disabled = true;
+    shown.className = "small muted";
+    shown.textContent = "checking…";
+    try {
+      const result = await api("POST", button.dataset.check);
+      shown.textContent = result.ok ? result.data.summary : errorMessage(result);
+      shown.className = `small ${result.ok && result.data.ready ? "good" : "bad"}`;
+    } catch (error) {
+      shown.textContent = `the request failed: ${error.message}`;
+      shown.className = "small bad";
+    } finally {
+      button.disabled = false;
+    }
+  });
+
   // ---- the log viewer -------------------------------------------------------------------
 
   /** The text of a capped log field: a string, or {text, truncated, bytes}. */

@@ -20,7 +20,9 @@ use axum::http::{HeaderValue, Request, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use error::{ApiError, ErrorCode};
-use routes::{agents, api_keys, control, health, metrics, runs, simulations, webhooks};
+use routes::{
+    agents, api_keys, control, health, hosted, metrics, platforms, runs, simulations, webhooks,
+};
 use state::AppState;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -43,6 +45,8 @@ use utoipa_axum::routes;
     tags(
         (name = "simulations", description = "Simulation configs and their runs"),
         (name = "api-keys", description = "LLM provider API keys (write-only)"),
+        (name = "hosted-tables", description = "simrunner as a platform for another client: admin-create tables of the agent protocol"),
+        (name = "platforms", description = "Remote MoltPoker-compatible platforms simulations play at (credential write-only)"),
         (name = "agents-admin", description = "Outside agents: list, create (key shown once), revoke"),
         (name = "webhooks", description = "Webhook endpoints that webhook seats call (signing secret shown once)"),
         (name = "health", description = "Liveness, and the health figures the seed measures: coverage, failure rate, runs, hands, LLM spend, fallbacks"),
@@ -93,6 +97,15 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(agents::list_agents, agents::create_agent))
         .routes(routes!(agents::get_agent))
         .routes(routes!(agents::revoke_agent))
+        .routes(routes!(
+            platforms::list_platforms,
+            platforms::create_platform
+        ))
+        .routes(routes!(platforms::get_platform, platforms::delete_platform))
+        .routes(routes!(platforms::check_platform))
+        .routes(routes!(hosted::create_table))
+        .routes(routes!(hosted::start_table))
+        .routes(routes!(hosted::stop_table))
         .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
         .routes(routes!(webhooks::delete_webhook))
         .layer(axum::middleware::from_fn_with_state(

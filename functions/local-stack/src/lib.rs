@@ -635,7 +635,13 @@ pub async fn rotate_keys() -> anyhow::Result<()> {
     with_database(&settings, async |client| {
         let keys = simrunner::store::reseal_api_keys(client, &keyring).await?;
         let webhooks = simrunner::store::webhooks::reseal_webhook_secrets(client, &keyring).await?;
-        for (what, report) in [("provider keys", keys), ("webhook secrets", webhooks)] {
+        let platforms =
+            simrunner::store::platforms::reseal_platform_secrets(client, &keyring).await?;
+        for (what, report) in [
+            ("provider keys", keys),
+            ("webhook secrets", webhooks),
+            ("platform credentials and seat identities", platforms),
+        ] {
             println!(
                 "rotate-keys: {} {what} sealed again under master key {}, {} already were",
                 report.resealed,

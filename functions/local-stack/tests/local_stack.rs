@@ -699,3 +699,125 @@ fn an_always_on_config_with_handover_is_never_without_a_table_nor_over_its_table
 
 /// Hands per run of the always-on test: enough for a fast run to outlast its successor's start.
 const ALWAYS_ON_HANDS: i64 = 400;
+
+/// A GET whose body is text (a PHH export).
+fn text(url: &str) -> String {
+    let out = Command::new("curl").args(["-s", url]).output().unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Each hand's `starting_stacks` and `actions` of a PHH export (what was played, not where
+/// or when).
+fn played(phhs: &str) -> Vec<String> {
+    phhs.split("\n[")
+        .map(|hand| {
+            let start = hand.find("starting_stacks").expect("starting stacks");
+            let end = hand.find("\n]\n").expect("actions") + 2;
+            hand[start..end].to_owned()
+        })
+        .collect()
+}
+
+/// Seed F9–F13 against a real platform: a second simrunner. The run creates its table
+/// there, seats its bots under identities it registered, starts it, plays every turn over
+/// the WebSocket, leaves and stops it; the platform shows the table and the same hands.
+#[test]
+fn a_run_plays_at_another_simrunner_as_its_platform() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let platform = runtime.block_on(Stack::start(60));
+    let runner = runtime.block_on(Stack::start(60));
+    let added = runner.call(
+        "POST",
+        "/v1/admin/platforms",
+        Some(json!({"name": "the other simrunner", "base_url": platform.api, "credential": TOKEN})),
+    );
+    let platform_id = added["id"].as_str().expect("added").to_owned();
+    assert_eq!(added["masked_credential"], "****0123", "{added}");
+    let check = runner.call(
+        "POST",
+        &format!("/v1/admin/platforms/{platform_id}/check"),
+        None,
+    );
+    assert_eq!(check["ready"], true, "{check}");
+    assert_eq!(check["protocol_version"], "0.1", "{check}");
+
+    let created = runner.call("POST", "/v1/admin/simulations", Some(json!({
+        "name": "played elsewhere", "pace": "fast", "max_hands": 6, "host": platform_id,
+        "agent_slots": [{"type": "tight"}, {"type": "callstation"}, {"type": "random"}],
+        "table_config": {"blinds": {"small": 5, "big": 10}, "initialStack": 1000, "actionTimeoutMs": 3000}
+    })));
+    let id = created["id"].as_str().expect("created").to_owned();
+    assert_eq!(created["host"], platform_id.as_str(), "{created}");
+    let started = runner.call("POST", &format!("/v1/admin/simulations/{id}/start"), None);
+    assert_eq!(started["status"], "queued", "{started}");
+    let runs = runner.wait_for_runs(&id, Duration::from_secs(120), |runs| {
+        runs.first()
+            .is_some_and(|r| r["status"] != "queued" && r["status"] != "running")
+    });
+    let run = &runs[0];
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["hands_played"], 6, "{run}");
+    let watch = run["remote_watch_url"].as_str().expect("a watch link");
+    let remote_table = watch
+        .strip_prefix(&format!("{}/watch/", platform.api))
+        .expect("the platform's own watch page")
+        .to_owned();
+
+    // The platform ends the table by its own rules once the seats left (after its pause
+    // between hands) and lists it, ended.
+    let waiting = Instant::now();
+    let table = loop {
+        let table = platform.call("GET", &format!("/v1/public/tables/{remote_table}"), None);
+        if table["status"] == "ended" || waiting.elapsed() > Duration::from_secs(20) {
+            break table;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(table["status"], "ended", "{table}");
+    let listed = platform.call("GET", "/v1/public/tables?status=ended", None);
+    assert!(listed.to_string().contains(&remote_table), "{listed}");
+    let names: Vec<&str> = table["seats"]
+        .as_array()
+        .expect("seats")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["sim-tight-0", "sim-callstation-1", "sim-random-2"],
+        "{table}"
+    );
+
+    // The same hands on both sides: stacks, cards dealt, every action.
+    let local_table = run["results"]["table_id"].as_str().expect("local table");
+    let here = text(&format!(
+        "{}/v1/public/tables/{local_table}/hands.phhs",
+        runner.api
+    ));
+    let there = text(&format!(
+        "{}/v1/public/tables/{remote_table}/hands.phhs",
+        platform.api
+    ));
+    assert_eq!(played(&here).len(), 6, "{here}");
+    assert_eq!(played(&here), played(&there));
+
+    // Each seat's stable identity was kept for the next run.
+    let logs = runner.call(
+        "GET",
+        &format!(
+            "/v1/admin/simulations/runs/{}/logs",
+            run["id"].as_str().unwrap()
+        ),
+        None,
+    );
+    assert!(
+        logs.to_string().contains("platform_table_created"),
+        "{logs}"
+    );
+    assert!(
+        !logs.to_string().contains(TOKEN),
+        "the credential never reaches a log"
+    );
+    runner.stop();
+    platform.stop();
+}

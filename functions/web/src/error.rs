@@ -27,6 +27,10 @@ pub enum ErrorCode {
     SimulationRunning,
     /// A webhook endpoint a config's seat still names cannot be deleted.
     WebhookInUse,
+    /// A platform a config plays at cannot be deleted.
+    PlatformInUse,
+    /// A hosted table that has ended cannot start again.
+    TableEnded,
     MissingApiKey,
     /// A config names an agent or webhook endpoint that does not exist (`details` says where).
     UnknownReference,
@@ -51,7 +55,10 @@ impl ErrorCode {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound | ErrorCode::LogsExpired => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::SimulationRunning | ErrorCode::WebhookInUse => StatusCode::CONFLICT,
+            ErrorCode::SimulationRunning
+            | ErrorCode::WebhookInUse
+            | ErrorCode::PlatformInUse
+            | ErrorCode::TableEnded => StatusCode::CONFLICT,
             ErrorCode::MissingApiKey | ErrorCode::UnknownReference => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

@@ -36,19 +36,7 @@ impl BaseUrls {
     }
 }
 
-pub use simrunner::http::tls_config;
-
-/// An HTTPS client on [`tls_config`], with keep-alive, so a seat's calls reuse one
-/// connection.
-pub fn http_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls_config()?)
-        .connect_timeout(Duration::from_secs(5))
-        .pool_idle_timeout(Duration::from_secs(60))
-        .user_agent(concat!("simrunner/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| format!("building the HTTP client: {e}"))
-}
+pub use remote::{http_client, tls_config};
 
 /// A provider with its key. The key goes only into the auth header of each request.
 pub struct ProviderClient {

@@ -90,6 +90,8 @@ struct Hub {
     outbox: mpsc::UnboundedSender<Queued>,
     /// Where joins are reported while the table waits.
     joins: Option<mpsc::UnboundedSender<usize>>,
+    /// A hosted table's client asked it to start.
+    start_requested: bool,
 }
 
 impl Hub {
@@ -381,6 +383,7 @@ impl ExternalSeats {
             skill_doc_url: lineup.skill_doc_url,
             outbox,
             joins: Some(joins_tx),
+            start_requested: false,
         }));
         let wake = Arc::new(Notify::new());
         let sender = tokio::spawn(send_forever(link, outgoing));
@@ -432,6 +435,18 @@ impl ExternalSeats {
             let status = hub.waiting_status(seat);
             hub.send_to_seat(seat, &status);
         }
+    }
+
+    /// A hosted table's client asked it to start.
+    pub fn start_requested(&self) -> bool {
+        lock(&self.hub).start_requested
+    }
+
+    /// A seat nobody took sits the table out (a hosted table plays without it).
+    pub fn sit_out(&self, seat: usize) {
+        let mut hub = lock(&self.hub);
+        hub.seats[seat].left = true;
+        hub.seats[seat].departure_taken = true;
     }
 
     /// Records who took a seat (from the database's final word at start).
@@ -784,6 +799,12 @@ fn handle_entries(hub: &Mutex<Hub>, entries: Vec<InboxEntry>) -> bool {
                 );
                 wake |= hub.action(seat, &connection, &text("frame"));
             }
+            InboxKind::Start => {
+                hub.start_requested = true;
+                if let Some(joins) = &hub.joins {
+                    let _ = joins.send(seat);
+                }
+            }
             InboxKind::Left | InboxKind::Revoked => {
                 if hub.phase == Phase::Waiting {
                     // Before the first hand the seat simply opens again.
@@ -838,6 +859,7 @@ mod tests {
                 skill_doc_url: "http://x/skill.md".into(),
                 outbox,
                 joins: None,
+                start_requested: false,
             }),
             out,
         )

@@ -15,6 +15,7 @@
 
 pub mod client;
 pub mod errors;
+pub mod follow;
 pub mod messages;
 pub mod rest;
 pub mod view;

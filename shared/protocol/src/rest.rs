@@ -144,8 +144,68 @@ pub struct TableInfo {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = ProtocolTableList))]
 pub struct TableList {
+    #[serde(default)]
     pub tables: Vec<TableInfo>,
-    #[serde(rename = "hasMore")]
+    /// (Read leniently: a client needs only the version and the tables.)
+    #[serde(rename = "hasMore", default)]
     pub has_more: bool,
     pub protocol_version: String,
+}
+
+/// A table's rules in `POST /v1/admin/tables`: the protocol's names, every field optional
+/// except the blinds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolNewTableRules))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewTableRules {
+    pub blinds: Blinds,
+    /// 2 to 9 (default 9).
+    #[serde(default)]
+    pub max_seats: Option<u8>,
+    #[serde(default)]
+    pub initial_stack: Option<i64>,
+    #[serde(default)]
+    pub action_timeout_ms: Option<i64>,
+    /// 2 to `maxSeats` (default 2).
+    #[serde(default)]
+    pub min_players_to_start: Option<u8>,
+    /// Accepted for compatibility; a simrunner table deals from its run's own seed.
+    #[serde(default)]
+    pub seed: Option<String>,
+}
+
+/// `POST /v1/admin/tables` (admin-create mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolCreateTable))]
+#[serde(deny_unknown_fields)]
+pub struct CreateTable {
+    pub config: NewTableRules,
+    #[serde(default)]
+    pub bucket_key: Option<String>,
+}
+
+/// `201` to `POST /v1/admin/tables`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolCreatedTable))]
+pub struct CreatedTable {
+    pub id: String,
+    /// `waiting`.
+    pub status: String,
+    pub config: TableRules,
+    pub seats: Vec<SeatInfo>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// `POST /v1/admin/tables/{id}/start` and `…/stop`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProtocolTableControl))]
+pub struct TableControl {
+    pub success: bool,
+    pub status: String,
+    pub message: String,
 }

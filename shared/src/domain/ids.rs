@@ -63,6 +63,11 @@ prefixed_id!(
     "agt_"
 );
 prefixed_id!(
+    /// `plt_…`: a remote MoltPoker-compatible platform simulations can play at.
+    PlatformId,
+    "plt_"
+);
+prefixed_id!(
     /// `whk_…`: a webhook endpoint a webhook seat calls.
     WebhookId,
     "whk_"

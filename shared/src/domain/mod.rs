@@ -6,6 +6,7 @@ mod agents;
 pub mod calendar;
 mod ids;
 pub mod models;
+mod platform;
 mod provider;
 mod runs;
 mod simulation;
@@ -14,13 +15,15 @@ mod webhook;
 
 pub use agents::{AGENT_METADATA_BYTES, AGENT_NAME_CHARS, AgentDraft, NewAgent};
 pub use calendar::{CronExpr, DailyWindow};
-pub use ids::{AgentId, ApiKeyId, RunId, SimulationId, WebhookId};
+pub use ids::{AgentId, ApiKeyId, PlatformId, RunId, SimulationId, WebhookId};
+pub use platform::{NewPlatform, PlatformDraft, parse_base_url};
 pub use provider::{ApiKeyDraft, LABEL_MAX_CHARS, NewApiKey, Provider};
 pub use runs::{RunStatus, RunTrigger};
 pub use simulation::{
     AgentSlot, AgentSlotDraft, AgentType, AlwaysOn, Blinds, Calendar, ConfigStatus,
     ExternalSeating, Limits, MAX_CHIPS, MODEL_MAX_CHARS, ModelRef, Pace, Schedule, ScheduleKind,
-    SchedulePreview, SimulationDraft, SimulationSpec, TableConfig, WindowDraft, check_capacity,
+    SchedulePreview, SimulationDraft, SimulationSpec, TableConfig, TableHost, WindowDraft,
+    check_capacity,
 };
 pub use validation::{FieldError, ValidationErrors};
 pub use webhook::{

@@ -1,5 +1,5 @@
 use super::calendar::{CronExpr, DailyWindow, in_windows, parse_time_zone};
-use super::{AgentId, Provider, ValidationErrors, WebhookId};
+use super::{AgentId, PlatformId, Provider, ValidationErrors, WebhookId};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -404,6 +404,35 @@ impl Limits {
     pub const AUTO_PAUSE_AFTER: std::ops::RangeInclusive<i64> = 1..=100;
 }
 
+/// Where a config's tables are played.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableHost {
+    /// simrunner's own engine (the default).
+    Builtin,
+    /// A remote MoltPoker-compatible platform: the run creates a table there and its seats
+    /// join it as outside agents.
+    Platform(PlatformId),
+}
+
+impl TableHost {
+    pub const BUILTIN: &'static str = "builtin";
+
+    /// `builtin` or the platform's id.
+    pub fn to_text(&self) -> String {
+        match self {
+            TableHost::Builtin => Self::BUILTIN.to_owned(),
+            TableHost::Platform(id) => id.to_string(),
+        }
+    }
+
+    pub fn platform(&self) -> Option<&PlatformId> {
+        match self {
+            TableHost::Builtin => None,
+            TableHost::Platform(id) => Some(id),
+        }
+    }
+}
+
 /// A valid simulation config: only [`SimulationDraft::validate`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimulationSpec {
@@ -422,9 +451,20 @@ pub struct SimulationSpec {
     external_seating: Option<ExternalSeating>,
     /// Failed or degraded runs in a row after which the config pauses itself.
     auto_pause_after: Option<i64>,
+    host: TableHost,
+    /// Made by `POST /v1/admin/tables` for a remote client: the table's id. Every seat is
+    /// external and the table starts when that client says so.
+    hosted_table: Option<String>,
 }
 
 impl SimulationSpec {
+    pub fn host(&self) -> &TableHost {
+        &self.host
+    }
+    /// The table a hosted config plays at (see `hosted_table`).
+    pub fn hosted_table(&self) -> Option<&str> {
+        self.hosted_table.as_deref()
+    }
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -538,6 +578,10 @@ pub struct SimulationDraft {
     pub windows: Option<Vec<WindowDraft>>,
     pub handover: Option<bool>,
     pub auto_pause_after: Option<i64>,
+    /// `builtin` (absent) or a platform's id (`plt_…`).
+    pub host: Option<String>,
+    /// The id of a table hosted for a remote client (set by `POST /v1/admin/tables` only).
+    pub hosted_table: Option<String>,
 }
 
 impl From<&SimulationSpec> for SimulationDraft {
@@ -600,6 +644,8 @@ impl From<&SimulationSpec> for SimulationDraft {
                 .external_seating
                 .and_then(|e| e.fill_with)
                 .map(|t| t.as_str().into()),
+            host: Some(spec.host.to_text()),
+            hosted_table: spec.hosted_table.clone(),
         }
     }
 }
@@ -711,6 +757,15 @@ impl SimulationDraft {
             self.fill_empty_seats_with.as_deref(),
         );
 
+        let host = validate_host(&mut errors, self.host.as_deref(), &agent_slots);
+        if self.hosted_table.is_some()
+            && agent_slots
+                .iter()
+                .any(|s| s.agent_type != AgentType::External)
+        {
+            errors.add("agent_slots", "a hosted table's seats are all external");
+        }
+
         errors.into_result(|| SimulationSpec {
             name,
             status,
@@ -724,6 +779,8 @@ impl SimulationDraft {
             max_llm_cost_cents,
             external_seating,
             auto_pause_after,
+            host,
+            hosted_table: self.hosted_table,
         })
     }
 }
@@ -1154,6 +1211,40 @@ pub fn check_capacity(
         }
     }
     errors.into_result(|| ())
+}
+
+/// `builtin` or a platform id; at a platform every seat is one of ours, playing there as an
+/// outside agent, so no seat can wait for outside agents of its own.
+fn validate_host(
+    errors: &mut ValidationErrors,
+    host: Option<&str>,
+    slots: &[AgentSlot],
+) -> TableHost {
+    let host = match host {
+        None | Some(TableHost::BUILTIN) => return TableHost::Builtin,
+        Some(text) => {
+            match PlatformId::parse(text) {
+                Some(id) => TableHost::Platform(id),
+                None => {
+                    errors.add(
+                    "host",
+                    format!("must be builtin or a platform's id, plt_ and 32 hex digits (got {text:?})"),
+                );
+                    return TableHost::Builtin;
+                }
+            }
+        }
+    };
+    for (i, slot) in slots.iter().enumerate() {
+        if slot.agent_type == AgentType::External {
+            errors.add(
+                format!("agent_slots[{i}].type"),
+                "external seats wait for outside agents at simrunner's own tables; a table at \
+                 a platform is played by this config's own seats",
+            );
+        }
+    }
+    host
 }
 
 fn validate_external_seating(

@@ -7,6 +7,7 @@ pub mod hand_histories;
 pub mod health;
 pub mod models;
 mod page;
+pub mod platforms;
 pub mod public;
 pub mod recording;
 mod runs;

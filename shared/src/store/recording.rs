@@ -104,7 +104,8 @@ pub struct NewTable<'a> {
     pub waits_for_agents: bool,
 }
 
-/// Creates the table and links the run to it, atomically.
+/// Creates the table (or adopts one made for it: a hosted table the admin API opened before
+/// its runner started) and links the run to it, atomically.
 pub async fn open_table(
     client: &mut impl GenericClient,
     table: &NewTable<'_>,
@@ -115,7 +116,7 @@ pub async fn open_table(
         "INSERT INTO tables (id, run_id, bucket_key, small_blind, big_blind, initial_stack,
                              action_timeout_ms, seats, name, started_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10 THEN NULL ELSE now() END)
-         ON CONFLICT (id) DO NOTHING",
+         ON CONFLICT (id) DO UPDATE SET run_id = EXCLUDED.run_id WHERE tables.run_id IS NULL",
         &[
             &table.id,
             &table.run.as_str(),

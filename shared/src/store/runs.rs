@@ -31,9 +31,11 @@ pub struct RunRecord {
     /// Decisions of its LLM and outside seats, and how many fell back.
     pub decisions: i64,
     pub fallbacks: i64,
+    /// A run played at a platform: that platform's watch page of the table.
+    pub remote_watch_url: Option<String>,
 }
 
-const COLUMNS: [&str; 19] = [
+const COLUMNS: [&str; 20] = [
     "id",
     "config_id",
     "status",
@@ -53,6 +55,7 @@ const COLUMNS: [&str; 19] = [
     "standby",
     "decisions",
     "fallbacks",
+    "remote_watch_url",
 ];
 
 /// `alias.id AS {prefix}id, …`: lets a run ride along in another query's rows.
@@ -81,9 +84,9 @@ impl Prefix {
     }
 
     /// Column names are built once, not per row.
-    fn names(self) -> &'static [String; 19] {
-        static PLAIN: LazyLock<[String; 19]> = LazyLock::new(|| COLUMNS.map(str::to_owned));
-        static LATEST: LazyLock<[String; 19]> =
+    fn names(self) -> &'static [String; 20] {
+        static PLAIN: LazyLock<[String; 20]> = LazyLock::new(|| COLUMNS.map(str::to_owned));
+        static LATEST: LazyLock<[String; 20]> =
             LazyLock::new(|| COLUMNS.map(|c| format!("run_{c}")));
         match self {
             Prefix::Plain => &PLAIN,
@@ -114,6 +117,7 @@ pub(super) fn from_row(row: &Row, prefix: Prefix) -> Result<Option<RunRecord>, S
         standby,
         decisions,
         fallbacks,
+        remote_watch_url,
     ] = prefix.names().each_ref().map(String::as_str);
     let Some(id) = get::<Option<String>>(row, id)? else {
         return Ok(None);
@@ -142,6 +146,7 @@ pub(super) fn from_row(row: &Row, prefix: Prefix) -> Result<Option<RunRecord>, S
         standby: get(row, standby)?,
         decisions: get(row, decisions)?,
         fallbacks: get(row, fallbacks)?,
+        remote_watch_url: get(row, remote_watch_url)?,
     }))
 }
 

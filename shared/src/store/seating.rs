@@ -32,16 +32,19 @@ pub enum InboxKind {
     Left,
     /// The agent was revoked: `{agent_id}`.
     Revoked,
+    /// A hosted table's client asked it to start (`POST /v1/admin/tables/{id}/start`).
+    Start,
 }
 
 impl InboxKind {
-    pub const ALL: [InboxKind; 6] = [
+    pub const ALL: [InboxKind; 7] = [
         InboxKind::Joined,
         InboxKind::Connected,
         InboxKind::Disconnected,
         InboxKind::Action,
         InboxKind::Left,
         InboxKind::Revoked,
+        InboxKind::Start,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +55,7 @@ impl InboxKind {
             InboxKind::Action => "action",
             InboxKind::Left => "left",
             InboxKind::Revoked => "revoked",
+            InboxKind::Start => "start",
         }
     }
 
@@ -145,8 +149,9 @@ pub async fn consume_inbox(
     Ok(entries)
 }
 
-/// Opens a table's external seats (the runner, right after opening the table): each seat,
-/// and the one agent it is kept for, if any.
+/// Opens a table's external seats (the runner, right after opening the table; the admin API
+/// for a hosted table): each seat, and the one agent it is kept for, if any. Seats already
+/// open stay as they are.
 pub async fn open_external_seats(
     client: &impl GenericClient,
     table_id: &str,
@@ -157,7 +162,8 @@ pub async fn open_external_seats(
     execute(
         client,
         "INSERT INTO table_seats (table_id, seat, reserved_for)
-         SELECT $1, seat, reserved FROM unnest($2::smallint[], $3::text[]) AS s(seat, reserved)",
+         SELECT $1, seat, reserved FROM unnest($2::smallint[], $3::text[]) AS s(seat, reserved)
+         ON CONFLICT (table_id, seat) DO NOTHING",
         &[&table_id, &numbers, &reserved],
     )
     .await?;
@@ -623,4 +629,39 @@ pub async fn release_connection(
     )
     .await?;
     row.as_ref().map(held_from_row).transpose()
+}
+
+/// A table hosted for a remote client (`POST /v1/admin/tables`), as its controls see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostedTable {
+    pub config: crate::domain::SimulationId,
+    /// Its first hand was dealt.
+    pub started: bool,
+    pub ended: bool,
+}
+
+/// The hosted table `table_id`, if there is one.
+pub async fn hosted_table(
+    client: &impl GenericClient,
+    table_id: &str,
+) -> Result<Option<HostedTable>, StoreError> {
+    let row = query_opt(
+        client,
+        "SELECT c.id, t.started_at IS NOT NULL AS started,
+                COALESCE(t.status = 'ended', false) AS ended
+           FROM simulation_configs c LEFT JOIN tables t ON t.id = c.hosted_table_id
+          WHERE c.hosted_table_id = $1",
+        &[&table_id],
+    )
+    .await?;
+    row.map(|row| {
+        let id: String = get(&row, "id")?;
+        Ok(HostedTable {
+            config: crate::domain::SimulationId::parse(&id)
+                .ok_or_else(|| StoreError::Corrupt(format!("{id:?} is not a config id")))?,
+            started: get(&row, "started")?,
+            ended: get(&row, "ended")?,
+        })
+    })
+    .transpose()
 }

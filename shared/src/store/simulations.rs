@@ -62,7 +62,8 @@ struct StoredSlot {
 const CONFIG_COLUMNS: &str = "c.id, c.name, c.status, c.schedule_type, c.interval_minutes, \
     c.cooldown_minutes, c.max_hands, c.max_run_minutes, c.pace, c.agent_count, c.agent_slots, \
     c.small_blind, c.big_blind, c.initial_stack, c.action_timeout_ms, c.max_llm_cost_cents, \
-    c.join_timeout_seconds, c.fill_empty_seats_with, c.bucket_key, c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at, \
+    c.join_timeout_seconds, c.fill_empty_seats_with, c.platform_id, c.hosted_table_id, \
+    c.bucket_key, c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at, \
     c.cron_expression, c.time_zone, c.starts_at, c.ends_at, c.max_runs, c.live_tables, c.windows, \
     c.handover, c.auto_pause_after, c.pause_reason, c.coverage_lost_at";
 
@@ -165,6 +166,8 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
             .map(|_| get(row, "handover"))
             .transpose()?,
         auto_pause_after: get::<Option<i32>>(row, "auto_pause_after")?.map(i64::from),
+        host: get(row, "platform_id")?,
+        hosted_table: get(row, "hosted_table_id")?,
     };
     let spec = draft
         .validate()
@@ -216,7 +219,7 @@ fn slots_json(spec: &SimulationSpec) -> serde_json::Value {
     serde_json::to_value(slots).expect("agent slots serialise")
 }
 
-/// A spec as its columns, owned, in the order `$2…$27` of the insert and update statements.
+/// A spec as its columns, owned, in the order `$2…$29` of the insert and update statements.
 struct Columns {
     id: String,
     name: String,
@@ -245,6 +248,8 @@ struct Columns {
     windows: Option<serde_json::Value>,
     handover: bool,
     auto_pause_after: Option<i32>,
+    platform_id: Option<String>,
+    hosted_table_id: Option<String>,
 }
 
 impl Columns {
@@ -292,10 +297,12 @@ impl Columns {
             }),
             handover: always_on.is_some_and(|a| a.handover),
             auto_pause_after: spec.auto_pause_after().map(|n| n as i32),
+            platform_id: spec.host().platform().map(|p| p.as_str().to_owned()),
+            hosted_table_id: spec.hosted_table().map(str::to_owned),
         }
     }
 
-    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 27] {
+    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 29] {
         [
             &self.id,
             &self.name,
@@ -324,6 +331,8 @@ impl Columns {
             &self.windows,
             &self.handover,
             &self.auto_pause_after,
+            &self.platform_id,
+            &self.hosted_table_id,
         ]
     }
 }
@@ -341,9 +350,10 @@ pub async fn insert_simulation(
              cooldown_minutes, max_hands, max_run_minutes, pace, agent_count, agent_slots,
              small_blind, big_blind, initial_stack, action_timeout_ms, max_llm_cost_cents,
              join_timeout_seconds, fill_empty_seats_with, cron_expression, time_zone, starts_at,
-             ends_at, max_runs, live_tables, windows, handover, auto_pause_after)
+             ends_at, max_runs, live_tables, windows, handover, auto_pause_after, platform_id,
+             hosted_table_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20, $21, $22, $23, $24, $25, $26, $27)",
+                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
         &columns.params(),
     )
     .await?;
@@ -456,7 +466,8 @@ pub async fn update_simulation(
              initial_stack = $14, action_timeout_ms = $15, max_llm_cost_cents = $16,
              join_timeout_seconds = $17, fill_empty_seats_with = $18, cron_expression = $19,
              time_zone = $20, starts_at = $21, ends_at = $22, max_runs = $23, live_tables = $24,
-             windows = $25, handover = $26, auto_pause_after = $27,
+             windows = $25, handover = $26, auto_pause_after = $27, platform_id = $28,
+             hosted_table_id = $29,
              -- Resuming clears why simrunner paused it.
              pause_reason = CASE WHEN $3 = 'active' THEN NULL ELSE pause_reason END,
              updated_at = now()

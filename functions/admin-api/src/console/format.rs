@@ -363,6 +363,7 @@ mod tests {
             degraded_reasons: vec![],
             decisions: 0,
             fallbacks: 0,
+            remote_watch_url: None,
         };
         let view = |latest: Option<RunView>| SimulationView {
             id: "sim_x".into(),
@@ -395,6 +396,8 @@ mod tests {
             max_llm_cost_usd: None,
             join_timeout_seconds: None,
             fill_empty_seats_with: None,
+            host: "builtin".into(),
+            hosted_table: None,
             bucket_key: String::new(),
             is_running: false,
             latest_run: latest,

@@ -67,6 +67,7 @@ pub fn routes(app: AppState) -> Router {
         )
         .route("/admin/agents", get(pages::agents))
         .route("/admin/webhooks", get(pages::webhooks))
+        .route("/admin/platforms", get(pages::platforms))
         .with_state(console)
         .route(
             &format!("{ASSET_PREFIX}/{{file}}"),

@@ -6,6 +6,7 @@ use super::format;
 use super::{Console, SignedIn};
 use crate::error::ApiError;
 use crate::routes::api_keys::ApiKeyView;
+use crate::routes::platforms::PlatformView;
 use crate::routes::simulations::SKIP_HISTORY;
 use crate::routes::simulations::{RunView, SimulationView};
 use crate::routes::webhooks::WebhookView;
@@ -26,7 +27,7 @@ pub struct Frame {
     script: String,
     who: String,
     csrf: String,
-    /// The nav entry to highlight: `simulations`, `keys` or `webhooks`.
+    /// The nav entry to highlight: `simulations`, `keys`, `agents`, `webhooks` or `platforms`.
     section: &'static str,
 }
 
@@ -175,6 +176,8 @@ struct RunRow {
     /// Waiting with its table open to take over from a closing one.
     standby: bool,
     table_id: Option<String>,
+    /// The platform's watch page of a run played there.
+    remote_watch_url: Option<String>,
     started: String,
     completed: Option<String>,
     duration: String,
@@ -201,6 +204,7 @@ impl From<RunView> for RunRow {
             completed: run.completed_at.map(iso),
             duration: format::duration(&run),
             table_id: run.table_id,
+            remote_watch_url: run.remote_watch_url,
             id: run.id,
         }
     }
@@ -353,6 +357,8 @@ struct Values {
     slots: Vec<SlotValues>,
     join_timeout_seconds: String,
     fill_empty_seats_with: String,
+    /// `builtin` or a platform's id.
+    host: String,
 }
 
 /// One seat's fields.
@@ -404,6 +410,7 @@ impl Default for Values {
                 .into(),
             join_timeout_seconds: Limits::DEFAULT_JOIN_TIMEOUT_SECONDS.to_string(),
             fill_empty_seats_with: String::new(),
+            host: "builtin".into(),
         }
     }
 }
@@ -462,6 +469,7 @@ impl From<&SimulationView> for Values {
                 .unwrap_or(Limits::DEFAULT_JOIN_TIMEOUT_SECONDS)
                 .to_string(),
             fill_empty_seats_with: view.fill_empty_seats_with.unwrap_or_default().to_owned(),
+            host: view.host.clone(),
         }
     }
 }
@@ -497,6 +505,8 @@ struct FormPage {
     known_models: Vec<String>,
     time_zones: &'static [&'static str],
     max_concurrent_runs: i32,
+    /// Where a simulation may play besides simrunner's own tables: (id, name).
+    platforms: Vec<(String, String)>,
 }
 
 impl FormPage {
@@ -560,6 +570,11 @@ impl FormPage {
             known_models: store::models::offered(&client).await?,
             time_zones: TIME_ZONES,
             max_concurrent_runs: console.app.runs.policy.max_concurrent_runs,
+            platforms: store::platforms::list_platforms(&client)
+                .await?
+                .into_iter()
+                .map(|p| (p.id.to_string(), p.name))
+                .collect(),
         })
     }
 }
@@ -948,6 +963,36 @@ pub async fn keys(State(console): State<Console>, signed_in: SignedIn) -> Respon
                     has_key: l.has_key,
                 })
                 .collect(),
+        })
+    };
+    respond(page.await)
+}
+
+// ---- platforms -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/platforms.html")]
+struct PlatformsPage {
+    layout: Layout,
+    frame: Frame,
+    platforms: Vec<PlatformView>,
+}
+
+impl PlatformsPage {
+    fn added(platform: &PlatformView) -> String {
+        iso(platform.created_at)
+    }
+}
+
+/// `/admin/platforms`: remote platforms with their credentials masked, each with a
+/// connection check.
+pub async fn platforms(State(console): State<Console>, signed_in: SignedIn) -> Response {
+    let page = async {
+        let platforms = store::platforms::list_platforms(&console.app.db().await?).await?;
+        Ok(PlatformsPage {
+            layout: console.layout.clone(),
+            frame: Frame::new(&console, signed_in, "platforms"),
+            platforms: platforms.into_iter().map(PlatformView::from).collect(),
         })
     };
     respond(page.await)

@@ -18,6 +18,12 @@ use utoipa::ToSchema;
 #[derive(Debug)]
 pub struct KeyInput(Secret<String>);
 
+impl KeyInput {
+    pub fn into_secret(self) -> Secret<String> {
+        self.0
+    }
+}
+
 impl<'de> Deserialize<'de> for KeyInput {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer)

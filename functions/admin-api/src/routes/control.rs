@@ -39,12 +39,7 @@ pub async fn start_simulation(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
     let config = parse_id(&id)?;
-    let launcher = state.runs.launcher.as_ref().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::LauncherUnavailable,
-            "no launcher is configured here (SIMRUNNER_LAUNCHER), so runs cannot start",
-        )
-    })?;
+    launcher(&state)?;
     // Starting resumes a paused config: its schedule is enabled first. Should the start
     // then be refused, an enabled schedule on a paused config only records `paused` skips
     // (and reconcile disables it); the other order could leave an active config unscheduled.
@@ -63,17 +58,36 @@ pub async fn start_simulation(
         };
         state.runs.scheduler.sync(&config, Some(enabled)).await?;
     }
+    let run = launch(&state, &config).await?;
+    Ok((StatusCode::CREATED, Json((*run).into())))
+}
+
+fn launcher(state: &AppState) -> Result<&simrunner::launch::Launcher, ApiError> {
+    state.runs.launcher.as_ref().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::LauncherUnavailable,
+            "no launcher is configured here (SIMRUNNER_LAUNCHER), so runs cannot start",
+        )
+    })
+}
+
+/// Starts a run of `config` now (the code path every start takes) and answers what the API
+/// says about it: the run, or why none started.
+pub(crate) async fn launch(
+    state: &AppState,
+    config: &SimulationId,
+) -> Result<Box<simrunner::store::RunRecord>, ApiError> {
     let started = dispatch::start_run(
         &state.pool,
-        launcher,
-        &config,
+        launcher(state)?,
+        config,
         Trigger::Manual,
         Utc::now(),
         &state.runs.policy,
     )
     .await?;
     match started {
-        Started::Launched(run) => Ok((StatusCode::CREATED, Json((*run).into()))),
+        Started::Launched(run) => Ok(run),
         Started::LaunchFailed(run, reason) => Err(ApiError::new(
             ErrorCode::LaunchFailed,
             format!(
@@ -81,7 +95,7 @@ pub async fn start_simulation(
                 run.id
             ),
         )),
-        Started::NotFound => Err(ApiError::not_found("simulation", &id)),
+        Started::NotFound => Err(ApiError::not_found("simulation", config.as_str())),
         // A key deleted since the check above.
         Started::Skipped {
             reason: SkipReason::MissingApiKey,

@@ -183,6 +183,11 @@ pub struct CreateSimulation {
     /// null: never.
     #[schema(minimum = 1, maximum = 100)]
     pub auto_pause_after: Option<i64>,
+    /// Where its tables are played: `builtin` (simrunner's engine, the default) or a
+    /// platform's id (`plt_…`, see /v1/admin/platforms): the run creates a table there and
+    /// every seat joins it as an outside agent. External seats are refused at a platform.
+    #[schema(pattern = "^(builtin|plt_[0-9a-f]{32})$", example = "builtin")]
+    pub host: Option<String>,
 }
 
 /// Absent leaves a field as it is; for `interval_minutes` and `max_llm_cost_usd`, `null`
@@ -250,6 +255,9 @@ pub struct UpdateSimulation {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub auto_pause_after: Option<Option<i64>>,
+    /// `builtin` or a platform's id.
+    #[schema(pattern = "^(builtin|plt_[0-9a-f]{32})$")]
+    pub host: Option<String>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`).
@@ -307,6 +315,7 @@ impl From<CreateSimulation> for SimulationDraft {
             windows: input.windows.map(window_drafts),
             handover: input.handover,
             auto_pause_after: input.auto_pause_after,
+            host: input.host,
             ..Default::default()
         };
         if let Some(table) = input.table_config {
@@ -391,6 +400,7 @@ impl UpdateSimulation {
         if let Some(fill) = self.fill_empty_seats_with {
             draft.fill_empty_seats_with = fill;
         }
+        draft.host = self.host.or(draft.host);
         if let Some(slots) = self.agent_slots {
             // Seating rules belong to external seats: new slots without any drop the old ones.
             if !slots
@@ -484,6 +494,8 @@ pub struct RunView {
     /// Decisions of its LLM and outside seats, and how many fell back.
     pub decisions: i64,
     pub fallbacks: i64,
+    /// A run played at a platform: that platform's watch page of its table.
+    pub remote_watch_url: Option<String>,
 }
 
 /// Why a run counts as degraded.
@@ -532,6 +544,7 @@ impl From<RunRecord> for RunView {
                 .collect(),
             decisions: run.decisions,
             fallbacks: run.fallbacks,
+            remote_watch_url: run.remote_watch_url,
         }
     }
 }
@@ -589,6 +602,10 @@ pub struct SimulationView {
     pub join_timeout_seconds: Option<i64>,
     /// With `external` seats: the bot that takes seats nobody took; null: the run fails.
     pub fill_empty_seats_with: Option<&'static str>,
+    /// `builtin` or the platform's id (`plt_…`) its tables are played at.
+    pub host: String,
+    /// A table hosted for a remote client (`POST /v1/admin/tables`): its id.
+    pub hosted_table: Option<String>,
     /// `sb{small}_bb{big}_seats{agent_count}_timeout{actionTimeoutMs}`
     #[schema(example = "sb5_bb10_seats4_timeout10000")]
     pub bucket_key: String,
@@ -685,6 +702,8 @@ impl From<SimulationRecord> for SimulationView {
                 .external_seating()
                 .and_then(|e| e.fill_with)
                 .map(|t| t.as_str()),
+            host: spec.host().to_text(),
+            hosted_table: spec.hosted_table().map(str::to_owned),
             bucket_key: record.bucket_key,
             is_running: record.is_running,
             latest_run: record.latest_run.map(RunView::from),
@@ -808,6 +827,15 @@ async fn check_references(
         note_unknown(&mut errors, &endpoints, &unknown, "webhook_id", |id| {
             format!("no webhook endpoint {id}; create it first (POST /v1/admin/webhooks)")
         });
+    }
+    if let Some(platform) = spec.host().platform() {
+        let unknown = store::platforms::unknown_platforms(tx, &[platform.as_str()]).await?;
+        if !unknown.is_empty() {
+            errors.add(
+                "host",
+                format!("no platform {platform}; add it first (POST /v1/admin/platforms)"),
+            );
+        }
     }
     errors
         .into_result(|| ())

@@ -36,7 +36,7 @@ fn secured_routes(app: &TestApp) -> Vec<(Method, String)> {
 async fn every_admin_route_answers_401_without_good_credentials() {
     let app = TestApp::spawn().await;
     let routes = secured_routes(&app);
-    assert_eq!(routes.len(), 27, "{routes:?}");
+    assert_eq!(routes.len(), 35, "{routes:?}");
     let wrong_token = format!("Bearer {TOKEN}x");
     let wrong_scheme = format!("Basic {TOKEN}");
     let credentials = [
@@ -98,6 +98,9 @@ async fn public_routes_need_no_credentials() {
             "/v1/admin/api-keys/models/refresh",
             "/v1/admin/api-keys/{id}",
             "/v1/admin/health",
+            "/v1/admin/platforms",
+            "/v1/admin/platforms/{id}",
+            "/v1/admin/platforms/{id}/check",
             "/v1/admin/simulations",
             "/v1/admin/simulations/agent-types",
             "/v1/admin/simulations/emergency-stop",
@@ -108,6 +111,9 @@ async fn public_routes_need_no_credentials() {
             "/v1/admin/simulations/{id}",
             "/v1/admin/simulations/{id}/start",
             "/v1/admin/simulations/{id}/stop",
+            "/v1/admin/tables",
+            "/v1/admin/tables/{id}/start",
+            "/v1/admin/tables/{id}/stop",
             "/v1/admin/webhooks",
             "/v1/admin/webhooks/{id}",
         ]

@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod liveness;
 mod openapi;
+mod platforms;
 mod runs;
 mod schedules;
 mod simulations;

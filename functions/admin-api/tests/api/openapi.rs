@@ -121,5 +121,5 @@ async fn every_admin_operation_declares_auth_failures_and_its_kind_of_errors() {
             }
         }
     }
-    assert_eq!(checked, 26);
+    assert_eq!(checked, 34);
 }
