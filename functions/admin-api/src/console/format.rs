@@ -68,6 +68,11 @@ pub fn limits(view: &SimulationView) -> String {
     if let Some(budget) = view.max_llm_cost_usd {
         parts.push(format!("LLM budget ${budget:.2}"));
     }
+    if view.hosted_table.is_some() {
+        parts.push("hosted for a remote client".into());
+    } else if view.host != "builtin" {
+        parts.push(format!("plays at platform {}", view.host));
+    }
     parts.join(" · ")
 }
 
