@@ -368,7 +368,10 @@ class WholeRun(unittest.IsolatedAsyncioTestCase):
 
         await asyncio.gather(play(agents[0], "agent"), play(agents[1], "envelope"))
         done = stack.wait_run(run["id"])
-        self.assertEqual((done["status"], done["hands_played"]), ("completed", 12), done)
+        self.assertEqual(done["status"], "completed", done)
+        # Twelve hands, unless one seat took every chip before (the deck is the run's own).
+        holding = [a for a in done["results"]["agents"] if a["final_stack"] > 0]
+        self.assertTrue(done["hands_played"] == 12 or (done["hands_played"] < 12 and len(holding) == 1), done)
         events = stack.events(table)
         opened = [e for e in events if e["type"] == "table_opened"][0]["data"]["seats"]
         self.assertEqual([s["type"] for s in opened], ["external", "tight", "external", "protocol"])

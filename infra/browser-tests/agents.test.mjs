@@ -68,7 +68,7 @@ test("an outside agent plays a table and the watch page shows it as one", async 
   const watch = await openPage(chromium, `${stack.url}/watch/${tableId}`);
   const seat = watch.locator(".seat.external").first();
   await eventually(async () => (await seat.count()) > 0 && /Browser <Bot>/.test(await seat.textContent()),
-    "the outside agent's seat");
+    "the outside agent's seat", 60000);
   assert.match(await seat.locator(".kind").textContent(), /outside agent/);
   // The agent's name is text, not markup.
   assert.equal(await watch.locator(".seat.external .name b, .seat.external .name bot").count(), 0);

@@ -103,6 +103,11 @@ pub fn limits(view: &SimulationView) -> String {
             "pauses after {after} failed or degraded runs in a row"
         ));
     }
+    if view.hosted_table.is_some() {
+        parts.push("hosted for a remote client".into());
+    } else if view.host != "builtin" {
+        parts.push(format!("plays at platform {}", view.host));
+    }
     parts.join(" · ")
 }
 
