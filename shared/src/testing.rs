@@ -19,6 +19,20 @@ pub struct TestDatabase {
     pub pool: Pool,
 }
 
+impl TestDatabase {
+    /// The first column of a query's single row: a `count(*)` and the like.
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.pool
+            .get()
+            .await
+            .unwrap()
+            .query_one(sql, &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+}
+
 /// The server every test database of this process lives on: a URL to its admin database.
 fn server_url() -> &'static str {
     static SERVER: OnceLock<String> = OnceLock::new();

@@ -70,17 +70,6 @@ async fn finish_all(db: &TestDatabase, at: DateTime<Utc>) {
         .unwrap();
 }
 
-async fn count(db: &TestDatabase, sql: &str) -> i64 {
-    db.pool
-        .get()
-        .await
-        .unwrap()
-        .query_one(sql, &[])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 /// Runs `n` dispatches of `config` at once, each on its own connection.
 async fn race(
     db: &TestDatabase,
@@ -180,9 +169,9 @@ async fn two_hundred_racing_deliveries_of_one_scheduled_time_make_exactly_one_ru
         }
     }
     assert_eq!(started, 1);
-    assert_eq!(count(&db, "SELECT count(*) FROM simulation_runs").await, 1);
+    assert_eq!(db.count("SELECT count(*) FROM simulation_runs").await, 1);
     assert_eq!(
-        count(&db, "SELECT skip_count FROM simulation_configs").await,
+        db.count("SELECT skip_count FROM simulation_configs").await,
         199
     );
 }
@@ -200,11 +189,8 @@ async fn two_hundred_racing_manual_starts_leave_exactly_one_active_run() {
     }
     assert_eq!(started, 1);
     assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM simulation_runs WHERE status = 'queued'"
-        )
-        .await,
+        db.count("SELECT count(*) FROM simulation_runs WHERE status = 'queued'")
+            .await,
         1
     );
 }
@@ -241,11 +227,8 @@ async fn the_global_limit_holds_across_configs() {
     }
     assert!((1..=2).contains(&started), "started {started}");
     assert!(
-        count(
-            &db,
-            "SELECT count(*) FROM simulation_runs WHERE status IN ('queued','running')"
-        )
-        .await
+        db.count("SELECT count(*) FROM simulation_runs WHERE status IN ('queued','running')")
+            .await
             <= 2
     );
     finish_all(&db, t0()).await;
@@ -371,7 +354,7 @@ async fn paused_and_one_off_configs_ignore_the_schedule() {
         reason(&go(&db, &one_off, Trigger::Scheduled { at: t0() }, t0()).await),
         Some(SkipReason::NotPeriodic)
     );
-    assert_eq!(count(&db, "SELECT count(*) FROM simulation_runs").await, 0);
+    assert_eq!(db.count("SELECT count(*) FROM simulation_runs").await, 0);
 }
 
 #[tokio::test]
@@ -482,11 +465,8 @@ async fn stop_and_emergency_stop_ask_runs_to_stop_and_pause_configs() {
     let stopped = stop_simulation(&mut client, &a, t0()).await.unwrap();
     assert!(matches!(stopped, Some(Some(_))));
     assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM simulation_runs WHERE stop_requested_at IS NOT NULL"
-        )
-        .await,
+        db.count("SELECT count(*) FROM simulation_runs WHERE stop_requested_at IS NOT NULL")
+            .await,
         1
     );
     assert_eq!(
@@ -500,11 +480,8 @@ async fn stop_and_emergency_stop_ask_runs_to_stop_and_pause_configs() {
     assert_eq!(runs.len(), 2, "both runs asked");
     assert_eq!(paused, std::slice::from_ref(&b), "b paused (a already was)");
     assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM simulation_configs WHERE status = 'active'"
-        )
-        .await,
+        db.count("SELECT count(*) FROM simulation_configs WHERE status = 'active'")
+            .await,
         0
     );
 }

@@ -91,17 +91,6 @@ async fn exec(db: &TestDatabase, sql: &str, params: &[&(dyn tokio_postgres::type
         .unwrap();
 }
 
-async fn count(db: &TestDatabase, sql: &str) -> i64 {
-    db.pool
-        .get()
-        .await
-        .unwrap()
-        .query_one(sql, &[])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 /// The runner's claim, at `at` on the controlled clock.
 async fn claim(db: &TestDatabase, run: &RunId, at: DateTime<Utc>) {
     exec(
@@ -124,8 +113,7 @@ async fn finish(db: &TestDatabase, run: &RunId, status: &str, at: DateTime<Utc>)
 }
 
 async fn in_play(db: &TestDatabase) -> i64 {
-    count(
-        db,
+    db.count(
         "SELECT count(*) FROM simulation_runs WHERE status IN ('queued', 'running') AND NOT standby",
     )
     .await
@@ -189,7 +177,7 @@ async fn an_always_on_config_keeps_its_tables_and_waits_out_the_cooldown_per_tab
     );
     assert_eq!(in_play(&db).await, 2);
     // Keeping live is not a trigger that was lost: no skip was recorded.
-    assert_eq!(count(&db, "SELECT count(*) FROM simulation_skips").await, 0);
+    assert_eq!(db.count("SELECT count(*) FROM simulation_skips").await, 0);
 }
 
 #[tokio::test]
@@ -224,14 +212,11 @@ async fn racing_ticks_and_duplicate_endings_never_exceed_the_live_tables_or_the_
             id.as_str()
         )
     };
-    assert!(count(&db, &active(&config)).await <= 3);
-    assert!(count(&db, &active(&other)).await <= 3);
+    assert!(db.count(&active(&config)).await <= 3);
+    assert!(db.count(&active(&other)).await <= 3);
     assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM simulation_runs WHERE status IN ('queued', 'running')"
-        )
-        .await,
+        db.count("SELECT count(*) FROM simulation_runs WHERE status IN ('queued', 'running')")
+            .await,
         4,
         "the global limit is full and never exceeded"
     );
@@ -515,15 +500,13 @@ async fn a_config_pauses_itself_after_n_failed_or_degraded_runs_with_one_alert()
             .contains("last 2 runs failed or were degraded")
     );
     assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM alerts WHERE kind = 'config_auto_paused'"
-        )
-        .await,
+        db.count("SELECT count(*) FROM alerts WHERE kind = 'config_auto_paused'")
+            .await,
         1
     );
     assert_eq!(
-        count(&db, "SELECT count(*) FROM alerts WHERE kind = 'run_failed'").await,
+        db.count("SELECT count(*) FROM alerts WHERE kind = 'run_failed'")
+            .await,
         1
     );
 }
@@ -565,7 +548,7 @@ async fn a_failed_run_is_alerted_once_signed_and_retried_until_the_webhook_takes
             .unwrap();
         assert_eq!(owner, Some(config.clone()));
     }
-    assert_eq!(count(&db, "SELECT count(*) FROM alerts").await, 1);
+    assert_eq!(db.count("SELECT count(*) FROM alerts").await, 1);
 
     let receiver = http_receiver();
     receiver
@@ -756,7 +739,7 @@ async fn health_figures_come_from_runs_and_tables_with_known_times() {
     let again = health::health(&client, from, t0(), buckets).await.unwrap();
     assert_eq!(again.overall, figures.overall);
     assert_eq!(again.configs[0].figures, figures.configs[0].figures);
-    assert!(count(&db, "SELECT count(*) FROM health_hours").await >= 23 * 3);
+    assert!(db.count("SELECT count(*) FROM health_hours").await >= 23 * 3);
     let other = figures
         .configs
         .iter()

@@ -310,17 +310,7 @@ async fn compute(
         )
         .await?;
     for row in &runs {
-        let part = Hour {
-            runs: row.get(2),
-            failed: row.get(3),
-            degraded: row.get(4),
-            cancelled: row.get(5),
-            hands: row.get(6),
-            llm_cost_usd: row.get(7),
-            decisions: row.get(8),
-            fallbacks: row.get(9),
-            ..Hour::default()
-        };
+        let part = run_counts(row);
         let hour: DateTime<Utc> = row.get(1);
         hours.entry((row.get(0), hour)).or_default().add(&part);
         hours.entry((SITE.to_owned(), hour)).or_default().add(&part);
@@ -372,6 +362,22 @@ async fn compute(
     Ok(hours)
 }
 
+/// An hour's run counts from a row whose columns 2 to 9 are runs, failed, degraded, cancelled,
+/// hands, LLM cost, decisions and fallbacks (how both the runs and the kept hours are read).
+fn run_counts(row: &tokio_postgres::Row) -> Hour {
+    Hour {
+        runs: row.get(2),
+        failed: row.get(3),
+        degraded: row.get(4),
+        cancelled: row.get(5),
+        hands: row.get(6),
+        llm_cost_usd: row.get(7),
+        decisions: row.get(8),
+        fallbacks: row.get(9),
+        ..Hour::default()
+    }
+}
+
 /// The hours of `[from, to)`: kept ones read back, the rest computed (and kept once settled).
 async fn hours(
     client: &impl GenericClient,
@@ -392,17 +398,10 @@ async fn hours(
         hours.insert(
             (row.get(0), row.get(1)),
             Hour {
-                runs: row.get(2),
-                failed: row.get(3),
-                degraded: row.get(4),
-                cancelled: row.get(5),
-                hands: row.get(6),
-                llm_cost_usd: row.get(7),
-                decisions: row.get(8),
-                fallbacks: row.get(9),
                 expected: row.get(10),
                 covered: row.get(11),
                 full: row.get(12),
+                ..run_counts(row)
             },
         );
     }

@@ -716,15 +716,7 @@ struct ConfigLine {
     id: String,
     name: String,
     kind: String,
-    coverage: String,
-    full_coverage: String,
-    failure_rate: String,
-    runs: i64,
-    failed: i64,
-    degraded: i64,
-    hands: String,
-    cost: String,
-    fallbacks: String,
+    figures: FigureCells,
     /// A small coverage chart.
     bars: Vec<format::Bar>,
     /// Coverage below the target: the line is marked.
@@ -735,17 +727,9 @@ struct ConfigLine {
 struct PeriodPanel {
     name: &'static str,
     title: &'static str,
-    coverage: String,
-    full_coverage: String,
-    failure_rate: String,
+    figures: FigureCells,
     failure_bad: bool,
     coverage_bad: bool,
-    runs: i64,
-    failed: i64,
-    degraded: i64,
-    hands: String,
-    cost: String,
-    fallbacks: String,
     coverage_bars: Vec<format::Bar>,
     run_bars: Vec<format::Bar>,
     configs: Vec<ConfigLine>,
@@ -777,8 +761,35 @@ struct HealthPage {
 const COVERAGE_TARGET: f64 = 0.95;
 const FAILURE_TARGET: f64 = 0.10;
 
-fn fallbacks(per_100: Option<f64>) -> String {
-    per_100.map_or("—".into(), |f| format!("{f:.1}"))
+/// A period's figures, overall or of one config, as the dashboard writes them.
+struct FigureCells {
+    coverage: String,
+    full_coverage: String,
+    failure_rate: String,
+    runs: i64,
+    failed: i64,
+    degraded: i64,
+    hands: String,
+    cost: String,
+    fallbacks: String,
+}
+
+impl FigureCells {
+    fn of(f: &store::health::Figures) -> Self {
+        Self {
+            coverage: format::percent(f.coverage),
+            full_coverage: format::percent(f.full_coverage),
+            failure_rate: format::percent(f.failure_rate()),
+            runs: f.runs,
+            failed: f.failed,
+            degraded: f.degraded,
+            hands: format::chips(f.hands),
+            cost: format!("${:.2}", f.llm_cost_usd),
+            fallbacks: f
+                .fallbacks_per_100()
+                .map_or("—".into(), |f| format!("{f:.1}")),
+        }
+    }
 }
 
 fn period_panel(
@@ -790,17 +801,9 @@ fn period_panel(
     PeriodPanel {
         name,
         title,
-        coverage: format::percent(f.coverage),
-        full_coverage: format::percent(f.full_coverage),
-        failure_rate: format::percent(f.failure_rate()),
+        figures: FigureCells::of(f),
         failure_bad: f.failure_rate().is_some_and(|r| r > FAILURE_TARGET),
         coverage_bad: f.coverage.is_some_and(|c| c < COVERAGE_TARGET),
-        runs: f.runs,
-        failed: f.failed,
-        degraded: f.degraded,
-        hands: format::chips(f.hands),
-        cost: format!("${:.2}", f.llm_cost_usd),
-        fallbacks: fallbacks(f.fallbacks_per_100()),
         coverage_bars: format::share_bars(
             &health
                 .series
@@ -828,15 +831,7 @@ fn period_panel(
                     ("always_on", Some(n)) => format!("always on ×{n}"),
                     (other, _) => other.replace('_', "-"),
                 },
-                coverage: format::percent(c.figures.coverage),
-                full_coverage: format::percent(c.figures.full_coverage),
-                failure_rate: format::percent(c.figures.failure_rate()),
-                runs: c.figures.runs,
-                failed: c.figures.failed,
-                degraded: c.figures.degraded,
-                hands: format::chips(c.figures.hands),
-                cost: format!("${:.2}", c.figures.llm_cost_usd),
-                fallbacks: fallbacks(c.figures.fallbacks_per_100()),
+                figures: FigureCells::of(&c.figures),
                 bars: format::share_bars(
                     &c.series
                         .iter()
