@@ -153,10 +153,18 @@ async fn a_config_plays_at_a_platform_that_exists_without_external_seats() {
     // The console says where it plays, and the platforms page lists it, masked.
     let cookie = crate::console::sign_in(&app).await;
     let list = crate::console::page(&app, "/admin", &cookie).await;
-    assert!(list.text.contains(&format!("plays at platform {id}")), "{}", list.text);
+    assert!(
+        list.text.contains(&format!("plays at platform {id}")),
+        "{}",
+        list.text
+    );
     let platforms = crate::console::page(&app, "/admin/platforms", &cookie).await;
     assert!(platforms.text.contains("****cred"), "{}", platforms.text);
-    assert!(platforms.text.contains(&format!("/v1/admin/platforms/{id}/check")));
+    assert!(
+        platforms
+            .text
+            .contains(&format!("/v1/admin/platforms/{id}/check"))
+    );
 
     // In use: not deleted.
     let in_use = app.delete(&format!("/v1/admin/platforms/{id}")).await;
