@@ -113,13 +113,13 @@ impl Table {
             board,
         };
         self.hands_dealt += 1;
-        let hand = Hand::start_reusing(&setup, events).expect("a table deals valid hands");
+        let dealt = setup.check().expect("a table deals valid hands");
         Some((
             Deal {
                 number: self.hands_dealt,
                 button,
             },
-            hand,
+            Hand::deal_in(&setup, dealt, events),
         ))
     }
 
