@@ -39,7 +39,7 @@
 
 use super::cards::Card;
 use super::eval::{HandRank, evaluate};
-use super::pots::{Pot, SeatSet, build_pots};
+use super::pots::{ALL_SEATS, Pot, SeatSet, build_pots, clockwise, seats_in};
 
 pub const MAX_SEATS: usize = 9;
 
@@ -326,26 +326,6 @@ pub struct Hand {
     pots: [Pot; MAX_SEATS],
     pot_count: usize,
     finished: bool,
-}
-
-/// All seats, as a [`SeatSet`].
-const ALL_SEATS: SeatSet = (1 << MAX_SEATS) - 1;
-
-/// The seats of `set`, lowest first.
-fn seats_in(mut set: SeatSet) -> impl Iterator<Item = usize> + Clone {
-    std::iter::from_fn(move || {
-        (set != 0).then(|| {
-            let seat = set.trailing_zeros() as usize;
-            set &= set - 1;
-            seat
-        })
-    })
-}
-
-/// The seats of `set` clockwise from the one left of `after`, `after` itself last.
-fn clockwise(set: SeatSet, after: usize) -> impl Iterator<Item = usize> + Clone {
-    let later = (ALL_SEATS << (after + 1)) & ALL_SEATS;
-    seats_in(set & later).chain(seats_in(set & !later))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

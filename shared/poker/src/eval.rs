@@ -121,10 +121,12 @@ fn straight_high(mask: u16) -> Option<u32> {
 /// The best five-card hand within `cards` (5 to 7 cards).
 pub fn evaluate(cards: &[Card]) -> HandRank {
     debug_assert!((5..=7).contains(&cards.len()));
-    let mut suits = [0u16; 4];
+    // The four 13-bit suit masks side by side in one register, 16 bits apart.
+    let mut masks = 0u64;
     for card in cards {
-        suits[card.suit() as usize] |= 1 << card.rank();
+        masks |= 1 << (16 * card.suit() + card.rank());
     }
+    let suits = [0, 1, 2, 3].map(|suit| (masks >> (16 * suit)) as u16);
     let [a, b, c, d] = suits;
     let mut ranks = [0u32; 5];
 

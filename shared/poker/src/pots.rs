@@ -9,6 +9,26 @@ use super::engine::MAX_SEATS;
 /// Seats as bits: bit *i* set means seat *i*.
 pub type SeatSet = u16;
 
+/// All seats, as a [`SeatSet`].
+pub(crate) const ALL_SEATS: SeatSet = (1 << MAX_SEATS) - 1;
+
+/// The seats of `set`, lowest first.
+pub(crate) fn seats_in(mut set: SeatSet) -> impl Iterator<Item = usize> + Clone {
+    std::iter::from_fn(move || {
+        (set != 0).then(|| {
+            let seat = set.trailing_zeros() as usize;
+            set &= set - 1;
+            seat
+        })
+    })
+}
+
+/// The seats of `set` clockwise from the one left of `after`, `after` itself last.
+pub(crate) fn clockwise(set: SeatSet, after: usize) -> impl Iterator<Item = usize> + Clone {
+    let later = (ALL_SEATS << (after + 1)) & ALL_SEATS;
+    seats_in(set & later).chain(seats_in(set & !later))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pot {
     pub amount: i64,
@@ -23,7 +43,7 @@ pub fn build_pots(totals: &[i64; MAX_SEATS], folded: SeatSet, out: &mut [Pot; MA
     let mut levels = [0i64; MAX_SEATS];
     let mut count = 0;
     for (seat, &total) in totals.iter().enumerate() {
-        if total > 0 && folded & (1 << seat) == 0 && !levels[..count].contains(&total) {
+        if total > 0 && folded & (1 << seat) == 0 {
             levels[count] = total;
             count += 1;
         }
@@ -31,7 +51,12 @@ pub fn build_pots(totals: &[i64; MAX_SEATS], folded: SeatSet, out: &mut [Pot; MA
     let levels = &mut levels[..count];
     levels.sort_unstable();
     let mut previous = 0;
+    // Sorted, so each level's repeats follow it; they add nothing (`previous` already
+    // reached it) and are skipped.
     for &level in levels.iter() {
+        if level == previous {
+            continue;
+        }
         let mut amount = 0;
         let mut eligible = 0;
         for (seat, &total) in totals.iter().enumerate() {
