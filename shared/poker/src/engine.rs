@@ -262,20 +262,24 @@ impl HandSetup {
         if self.stacks[self.button] <= 0 {
             return Err(SetupError::ButtonOnEmptySeat);
         }
-        let mut seen = 0u64;
-        let mut check = |card: Card| {
-            if seen & (1 << card.index()) != 0 {
-                return Err(SetupError::DuplicateCard(card));
-            }
-            seen |= 1 << card.index();
-            Ok(())
-        };
+        let bit = |card: Card| 1u64 << card.index();
+        let mut seen = 0;
         for seat in seats_in(dealt) {
-            check(self.holes[seat][0])?;
-            check(self.holes[seat][1])?;
+            seen |= bit(self.holes[seat][0]) | bit(self.holes[seat][1]);
         }
         for card in self.board {
-            check(card)?;
+            seen |= bit(card);
+        }
+        if seen.count_ones() != 2 * dealt.count_ones() + 5 {
+            // Some card is dealt twice: name the first repeat, seat by seat, then the board.
+            let mut seen = 0;
+            let cards = seats_in(dealt).flat_map(|seat| self.holes[seat]);
+            for card in cards.chain(self.board) {
+                if seen & bit(card) != 0 {
+                    return Err(SetupError::DuplicateCard(card));
+                }
+                seen |= bit(card);
+            }
         }
         Ok(dealt)
     }
@@ -647,20 +651,20 @@ impl Hand {
 
     /// The part of the biggest contribution nobody matched goes back to its owner.
     fn return_uncalled_bet(&mut self) {
-        // The last of the seats that put in the most, and the most any other seat put in.
-        let mut top = 0;
-        for seat in 1..MAX_SEATS {
-            if self.totals[seat] >= self.totals[top] {
-                top = seat;
-            }
+        // The most any seat put in, and the most any other seat put in (the same when two
+        // seats share the top, and then nothing goes back).
+        let (mut most, mut second) = (self.totals[0], i64::MIN);
+        for &total in &self.totals[1..] {
+            second = second.max(total.min(most));
+            most = most.max(total);
         }
-        let second = (0..MAX_SEATS)
-            .filter(|&seat| seat != top)
-            .map(|seat| self.totals[seat])
-            .max()
-            .unwrap_or(0);
-        let excess = self.totals[top] - second;
+        let excess = most - second;
         if excess > 0 {
+            let top = self
+                .totals
+                .iter()
+                .position(|&total| total == most)
+                .expect("a seat put in the most");
             self.totals[top] -= excess;
             self.streets[top] -= excess.min(self.streets[top]);
             self.stacks[top] += excess;
