@@ -39,7 +39,7 @@
 
 use super::cards::Card;
 use super::eval::{HandRank, evaluate};
-use super::pots::{ALL_SEATS, Pot, SeatSet, build_pots, clockwise, seats_in};
+use super::pots::{ALL_SEATS, Pot, SeatSet, build_pots, clockwise, seat_count, seats_in};
 
 pub const MAX_SEATS: usize = 9;
 
@@ -256,21 +256,26 @@ impl HandSetup {
                 dealt |= 1 << seat;
             }
         }
-        if dealt.count_ones() < 2 {
+        if seat_count(dealt) < 2 {
             return Err(SetupError::TooFewPlayers);
         }
         if self.stacks[self.button] <= 0 {
             return Err(SetupError::ButtonOnEmptySeat);
         }
+        // Adding the cards' bits carries exactly when a card repeats (the sum then exceeds
+        // the union).
         let bit = |card: Card| 1u64 << card.index();
-        let mut seen = 0;
+        let (mut union, mut sum) = (0, 0);
         for seat in seats_in(dealt) {
-            seen |= bit(self.holes[seat][0]) | bit(self.holes[seat][1]);
+            let [first, second] = self.holes[seat].map(bit);
+            union |= first | second;
+            sum += first + second;
         }
-        for card in self.board {
-            seen |= bit(card);
+        for card in self.board.map(bit) {
+            union |= card;
+            sum += card;
         }
-        if seen.count_ones() != 2 * dealt.count_ones() + 5 {
+        if sum != union {
             // Some card is dealt twice: name the first repeat, seat by seat, then the board.
             let mut seen = 0;
             let cards = seats_in(dealt).flat_map(|seat| self.holes[seat]);
@@ -311,6 +316,9 @@ pub struct Hand {
     all_in: SeatSet,
     /// Seats that have acted on this street.
     acted: SeatSet,
+    /// Seats that have not acted on this street since the bet last rose: those still active
+    /// owe chips or have yet to act.
+    pending: SeatSet,
     button: usize,
     small_blind_seat: usize,
     big_blind_seat: usize,
@@ -381,6 +389,7 @@ impl Hand {
             active: dealt,
             all_in: 0,
             acted: 0,
+            pending: ALL_SEATS,
             button: setup.button,
             small_blind_seat: 0,
             big_blind_seat: 0,
@@ -408,7 +417,7 @@ impl Hand {
                 .next()
                 .expect("two seats are dealt in")
         };
-        let (sb, bb) = if dealt.count_ones() == 2 {
+        let (sb, bb) = if seat_count(dealt) == 2 {
             (setup.button, next_dealt(setup.button))
         } else {
             let sb = next_dealt(setup.button);
@@ -473,25 +482,16 @@ impl Hand {
         }
     }
 
-    /// The first seat after `after`, clockwise, that must act (see [`Hand::must_act`]).
+    /// The first seat after `after`, clockwise, with a decision to make. With an opponent
+    /// who can still bet: a seat that owes chips or has not acted on this street. With every
+    /// opponent all-in (or folded): only when one of them has more in front than it, since a
+    /// bet could not be answered and checking or folding chips nobody can win is no decision.
     fn first_to_act(&self, after: usize) -> Option<usize> {
-        clockwise(self.active, after).find(|&seat| self.must_act(seat))
-    }
-
-    /// Whether `seat`, which is active, has a decision to make. With an opponent who can
-    /// still bet: when it owes chips or has not acted on this street. With every opponent
-    /// all-in (or folded): only when one of them has more in front than it, since a bet
-    /// could not be answered and checking or folding chips nobody can win is no decision.
-    fn must_act(&self, seat: usize) -> bool {
-        debug_assert!(self.active & (1 << seat) != 0);
-        if self.active & !(1 << seat) != 0 {
-            self.streets[seat] < self.bet || self.acted & (1 << seat) == 0
+        if several(self.active) {
+            clockwise(self.active & self.pending, after).next()
         } else {
-            seats_in(self.all_in)
-                .map(|o| self.streets[o])
-                .max()
-                .unwrap_or(0)
-                > self.streets[seat]
+            let most_all_in = seats_in(self.all_in).map(|o| self.streets[o]).max();
+            seats_in(self.active).find(|&seat| most_all_in.unwrap_or(0) > self.streets[seat])
         }
     }
 
@@ -559,6 +559,10 @@ impl Hand {
         };
         self.acted |= 1 << seat;
         self.acted_at[seat] = self.bet;
+        self.pending &= !(1 << seat);
+        if matches!(action, Action::RaiseTo(_)) {
+            self.pending = ALL_SEATS & !(1 << seat);
+        }
         self.events.push(Event::Acted {
             seat,
             street: self.street,
@@ -574,7 +578,7 @@ impl Hand {
     /// Moves the hand forward while nobody has a decision to make.
     fn settle(&mut self) {
         while self.to_act.is_none() && !self.finished {
-            if self.live().count_ones() <= 1 {
+            if !several(self.live()) {
                 self.finish(false);
             } else if let Some(next) = self.street.next() {
                 self.street = next;
@@ -582,6 +586,7 @@ impl Hand {
                 self.min_raise = self.big_blind;
                 self.streets = [0; MAX_SEATS];
                 self.acted = 0;
+                self.pending = ALL_SEATS;
                 let mut board = [None; 5];
                 for (slot, card) in board.iter_mut().zip(&self.board[..next.board_len()]) {
                     *slot = Some(*card);
@@ -636,7 +641,7 @@ impl Hand {
 
     /// Splits `amount` among `winners`; odd chips one each from the button's left.
     fn pay(&mut self, amount: i64, winners: SeatSet) {
-        let count = i64::from(winners.count_ones());
+        let count = seat_count(winners) as i64;
         if count == 0 {
             return;
         }
@@ -720,7 +725,7 @@ impl Hand {
 
     /// Players still holding cards (not folded), the seat asking included.
     pub fn players_in_hand(&self) -> usize {
-        self.live().count_ones() as usize
+        seat_count(self.live())
     }
 
     pub fn big_blind(&self) -> i64 {
@@ -769,6 +774,11 @@ impl Hand {
         assert!(seat < MAX_SEATS, "seat {seat} of {MAX_SEATS}");
         self.dealt & (1 << seat) != 0
     }
+}
+
+/// Whether `set` holds two seats or more.
+fn several(set: SeatSet) -> bool {
+    set & set.wrapping_sub(1) != 0
 }
 
 /// The eligible seats holding the best hand (all of them when there was no showdown).

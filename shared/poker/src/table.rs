@@ -7,7 +7,7 @@
 
 use super::cards::Card;
 use super::engine::{Event, Hand, HandSetup, MAX_SEATS};
-use super::pots::{SeatSet, clockwise};
+use super::pots::{SeatSet, clockwise, seat_count};
 use rand::{Rng, SeedableRng};
 use rand_chacha::{ChaCha12Core, ChaCha12Rng};
 
@@ -65,7 +65,7 @@ impl Table {
 
     /// Seats that still have chips.
     pub fn players_left(&self) -> usize {
-        self.with_chips().count_ones() as usize
+        seat_count(self.with_chips())
     }
 
     /// The seats that still have chips (only the table's first `seats` ever do).
@@ -82,7 +82,7 @@ impl Table {
     /// Deals the next hand, or `None` when fewer than two seats have chips.
     pub fn deal(&mut self, events: Vec<Event>) -> Option<(Deal, Hand)> {
         let with_chips = self.with_chips();
-        let players = with_chips.count_ones() as usize;
+        let players = seat_count(with_chips);
         if players < 2 {
             return None;
         }
