@@ -645,6 +645,13 @@ impl Hand {
         if count == 0 {
             return;
         }
+        if count == 1 {
+            // The usual case, without a division.
+            let seat = winners.trailing_zeros() as usize;
+            self.stacks[seat] += amount;
+            self.won[seat] += amount;
+            return;
+        }
         let (share, mut odd) = (amount / count, amount % count);
         for seat in clockwise(winners, self.button) {
             let extra = i64::from(odd > 0);

@@ -57,11 +57,10 @@ pub fn build_pots(totals: &[i64; MAX_SEATS], folded: SeatSet, out: &mut [Pot; MA
     let mut pots = 0;
     let mut levels = [0i64; MAX_SEATS];
     let mut count = 0;
+    // Without branches: which seats count is as good as random in a simulation.
     for (seat, &total) in totals.iter().enumerate() {
-        if total > 0 && folded & (1 << seat) == 0 {
-            levels[count] = total;
-            count += 1;
-        }
+        levels[count] = total;
+        count += usize::from(total > 0 && folded & (1 << seat) == 0);
     }
     let levels = &mut levels[..count];
     levels.sort_unstable();
@@ -76,10 +75,9 @@ pub fn build_pots(totals: &[i64; MAX_SEATS], folded: SeatSet, out: &mut [Pot; MA
         let mut eligible = 0;
         for (seat, &total) in totals.iter().enumerate() {
             amount += total.clamp(previous, level) - previous;
-            if total >= level && folded & (1 << seat) == 0 {
-                eligible |= 1 << seat;
-            }
+            eligible |= SeatSet::from(total >= level) << seat;
         }
+        eligible &= !folded;
         out[pots] = Pot { amount, eligible };
         pots += 1;
         previous = level;
