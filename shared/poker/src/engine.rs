@@ -330,8 +330,6 @@ pub struct Hand {
     /// The size of the last full bet or raise on this street.
     min_raise: i64,
     to_act: Option<usize>,
-    /// What `to_act` may do, worked out once when it became that seat's turn.
-    legal: Legal,
     /// All of `totals`, summed.
     pot: i64,
     events: Vec<Event>,
@@ -399,10 +397,6 @@ impl Hand {
             bet: 0,
             min_raise: setup.big_blind,
             to_act: None,
-            legal: Legal {
-                to_call: 0,
-                raise: None,
-            },
             pot: 0,
             events,
             pots: [Pot {
@@ -472,14 +466,11 @@ impl Hand {
         self.active | self.all_in
     }
 
-    /// Gives the turn to the first seat after `after` that must act, moves the hand on if
-    /// nobody must, and works out what the seat whose turn it is may do.
+    /// Gives the turn to the first seat after `after` that must act, and moves the hand on
+    /// if nobody must.
     fn pass_turn(&mut self, after: usize) {
         self.to_act = self.first_to_act(after);
         self.settle();
-        if let Some(seat) = self.to_act {
-            self.legal = self.legal_for(seat);
-        }
     }
 
     /// The first seat after `after`, clockwise, with a decision to make. With an opponent
@@ -506,7 +497,7 @@ impl Hand {
 
     /// What the seat to act may do.
     pub fn legal(&self) -> Option<Legal> {
-        self.to_act.map(|_| self.legal)
+        self.to_act.map(|seat| self.legal_for(seat))
     }
 
     /// What `seat` may do if it is to act now.
@@ -527,7 +518,7 @@ impl Hand {
     /// Applies the acting seat's decision, then deals, returns and pays whatever follows.
     pub fn apply(&mut self, action: Action) -> Result<(), ActionError> {
         let seat = self.to_act.ok_or(ActionError::HandOver)?;
-        let legal = self.legal;
+        let legal = self.legal_for(seat);
         if !legal.allows(action) {
             return Err(ActionError::NotAllowed {
                 seat,
