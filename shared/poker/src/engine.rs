@@ -39,7 +39,7 @@
 
 use super::cards::Card;
 use super::eval::{HandRank, evaluate};
-use super::pots::{Pot, SeatSet, build_pots};
+use super::pots::{ALL_SEATS, Pot, SeatSet, build_pots, clockwise, seat_count, seats_in};
 
 pub const MAX_SEATS: usize = 9;
 
@@ -218,21 +218,6 @@ impl SeatStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Seat {
-    status: SeatStatus,
-    stack: i64,
-    /// Chips in front on the current street.
-    street: i64,
-    /// Chips put in this hand.
-    total: i64,
-    hole: [Card; 2],
-    /// The bet level when this seat last acted on this street; `None` before it acts.
-    acted_at: Option<i64>,
-    /// Chips won back this hand (pots and returned bets).
-    won: i64,
-}
-
 /// An illegal action, with what was allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ActionError {
@@ -259,10 +244,81 @@ pub struct HandSetup {
     pub board: [Card; 5],
 }
 
+impl HandSetup {
+    /// The seats dealt in, or why this is no hand.
+    pub(crate) fn check(&self) -> Result<SeatSet, SetupError> {
+        if self.small_blind < 1 || self.big_blind < self.small_blind {
+            return Err(SetupError::BadBlinds);
+        }
+        let mut dealt: SeatSet = 0;
+        for (seat, &stack) in self.stacks.iter().enumerate() {
+            if stack > 0 {
+                dealt |= 1 << seat;
+            }
+        }
+        if seat_count(dealt) < 2 {
+            return Err(SetupError::TooFewPlayers);
+        }
+        if self.stacks[self.button] <= 0 {
+            return Err(SetupError::ButtonOnEmptySeat);
+        }
+        // Adding the cards' bits carries exactly when a card repeats (the sum then exceeds
+        // the union).
+        let bit = |card: Card| 1u64 << card.index();
+        let (mut union, mut sum) = (0, 0);
+        for seat in seats_in(dealt) {
+            let [first, second] = self.holes[seat].map(bit);
+            union |= first | second;
+            sum += first + second;
+        }
+        for card in self.board.map(bit) {
+            union |= card;
+            sum += card;
+        }
+        if sum != union {
+            // Some card is dealt twice: name the first repeat, seat by seat, then the board.
+            let mut seen = 0;
+            let cards = seats_in(dealt).flat_map(|seat| self.holes[seat]);
+            for card in cards.chain(self.board) {
+                if seen & bit(card) != 0 {
+                    return Err(SetupError::DuplicateCard(card));
+                }
+                seen |= bit(card);
+            }
+        }
+        Ok(dealt)
+    }
+}
+
 /// One hand in progress.
+///
+/// What each seat has is kept as one array per quantity, and where each seat stands as
+/// sets of seats ([`Hand::status`] reads them): deciding who acts next, what they may do and
+/// how the pots split is then a few bit operations over small arrays, and the hand, which
+/// is moved into place once per deal, stays small.
 #[derive(Debug, Clone)]
 pub struct Hand {
-    seats: [Seat; MAX_SEATS],
+    /// Chips behind.
+    stacks: [i64; MAX_SEATS],
+    /// Chips in front on the current street.
+    streets: [i64; MAX_SEATS],
+    /// Chips put in this hand.
+    totals: [i64; MAX_SEATS],
+    /// Chips won back this hand (pots and returned bets).
+    won: [i64; MAX_SEATS],
+    /// The bet level when the seat last acted on this street, for the seats in `acted`.
+    acted_at: [i64; MAX_SEATS],
+    holes: [[Card; 2]; MAX_SEATS],
+    /// Seats dealt in; of those, the ones that can still bet ([`SeatStatus::Active`]) and
+    /// the ones all-in. The others dealt in have folded.
+    dealt: SeatSet,
+    active: SeatSet,
+    all_in: SeatSet,
+    /// Seats that have acted on this street.
+    acted: SeatSet,
+    /// Seats that have not acted on this street since the bet last rose: those still active
+    /// owe chips or have yet to act.
+    pending: SeatSet,
     button: usize,
     small_blind_seat: usize,
     big_blind_seat: usize,
@@ -274,6 +330,8 @@ pub struct Hand {
     /// The size of the last full bet or raise on this street.
     min_raise: i64,
     to_act: Option<usize>,
+    /// All of `totals`, summed.
+    pot: i64,
     events: Vec<Event>,
     pots: [Pot; MAX_SEATS],
     pot_count: usize,
@@ -299,56 +357,37 @@ impl Hand {
     }
 
     /// Like [`Hand::start`], reusing an event buffer (no allocation per hand).
-    pub fn start_reusing(setup: &HandSetup, mut events: Vec<Event>) -> Result<Self, SetupError> {
-        if setup.small_blind < 1 || setup.big_blind < setup.small_blind {
-            return Err(SetupError::BadBlinds);
-        }
-        let mut dealt_seats = [0usize; MAX_SEATS];
-        let mut count = 0;
-        for seat in (0..MAX_SEATS).filter(|&s| setup.stacks[s] > 0) {
-            dealt_seats[count] = seat;
-            count += 1;
-        }
-        let dealt = &dealt_seats[..count];
-        if dealt.len() < 2 {
-            return Err(SetupError::TooFewPlayers);
-        }
-        if setup.stacks[setup.button] <= 0 {
-            return Err(SetupError::ButtonOnEmptySeat);
-        }
-        let mut seen = 0u64;
-        let cards = dealt
-            .iter()
-            .flat_map(|&s| setup.holes[s])
-            .chain(setup.board);
-        for card in cards {
-            if seen & (1 << card.index()) != 0 {
-                return Err(SetupError::DuplicateCard(card));
-            }
-            seen |= 1 << card.index();
-        }
+    pub fn start_reusing(setup: &HandSetup, events: Vec<Event>) -> Result<Self, SetupError> {
+        let dealt = setup.check()?;
+        Ok(Self::deal_in(setup, dealt, events))
+    }
 
-        let empty = Seat {
-            status: SeatStatus::Out,
-            stack: 0,
-            street: 0,
-            total: 0,
-            hole: [Card::new(0, 0); 2],
-            acted_at: None,
-            won: 0,
-        };
-        let mut seats = [empty; MAX_SEATS];
-        for &s in dealt {
-            seats[s] = Seat {
-                status: SeatStatus::Active,
-                stack: setup.stacks[s],
-                hole: setup.holes[s],
-                ..empty
-            };
+    /// Posts the blinds and deals a setup that [`HandSetup::check`] found valid, with
+    /// `dealt` the seats it returned.
+    ///
+    /// Kept out of line: the hand is then built where the caller's result lives rather than
+    /// built here and copied out (a hand is over half a kilobyte; those copies showed in the
+    /// engine benchmark).
+    #[inline(never)]
+    pub(crate) fn deal_in(setup: &HandSetup, dealt: SeatSet, mut events: Vec<Event>) -> Self {
+        let mut holes = [[Card::new(0, 0); 2]; MAX_SEATS];
+        for seat in seats_in(dealt) {
+            holes[seat] = setup.holes[seat];
         }
         events.clear();
         let mut hand = Self {
-            seats,
+            // Seats not dealt in have no chips (a setup may say so with a negative stack).
+            stacks: setup.stacks.map(|stack| stack.max(0)),
+            streets: [0; MAX_SEATS],
+            totals: [0; MAX_SEATS],
+            won: [0; MAX_SEATS],
+            acted_at: [0; MAX_SEATS],
+            holes,
+            dealt,
+            active: dealt,
+            all_in: 0,
+            acted: 0,
+            pending: ALL_SEATS,
             button: setup.button,
             small_blind_seat: 0,
             big_blind_seat: 0,
@@ -358,6 +397,7 @@ impl Hand {
             bet: 0,
             min_raise: setup.big_blind,
             to_act: None,
+            pot: 0,
             events,
             pots: [Pot {
                 amount: 0,
@@ -366,12 +406,16 @@ impl Hand {
             pot_count: 0,
             finished: false,
         };
-        let (sb, bb) = if dealt.len() == 2 {
-            let other = hand.next_dealt(setup.button);
-            (setup.button, other)
+        let next_dealt = |from| {
+            clockwise(dealt, from)
+                .next()
+                .expect("two seats are dealt in")
+        };
+        let (sb, bb) = if seat_count(dealt) == 2 {
+            (setup.button, next_dealt(setup.button))
         } else {
-            let sb = hand.next_dealt(setup.button);
-            (sb, hand.next_dealt(sb))
+            let sb = next_dealt(setup.button);
+            (sb, next_dealt(sb))
         };
         hand.small_blind_seat = sb;
         hand.big_blind_seat = bb;
@@ -383,15 +427,14 @@ impl Hand {
         hand.post_blind(sb, BlindKind::Small, setup.small_blind);
         hand.post_blind(bb, BlindKind::Big, setup.big_blind);
         hand.bet = setup.big_blind;
-        for &s in dealt {
+        for seat in seats_in(dealt) {
             hand.events.push(Event::HoleCards {
-                seat: s,
-                cards: setup.holes[s],
+                seat,
+                cards: setup.holes[seat],
             });
         }
-        hand.to_act = hand.first_to_act(bb);
-        hand.settle();
-        Ok(hand)
+        hand.pass_turn(bb);
+        hand
     }
 
     fn post_blind(&mut self, seat: usize, kind: BlindKind, amount: i64) {
@@ -400,66 +443,47 @@ impl Hand {
             seat,
             kind,
             amount: paid,
-            all_in: self.seats[seat].status == SeatStatus::AllIn,
+            all_in: self.all_in & (1 << seat) != 0,
         });
     }
 
     /// Moves up to `amount` from the seat's stack in front of it; returns what moved.
     fn put_in(&mut self, seat: usize, amount: i64) -> i64 {
-        let s = &mut self.seats[seat];
-        let paid = amount.min(s.stack);
-        s.stack -= paid;
-        s.street += paid;
-        s.total += paid;
-        if s.stack == 0 {
-            s.status = SeatStatus::AllIn;
+        let paid = amount.min(self.stacks[seat]);
+        self.stacks[seat] -= paid;
+        self.streets[seat] += paid;
+        self.totals[seat] += paid;
+        self.pot += paid;
+        if self.stacks[seat] == 0 {
+            self.active &= !(1 << seat);
+            self.all_in |= 1 << seat;
         }
         paid
     }
 
-    fn next_dealt(&self, from: usize) -> usize {
-        (1..=MAX_SEATS)
-            .map(|i| (from + i) % MAX_SEATS)
-            .find(|&s| self.seats[s].status != SeatStatus::Out)
-            .expect("at least two seats are dealt in")
+    /// Seats still holding cards: active or all-in.
+    fn live(&self) -> SeatSet {
+        self.active | self.all_in
     }
 
-    fn live_count(&self) -> usize {
-        self.seats
-            .iter()
-            .filter(|s| matches!(s.status, SeatStatus::Active | SeatStatus::AllIn))
-            .count()
+    /// Gives the turn to the first seat after `after` that must act, and moves the hand on
+    /// if nobody must.
+    fn pass_turn(&mut self, after: usize) {
+        self.to_act = self.first_to_act(after);
+        self.settle();
     }
 
-    /// The first seat after `after`, clockwise, that must act (see [`Hand::must_act`]).
+    /// The first seat after `after`, clockwise, with a decision to make. With an opponent
+    /// who can still bet: a seat that owes chips or has not acted on this street. With every
+    /// opponent all-in (or folded): only when one of them has more in front than it, since a
+    /// bet could not be answered and checking or folding chips nobody can win is no decision.
     fn first_to_act(&self, after: usize) -> Option<usize> {
-        (1..=MAX_SEATS)
-            .map(|i| (after + i) % MAX_SEATS)
-            .find(|&seat| self.must_act(seat))
-    }
-
-    /// Whether `seat` has a decision to make. With an opponent who can still bet: when it
-    /// owes chips or has not acted on this street. With every opponent all-in (or folded):
-    /// only when one of them has more in front than it, since a bet could not be answered
-    /// and checking or folding chips nobody can win is no decision.
-    fn must_act(&self, seat: usize) -> bool {
-        let s = &self.seats[seat];
-        if s.status != SeatStatus::Active {
-            return false;
-        }
-        let opponents = self.opponents(seat);
-        if opponents.clone().any(|o| o.status == SeatStatus::Active) {
-            s.street < self.bet || s.acted_at.is_none()
+        if several(self.active) {
+            clockwise(self.active & self.pending, after).next()
         } else {
-            opponents.map(|o| o.street).max().unwrap_or(0) > s.street
+            let most_all_in = seats_in(self.all_in).map(|o| self.streets[o]).max();
+            seats_in(self.active).find(|&seat| most_all_in.unwrap_or(0) > self.streets[seat])
         }
-    }
-
-    /// The other seats still holding cards.
-    fn opponents(&self, seat: usize) -> impl Iterator<Item = &Seat> + Clone {
-        self.seats.iter().enumerate().filter_map(move |(i, s)| {
-            (i != seat && matches!(s.status, SeatStatus::Active | SeatStatus::AllIn)).then_some(s)
-        })
     }
 
     /// Who must decide now; `None` once the hand is over.
@@ -473,26 +497,28 @@ impl Hand {
 
     /// What the seat to act may do.
     pub fn legal(&self) -> Option<Legal> {
-        let seat = self.to_act?;
-        let s = &self.seats[seat];
-        let to_call = (self.bet - s.street).min(s.stack);
-        let max = s.street + s.stack;
-        let reopened = s
-            .acted_at
-            .is_none_or(|level| self.bet - level >= self.min_raise);
+        self.to_act.map(|seat| self.legal_for(seat))
+    }
+
+    /// What `seat` may do if it is to act now.
+    fn legal_for(&self, seat: usize) -> Legal {
+        let (stack, street) = (self.stacks[seat], self.streets[seat]);
+        let to_call = (self.bet - street).min(stack);
+        let max = street + stack;
+        let reopened =
+            self.acted & (1 << seat) == 0 || self.bet - self.acted_at[seat] >= self.min_raise;
         // Only an opponent who is not all-in and could put in more than the bet can answer.
-        let someone_can_answer = self
-            .opponents(seat)
-            .any(|o| o.status == SeatStatus::Active && o.stack + o.street > self.bet);
+        let someone_can_answer = seats_in(self.active & !(1 << seat))
+            .any(|o| self.stacks[o] + self.streets[o] > self.bet);
         let raise = (reopened && someone_can_answer && max > self.bet)
             .then(|| ((self.bet + self.min_raise).min(max), max));
-        Some(Legal { to_call, raise })
+        Legal { to_call, raise }
     }
 
     /// Applies the acting seat's decision, then deals, returns and pays whatever follows.
     pub fn apply(&mut self, action: Action) -> Result<(), ActionError> {
         let seat = self.to_act.ok_or(ActionError::HandOver)?;
-        let legal = self.legal().ok_or(ActionError::HandOver)?;
+        let legal = self.legal_for(seat);
         if !legal.allows(action) {
             return Err(ActionError::NotAllowed {
                 seat,
@@ -502,7 +528,7 @@ impl Hand {
         }
         let (kind, amount) = match action {
             Action::Fold => {
-                self.seats[seat].status = SeatStatus::Folded;
+                self.active &= !(1 << seat);
                 (ActionKind::Fold, 0)
             }
             Action::Check => (ActionKind::Check, 0),
@@ -517,39 +543,41 @@ impl Hand {
                 if increment >= self.min_raise {
                     self.min_raise = increment;
                 }
-                let amount = self.put_in(seat, to - self.seats[seat].street);
+                let amount = self.put_in(seat, to - self.streets[seat]);
                 self.bet = to;
                 (kind, amount)
             }
         };
-        let s = &mut self.seats[seat];
-        s.acted_at = Some(self.bet);
+        self.acted |= 1 << seat;
+        self.acted_at[seat] = self.bet;
+        self.pending &= !(1 << seat);
+        if matches!(action, Action::RaiseTo(_)) {
+            self.pending = ALL_SEATS & !(1 << seat);
+        }
         self.events.push(Event::Acted {
             seat,
             street: self.street,
             kind,
             amount,
-            total: s.street,
-            all_in: s.status == SeatStatus::AllIn,
+            total: self.streets[seat],
+            all_in: self.all_in & (1 << seat) != 0,
         });
-        self.to_act = self.first_to_act(seat);
-        self.settle();
+        self.pass_turn(seat);
         Ok(())
     }
 
     /// Moves the hand forward while nobody has a decision to make.
     fn settle(&mut self) {
         while self.to_act.is_none() && !self.finished {
-            if self.live_count() <= 1 {
+            if !several(self.live()) {
                 self.finish(false);
             } else if let Some(next) = self.street.next() {
                 self.street = next;
                 self.bet = 0;
                 self.min_raise = self.big_blind;
-                for s in &mut self.seats {
-                    s.street = 0;
-                    s.acted_at = None;
-                }
+                self.streets = [0; MAX_SEATS];
+                self.acted = 0;
+                self.pending = ALL_SEATS;
                 let mut board = [None; 5];
                 for (slot, card) in board.iter_mut().zip(&self.board[..next.board_len()]) {
                     *slot = Some(*card);
@@ -567,42 +595,27 @@ impl Hand {
 
     fn finish(&mut self, showdown: bool) {
         self.return_uncalled_bet();
-        let mut totals = [0; MAX_SEATS];
-        let mut folded: SeatSet = 0;
-        for (i, s) in self.seats.iter().enumerate() {
-            totals[i] = s.total;
-            if !matches!(s.status, SeatStatus::Active | SeatStatus::AllIn) {
-                folded |= 1 << i;
-            }
-        }
-        let mut pots = self.pots;
-        let pot_count = build_pots(&totals, folded, &mut pots);
+        let live = self.live();
+        let pot_count = build_pots(&self.totals, ALL_SEATS & !live, &mut self.pots);
         let mut ranks = [None; MAX_SEATS];
         if showdown {
-            for i in self.order_from_button() {
-                let s = &self.seats[i];
-                if folded & (1 << i) == 0 {
-                    let seven = [
-                        s.hole[0],
-                        s.hole[1],
-                        self.board[0],
-                        self.board[1],
-                        self.board[2],
-                        self.board[3],
-                        self.board[4],
-                    ];
-                    let rank = evaluate(&seven);
-                    ranks[i] = Some(rank);
-                    self.events.push(Event::ShowedDown {
-                        seat: i,
-                        cards: s.hole,
-                        rank,
-                    });
-                }
+            for seat in clockwise(live, self.button) {
+                let [first, second] = self.holes[seat];
+                let board = self.board;
+                let rank = evaluate(&[
+                    first, second, board[0], board[1], board[2], board[3], board[4],
+                ]);
+                ranks[seat] = Some(rank);
+                self.events.push(Event::ShowedDown {
+                    seat,
+                    cards: self.holes[seat],
+                    rank,
+                });
             }
         }
-        for (index, pot) in pots[..pot_count].iter().enumerate() {
-            let winners = self.pot_winners(pot.eligible, &ranks);
+        for index in 0..pot_count {
+            let pot = self.pots[index];
+            let winners = pot_winners(pot.eligible, &ranks);
             self.pay(pot.amount, winners);
             self.events.push(Event::PotAwarded {
                 pot: index,
@@ -611,76 +624,58 @@ impl Hand {
                 winners,
             });
         }
-        self.pots = pots;
         self.pot_count = pot_count;
         self.events.push(Event::HandComplete);
         self.finished = true;
         self.to_act = None;
     }
 
-    /// The eligible seats holding the best hand (all of them when there was no showdown).
-    fn pot_winners(&self, eligible: SeatSet, ranks: &[Option<HandRank>; MAX_SEATS]) -> SeatSet {
-        let best = (0..MAX_SEATS)
-            .filter(|s| eligible & (1 << s) != 0)
-            .filter_map(|s| ranks[s])
-            .max();
-        match best {
-            None => eligible,
-            Some(best) => (0..MAX_SEATS)
-                .filter(|&s| eligible & (1 << s) != 0 && ranks[s] == Some(best))
-                .fold(0, |set, s| set | (1 << s)),
-        }
-    }
-
     /// Splits `amount` among `winners`; odd chips one each from the button's left.
     fn pay(&mut self, amount: i64, winners: SeatSet) {
-        let count = i64::from(winners.count_ones());
+        let count = seat_count(winners) as i64;
         if count == 0 {
             return;
         }
-        let (share, mut odd) = (amount / count, amount % count);
-        for seat in self.order_from_button() {
-            if winners & (1 << seat) != 0 {
-                let extra = i64::from(odd > 0);
-                odd -= extra;
-                self.seats[seat].stack += share + extra;
-                self.seats[seat].won += share + extra;
-            }
+        if count == 1 {
+            // The usual case, without a division.
+            let seat = winners.trailing_zeros() as usize;
+            self.stacks[seat] += amount;
+            self.won[seat] += amount;
+            return;
         }
-    }
-
-    /// Seats clockwise starting left of the button, the button last.
-    fn order_from_button(&self) -> impl Iterator<Item = usize> + use<> {
-        let button = self.button;
-        (1..=MAX_SEATS).map(move |i| (button + i) % MAX_SEATS)
+        let (share, mut odd) = (amount / count, amount % count);
+        for seat in clockwise(winners, self.button) {
+            let extra = i64::from(odd > 0);
+            odd -= extra;
+            self.stacks[seat] += share + extra;
+            self.won[seat] += share + extra;
+        }
     }
 
     /// The part of the biggest contribution nobody matched goes back to its owner.
     fn return_uncalled_bet(&mut self) {
-        let (top, top_total) = self
-            .seats
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, s)| s.total)
-            .map(|(i, s)| (i, s.total))
-            .expect("seats");
-        let second = self
-            .seats
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| i != top)
-            .map(|(_, s)| s.total)
-            .max()
-            .unwrap_or(0);
-        let excess = top_total - second;
+        // The most any seat put in, and the most any other seat put in (the same when two
+        // seats share the top, and then nothing goes back).
+        let (mut most, mut second) = (self.totals[0], i64::MIN);
+        for &total in &self.totals[1..] {
+            second = second.max(total.min(most));
+            most = most.max(total);
+        }
+        let excess = most - second;
         if excess > 0 {
-            let s = &mut self.seats[top];
-            s.total -= excess;
-            s.street -= excess.min(s.street);
-            s.stack += excess;
-            s.won += excess;
-            if s.status == SeatStatus::AllIn {
-                s.status = SeatStatus::Active;
+            let top = self
+                .totals
+                .iter()
+                .position(|&total| total == most)
+                .expect("a seat put in the most");
+            self.totals[top] -= excess;
+            self.streets[top] -= excess.min(self.streets[top]);
+            self.stacks[top] += excess;
+            self.won[top] += excess;
+            self.pot -= excess;
+            if self.all_in & (1 << top) != 0 {
+                self.all_in &= !(1 << top);
+                self.active |= 1 << top;
             }
             self.events.push(Event::UncalledBetReturned {
                 seat: top,
@@ -709,26 +704,26 @@ impl Hand {
     }
 
     pub fn hole(&self, seat: usize) -> [Card; 2] {
-        self.seats[seat].hole
+        self.holes[seat]
     }
 
     pub fn stack(&self, seat: usize) -> i64 {
-        self.seats[seat].stack
+        self.stacks[seat]
     }
 
     /// The seat's chips in front on the current street.
     pub fn in_front(&self, seat: usize) -> i64 {
-        self.seats[seat].street
+        self.streets[seat]
     }
 
     /// Chips in the middle, including this street's bets.
     pub fn pot(&self) -> i64 {
-        self.seats.iter().map(|s| s.total).sum()
+        self.pot
     }
 
     /// Players still holding cards (not folded), the seat asking included.
     pub fn players_in_hand(&self) -> usize {
-        self.live_count()
+        seat_count(self.live())
     }
 
     pub fn big_blind(&self) -> i64 {
@@ -750,21 +745,47 @@ impl Hand {
 
     /// What the seat won back this hand (pots and a returned bet).
     pub fn won(&self, seat: usize) -> i64 {
-        self.seats[seat].won
+        self.won[seat]
     }
 
     /// What the seat put in this hand, net of a returned bet.
     pub fn contributed(&self, seat: usize) -> i64 {
-        self.seats[seat].total
+        self.totals[seat]
     }
 
     pub fn status(&self, seat: usize) -> SeatStatus {
-        self.seats[seat].status
+        assert!(seat < MAX_SEATS, "seat {seat} of {MAX_SEATS}");
+        let bit = 1 << seat;
+        if self.active & bit != 0 {
+            SeatStatus::Active
+        } else if self.all_in & bit != 0 {
+            SeatStatus::AllIn
+        } else if self.dealt & bit != 0 {
+            SeatStatus::Folded
+        } else {
+            SeatStatus::Out
+        }
     }
 
     /// Whether the seat was dealt into this hand.
     pub fn is_dealt(&self, seat: usize) -> bool {
-        self.seats[seat].status != SeatStatus::Out
+        assert!(seat < MAX_SEATS, "seat {seat} of {MAX_SEATS}");
+        self.dealt & (1 << seat) != 0
+    }
+}
+
+/// Whether `set` holds two seats or more.
+fn several(set: SeatSet) -> bool {
+    set & set.wrapping_sub(1) != 0
+}
+
+/// The eligible seats holding the best hand (all of them when there was no showdown).
+fn pot_winners(eligible: SeatSet, ranks: &[Option<HandRank>; MAX_SEATS]) -> SeatSet {
+    match seats_in(eligible).filter_map(|s| ranks[s]).max() {
+        None => eligible,
+        Some(best) => seats_in(eligible)
+            .filter(|&s| ranks[s] == Some(best))
+            .fold(0, |set, s| set | (1 << s)),
     }
 }
 

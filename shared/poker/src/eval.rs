@@ -121,15 +121,22 @@ fn straight_high(mask: u16) -> Option<u32> {
 /// The best five-card hand within `cards` (5 to 7 cards).
 pub fn evaluate(cards: &[Card]) -> HandRank {
     debug_assert!((5..=7).contains(&cards.len()));
-    let mut suits = [0u16; 4];
+    // The four 13-bit suit masks side by side in one register, 16 bits apart, and the
+    // number of cards of each suit, 4 bits apart.
+    let (mut masks, mut counts) = (0u64, 0u16);
     for card in cards {
-        suits[card.suit() as usize] |= 1 << card.rank();
+        masks |= 1 << (16 * card.suit() + card.rank());
+        counts += 1 << (4 * card.suit());
     }
+    let suits = [0, 1, 2, 3].map(|suit| (masks >> (16 * suit)) as u16);
     let [a, b, c, d] = suits;
     let mut ranks = [0u32; 5];
 
-    // With at most seven cards a flush rules out quads and full houses.
-    if let Some(&flush) = suits.iter().find(|s| s.count_ones() >= 5) {
+    // With at most seven cards a flush rules out quads and full houses, and only one suit
+    // can have five. A count of 5 to 7 plus 3 sets its field's top bit (and never carries).
+    let flushes = (counts + 0x3333) & 0x8888;
+    if flushes != 0 {
+        let flush = suits[flushes.trailing_zeros() as usize / 4];
         if let Some(high) = straight_high(flush) {
             return HandRank::new(Category::StraightFlush, &[high]);
         }
@@ -162,23 +169,19 @@ pub fn evaluate(cards: &[Card]) -> HandRank {
         top_n(all & !(1 << t), 2, &mut ranks, 1);
         return HandRank::new(Category::Trips, &ranks[..3]);
     }
-    match pairs.count_ones() {
-        0 => {
-            top_n(all, 5, &mut ranks, 0);
-            HandRank::new(Category::HighCard, &ranks)
-        }
-        1 => {
-            let p = top(pairs);
-            ranks[0] = p;
-            top_n(all & !(1 << p), 3, &mut ranks, 1);
-            HandRank::new(Category::Pair, &ranks[..4])
-        }
-        _ => {
-            let high = top(pairs);
-            let low = top(pairs & !(1 << high));
-            let kicker = top(all & !(1 << high) & !(1 << low));
-            HandRank::new(Category::TwoPair, &[high, low, kicker])
-        }
+    if pairs == 0 {
+        top_n(all, 5, &mut ranks, 0);
+        HandRank::new(Category::HighCard, &ranks)
+    } else if pairs & (pairs - 1) == 0 {
+        let p = top(pairs);
+        ranks[0] = p;
+        top_n(all & !(1 << p), 3, &mut ranks, 1);
+        HandRank::new(Category::Pair, &ranks[..4])
+    } else {
+        let high = top(pairs);
+        let low = top(pairs & !(1 << high));
+        let kicker = top(all & !(1 << high) & !(1 << low));
+        HandRank::new(Category::TwoPair, &[high, low, kicker])
     }
 }
 

@@ -9,6 +9,41 @@ use super::engine::MAX_SEATS;
 /// Seats as bits: bit *i* set means seat *i*.
 pub type SeatSet = u16;
 
+/// All seats, as a [`SeatSet`].
+pub(crate) const ALL_SEATS: SeatSet = (1 << MAX_SEATS) - 1;
+
+/// How many seats `set` holds. (A table rather than `count_ones`: the x86-64 baseline the
+/// build targets has no popcount instruction, and sets are counted on every decision.)
+pub(crate) fn seat_count(set: SeatSet) -> usize {
+    const COUNTS: [u8; 1 << MAX_SEATS] = {
+        let mut counts = [0; 1 << MAX_SEATS];
+        let mut set = 1;
+        while set < counts.len() {
+            counts[set] = counts[set >> 1] + (set & 1) as u8;
+            set += 1;
+        }
+        counts
+    };
+    usize::from(COUNTS[usize::from(set & ALL_SEATS)])
+}
+
+/// The seats of `set`, lowest first.
+pub(crate) fn seats_in(mut set: SeatSet) -> impl Iterator<Item = usize> + Clone {
+    std::iter::from_fn(move || {
+        (set != 0).then(|| {
+            let seat = set.trailing_zeros() as usize;
+            set &= set - 1;
+            seat
+        })
+    })
+}
+
+/// The seats of `set` clockwise from the one left of `after`, `after` itself last.
+pub(crate) fn clockwise(set: SeatSet, after: usize) -> impl Iterator<Item = usize> + Clone {
+    let later = (ALL_SEATS << (after + 1)) & ALL_SEATS;
+    seats_in(set & later).chain(seats_in(set & !later))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pot {
     pub amount: i64,
@@ -22,24 +57,27 @@ pub fn build_pots(totals: &[i64; MAX_SEATS], folded: SeatSet, out: &mut [Pot; MA
     let mut pots = 0;
     let mut levels = [0i64; MAX_SEATS];
     let mut count = 0;
+    // Without branches: which seats count is as good as random in a simulation.
     for (seat, &total) in totals.iter().enumerate() {
-        if total > 0 && folded & (1 << seat) == 0 && !levels[..count].contains(&total) {
-            levels[count] = total;
-            count += 1;
-        }
+        levels[count] = total;
+        count += usize::from(total > 0 && folded & (1 << seat) == 0);
     }
     let levels = &mut levels[..count];
     levels.sort_unstable();
     let mut previous = 0;
+    // Sorted, so each level's repeats follow it; they add nothing (`previous` already
+    // reached it) and are skipped.
     for &level in levels.iter() {
+        if level == previous {
+            continue;
+        }
         let mut amount = 0;
         let mut eligible = 0;
         for (seat, &total) in totals.iter().enumerate() {
             amount += total.clamp(previous, level) - previous;
-            if total >= level && folded & (1 << seat) == 0 {
-                eligible |= 1 << seat;
-            }
+            eligible |= SeatSet::from(total >= level) << seat;
         }
+        eligible &= !folded;
         out[pots] = Pot { amount, eligible };
         pots += 1;
         previous = level;

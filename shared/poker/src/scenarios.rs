@@ -410,6 +410,53 @@ fn illegal_actions_are_refused_with_what_is_allowed() {
     );
 }
 
+#[test]
+fn setups_that_make_no_hand_are_refused_with_the_reason() {
+    let deck = Card::deck();
+    let good = HandSetup {
+        stacks: [100, 100, 100, 0, 0, 0, 0, 0, 0],
+        button: 0,
+        small_blind: 5,
+        big_blind: 10,
+        holes: std::array::from_fn(|i| [deck[2 * i], deck[2 * i + 1]]),
+        board: [deck[40], deck[41], deck[42], deck[43], deck[44]],
+    };
+    assert!(Hand::start(&good).is_ok());
+    let refused = |change: &dyn Fn(&mut HandSetup)| {
+        let mut setup = good.clone();
+        change(&mut setup);
+        Hand::start(&setup).unwrap_err()
+    };
+    use super::engine::SetupError;
+    assert_eq!(refused(&|s| s.small_blind = 0), SetupError::BadBlinds);
+    assert_eq!(refused(&|s| s.big_blind = 4), SetupError::BadBlinds);
+    assert_eq!(
+        refused(&|s| s.stacks = [0, 0, 100, 0, 0, 0, 0, 0, -5]),
+        SetupError::TooFewPlayers
+    );
+    assert_eq!(refused(&|s| s.button = 5), SetupError::ButtonOnEmptySeat);
+    // Seats not dealt in may hold anything, even the board's cards.
+    let mut empty_seat_shares_the_board = good.clone();
+    empty_seat_shares_the_board.holes[7] = [deck[40], deck[41]];
+    assert!(Hand::start(&empty_seat_shares_the_board).is_ok());
+    // The first card seen twice, seat by seat then the board, is the one named.
+    assert_eq!(
+        refused(&|s| {
+            s.holes[2] = [deck[9], deck[1]];
+            s.board[0] = deck[0];
+        }),
+        SetupError::DuplicateCard(deck[1])
+    );
+    assert_eq!(
+        refused(&|s| s.board = [deck[40], deck[44], deck[42], deck[43], deck[44]]),
+        SetupError::DuplicateCard(deck[44])
+    );
+    assert_eq!(
+        refused(&|s| s.board[3] = deck[5]),
+        SetupError::DuplicateCard(deck[5])
+    );
+}
+
 // ---- properties over many seeded hands -----------------------------------------------------
 
 fn lineup(seats: usize, seed: u64) -> Vec<Box<dyn Bot>> {

@@ -7,8 +7,9 @@
 
 use super::cards::Card;
 use super::engine::{Event, Hand, HandSetup, MAX_SEATS};
+use super::pots::{SeatSet, clockwise, seat_count};
 use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha12Rng;
+use rand_chacha::{ChaCha12Core, ChaCha12Rng};
 
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -19,6 +20,9 @@ pub struct Table {
     button: Option<usize>,
     hands_dealt: u64,
     seed: u64,
+    /// ChaCha12 keyed by `seed`, kept so that a hand's generator is a copy of it rather than
+    /// a fresh key expansion from the seed (the same generator, made once per table).
+    deck_key: ChaCha12Core,
 }
 
 /// A hand's cards and position, for the record.
@@ -42,6 +46,7 @@ impl Table {
             button: None,
             hands_dealt: 0,
             seed,
+            deck_key: ChaCha12Core::seed_from_u64(seed),
         }
     }
 
@@ -60,42 +65,52 @@ impl Table {
 
     /// Seats that still have chips.
     pub fn players_left(&self) -> usize {
-        self.stacks.iter().filter(|&&s| s > 0).count()
+        seat_count(self.with_chips())
+    }
+
+    /// The seats that still have chips (only the table's first `seats` ever do).
+    fn with_chips(&self) -> SeatSet {
+        let mut set = 0;
+        for (seat, &stack) in self.stacks.iter().enumerate() {
+            if stack > 0 {
+                set |= 1 << seat;
+            }
+        }
+        set
     }
 
     /// Deals the next hand, or `None` when fewer than two seats have chips.
     pub fn deal(&mut self, events: Vec<Event>) -> Option<(Deal, Hand)> {
-        if self.players_left() < 2 {
+        let with_chips = self.with_chips();
+        let players = seat_count(with_chips);
+        if players < 2 {
             return None;
         }
-        let mut rng = ChaCha12Rng::seed_from_u64(self.seed);
+        let mut rng = ChaCha12Rng::from(self.deck_key.clone());
         rng.set_stream(self.hands_dealt);
         let start = match self.button {
             Some(b) => b + 1,
             None => rng.random_range(0..self.seats),
         };
-        let button = (0..self.seats)
-            .map(|i| (start + i) % self.seats)
-            .find(|&s| self.stacks[s] > 0)
-            .expect("two seats have chips");
+        // The first seat with chips from `start` on, round the table.
+        let from_start = with_chips & !((1 << start) - 1);
+        let button = if from_start != 0 {
+            from_start.trailing_zeros()
+        } else {
+            with_chips.trailing_zeros()
+        } as usize;
         self.button = Some(button);
 
         // A partial Fisher-Yates shuffle: only the cards that are dealt.
         let mut deck = Card::deck();
-        let players = self.players_left();
         let needed = 2 * players + 5;
         for i in 0..needed {
             let j = rng.random_range(i..52);
             deck.swap(i, j);
         }
         let mut holes = [[deck[0]; 2]; MAX_SEATS];
-        let mut next = 0;
-        for i in 1..=self.seats {
-            let seat = (button + i) % self.seats;
-            if self.stacks[seat] > 0 {
-                holes[seat] = [deck[next], deck[next + players]];
-                next += 1;
-            }
+        for (next, seat) in clockwise(with_chips, button).enumerate() {
+            holes[seat] = [deck[next], deck[next + players]];
         }
         let board = [
             deck[2 * players],
@@ -113,13 +128,13 @@ impl Table {
             board,
         };
         self.hands_dealt += 1;
-        let hand = Hand::start_reusing(&setup, events).expect("a table deals valid hands");
+        let dealt = setup.check().expect("a table deals valid hands");
         Some((
             Deal {
                 number: self.hands_dealt,
                 button,
             },
-            hand,
+            Hand::deal_in(&setup, dealt, events),
         ))
     }
 
