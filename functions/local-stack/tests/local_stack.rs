@@ -756,7 +756,19 @@ fn a_run_plays_at_another_simrunner_as_its_platform() {
     });
     let run = &runs[0];
     assert_eq!(run["status"], "completed", "{run}");
-    assert_eq!(run["hands_played"], 6, "{run}");
+    // Six hands, unless one seat won every chip sooner (1,000 chips at blinds 5/10 can go
+    // in a few all-ins).
+    let hands = run["hands_played"].as_u64().expect("hands played");
+    let stacks: Vec<i64> = run["results"]["agents"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|agent| agent["final_stack"].as_i64().expect("final stack"))
+        .collect();
+    assert!(
+        hands == 6 || (1..6).contains(&hands) && stacks.iter().filter(|s| **s > 0).count() == 1,
+        "{run}"
+    );
     let watch = run["remote_watch_url"].as_str().expect("a watch link");
     let remote_table = watch
         .strip_prefix(&format!("{}/watch/", platform.api))
@@ -798,7 +810,7 @@ fn a_run_plays_at_another_simrunner_as_its_platform() {
         "{}/v1/public/tables/{remote_table}/hands.phhs",
         platform.api
     ));
-    assert_eq!(played(&here).len(), 6, "{here}");
+    assert_eq!(played(&here).len() as u64, hands, "{here}");
     assert_eq!(played(&here), played(&there));
 
     // Each seat's stable identity was kept for the next run.
