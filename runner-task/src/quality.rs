@@ -91,6 +91,8 @@ pub fn classify(
             ),
         }));
     }
+    // Seat by seat (the run-wide ones first), however the seats' warnings arrived.
+    reasons.sort_by_key(|r| r["seat"].as_u64());
     RunQuality {
         decisions: decisions as i64,
         fallbacks: fallbacks as i64,
@@ -127,7 +129,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refused_keys_and_frequent_timeouts_degrade_a_run_and_a_stray_timeout_does_not() {
+    fn refused_keys_and_frequent_timeouts_degrade_a_run_seat_by_seat_and_a_stray_timeout_does_not()
+    {
         let mut seats = SeatQuality::default();
         for _ in 0..10 {
             seats.record(0, Some(FallbackReason::Auth));
@@ -138,7 +141,10 @@ mod tests {
             seats.record(2, (i < 3).then_some(FallbackReason::Timeout));
         }
         seats.record(3, Some(FallbackReason::Stopping));
-        let usage = json!({"warnings": [{"seat": 0, "provider": "openai", "code": "auth", "status": 401,
+        // Warnings arrive in the order the seats met them; the reasons read seat by seat.
+        let usage = json!({"warnings": [{"seat": 3, "provider": "google", "code": "model_not_found",
+                                         "status": 404, "message": "google answered model_not_found for seat 3"},
+                                        {"seat": 0, "provider": "openai", "code": "auth", "status": 401,
                                          "message": "openai answered auth for seat 0"}],
                            "budget_exhausted": false});
         let quality = classify(&seats, Some(&usage), &json!([]));
@@ -150,7 +156,10 @@ mod tests {
             .iter()
             .map(|r| (r["code"].as_str().unwrap(), r["seat"].as_i64().unwrap()))
             .collect();
-        assert_eq!(codes, [("auth", 0), ("timeouts", 2)]);
+        assert_eq!(
+            codes,
+            [("auth", 0), ("timeouts", 2), ("model_not_found", 3)]
+        );
 
         let mut fine = SeatQuality::default();
         for _ in 0..10 {
