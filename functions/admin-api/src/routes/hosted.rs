@@ -22,8 +22,14 @@ use simrunner::store::{self, StoreError};
 /// What a hosted table waits for its client's start, at most: the longest join timeout.
 const WAIT_FOR_START_SECONDS: i64 = *Limits::JOIN_TIMEOUT_SECONDS.end();
 
-fn not_hosted(id: &str) -> ApiError {
-    ApiError::not_found("hosted table", id)
+/// The hosted table `id`, or `404 not_found`.
+async fn hosted(
+    client: &impl deadpool_postgres::GenericClient,
+    id: &str,
+) -> Result<seating::HostedTable, ApiError> {
+    seating::hosted_table(client, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("hosted table", id))
 }
 
 /// Opens a table for a remote client: every seat external, waiting for its agents to join
@@ -161,9 +167,7 @@ pub async fn start_table(
     Path(id): Path<String>,
 ) -> Result<Json<TableControl>, ApiError> {
     let mut client = state.db().await?;
-    let hosted = seating::hosted_table(&client, &id)
-        .await?
-        .ok_or_else(|| not_hosted(&id))?;
+    let hosted = hosted(&client, &id).await?;
     if hosted.ended {
         return Err(ApiError::new(
             ErrorCode::TableEnded,
@@ -204,9 +208,7 @@ pub async fn stop_table(
     Path(id): Path<String>,
 ) -> Result<Json<TableControl>, ApiError> {
     let mut client = state.db().await?;
-    let hosted = seating::hosted_table(&client, &id)
-        .await?
-        .ok_or_else(|| not_hosted(&id))?;
+    let hosted = hosted(&client, &id).await?;
     if hosted.ended {
         return Ok(Json(TableControl {
             success: true,
