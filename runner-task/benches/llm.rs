@@ -62,9 +62,12 @@ async fn decision_overhead(fake: &FakeProvider) -> Vec<Duration> {
     let ledger = SharedLedger::new(None);
     let mut agents: Vec<LlmAgent> = (0..6)
         .map(|seat| {
-            ledger.lock().add_seat(seat, "openai", "instant", None);
+            let slot = ledger
+                .lock()
+                .add_seat(None, seat, "openai", "instant", None);
             LlmAgent::new(
                 seat,
+                slot,
                 Style::Protocol,
                 "instant",
                 client.clone(),

@@ -133,7 +133,7 @@ struct Export {
 /// Exports a run's table as a `.phhs` file, as the downloads do.
 async fn export(db: &TestDatabase, run: &str, view: View) -> Export {
     let client = db.pool.get().await.unwrap();
-    let table = hand_histories::run_table(&client, run)
+    let table = hand_histories::run_table(&client, run, 1)
         .await
         .unwrap()
         .flatten()

@@ -4,6 +4,7 @@
 //! too often for any reason (timeouts above the threshold). Pure: the runner feeds it what
 //! the run counted and writes the answer on the run row.
 
+use crate::llm::ledger::seat_label;
 use poker::FallbackReason;
 use serde_json::{Value, json};
 use simrunner::store::recording::RunQuality;
@@ -33,10 +34,11 @@ impl SeatQuality {
     }
 }
 
-/// The run's quality from its seats' counts, its LLM usage (`warnings`, `budget_exhausted`)
-/// and its webhook warnings.
+/// The run's quality from its tables' seat counts (each table's number in a multi-table run,
+/// `None` when it plays one), its LLM usage (`warnings`, `budget_exhausted`) and its webhook
+/// warnings (each naming its `table` in a multi-table run).
 pub fn classify(
-    seats: &SeatQuality,
+    tables: &[(Option<usize>, &SeatQuality)],
     llm_usage: Option<&Value>,
     webhook_warnings: &Value,
 ) -> RunQuality {
@@ -46,9 +48,7 @@ pub fn classify(
         .into_iter()
         .flatten()
     {
-        reasons.push(json!({
-            "code": warning["code"], "seat": warning["seat"], "message": warning["message"],
-        }));
+        reasons.push(reason_of(warning));
     }
     if llm_usage.is_some_and(|u| u["budget_exhausted"] == true) {
         reasons.push(json!({
@@ -58,46 +58,66 @@ pub fn classify(
     }
     for warning in webhook_warnings.as_array().into_iter().flatten() {
         if warning["code"] == "destination_refused" {
-            reasons.push(json!({
-                "code": "destination_refused", "seat": warning["seat"], "message": warning["message"],
-            }));
+            reasons.push(reason_of(warning));
         }
     }
     let (mut decisions, mut fallbacks) = (0, 0);
-    for (seat, (made, by_reason)) in &seats.seats {
-        let fell_back: u64 = by_reason.values().sum();
-        decisions += made;
-        fallbacks += fell_back;
-        let explained = reasons.iter().any(|r| r["seat"] == json!(seat));
-        if explained || *made < MIN_DECISIONS || (fell_back as f64) <= FALLBACK_SHARE * *made as f64
-        {
-            continue;
+    for &(table, seats) in tables {
+        for (seat, (made, by_reason)) in &seats.seats {
+            let fell_back: u64 = by_reason.values().sum();
+            decisions += made;
+            fallbacks += fell_back;
+            let explained = reasons
+                .iter()
+                .any(|r| r["seat"] == json!(seat) && r["table"] == json!(table));
+            if explained
+                || *made < MIN_DECISIONS
+                || (fell_back as f64) <= FALLBACK_SHARE * *made as f64
+            {
+                continue;
+            }
+            let (top, _) = by_reason
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .expect("fell back at least once");
+            let code = if *top == "timeout" {
+                "timeouts"
+            } else {
+                "fallbacks"
+            };
+            let mut reason = json!({
+                "code": code, "seat": seat,
+                "message": format!(
+                    "{} checked or folded in {fell_back} of its {made} decisions (mostly {top}), \
+                     above the {}% threshold",
+                    seat_label(table, *seat),
+                    (FALLBACK_SHARE * 100.0) as u32
+                ),
+            });
+            if let Some(table) = table {
+                reason["table"] = json!(table);
+            }
+            reasons.push(reason);
         }
-        let (top, _) = by_reason
-            .iter()
-            .max_by_key(|(_, n)| **n)
-            .expect("fell back at least once");
-        let code = if *top == "timeout" {
-            "timeouts"
-        } else {
-            "fallbacks"
-        };
-        reasons.push(json!({
-            "code": code, "seat": seat,
-            "message": format!(
-                "seat {seat} checked or folded in {fell_back} of its {made} decisions (mostly {top}), \
-                 above the {}% threshold",
-                (FALLBACK_SHARE * 100.0) as u32
-            ),
-        }));
     }
-    // Seat by seat (the run-wide ones first), however the seats' warnings arrived.
-    reasons.sort_by_key(|r| r["seat"].as_u64());
+    // Table by table, seat by seat (the run-wide ones first), however the warnings arrived.
+    reasons.sort_by_key(|r| (r["table"].as_u64(), r["seat"].as_u64()));
     RunQuality {
         decisions: decisions as i64,
         fallbacks: fallbacks as i64,
         degraded_reasons: (!reasons.is_empty()).then(|| Value::Array(reasons)),
     }
+}
+
+/// A warning as a degraded reason: its code, seat (and table) and message.
+fn reason_of(warning: &Value) -> Value {
+    let mut reason = json!({
+        "code": warning["code"], "seat": warning["seat"], "message": warning["message"],
+    });
+    if !warning["table"].is_null() {
+        reason["table"] = warning["table"].clone();
+    }
+    reason
 }
 
 /// The run's end as one CloudWatch embedded-metric line (the task's log group turns it into
@@ -147,7 +167,7 @@ mod tests {
                                         {"seat": 0, "provider": "openai", "code": "auth", "status": 401,
                                          "message": "openai answered auth for seat 0"}],
                            "budget_exhausted": false});
-        let quality = classify(&seats, Some(&usage), &json!([]));
+        let quality = classify(&[(None, &seats)], Some(&usage), &json!([]));
         assert_eq!((quality.decisions, quality.fallbacks), (32, 14));
         let reasons = quality.degraded_reasons.unwrap();
         let codes: Vec<(&str, i64)> = reasons
@@ -165,15 +185,64 @@ mod tests {
         for _ in 0..10 {
             fine.record(0, None);
         }
-        assert!(classify(&fine, None, &json!([])).degraded_reasons.is_none());
+        assert!(
+            classify(&[(None, &fine)], None, &json!([]))
+                .degraded_reasons
+                .is_none()
+        );
         let spent = classify(
-            &fine,
+            &[(None, &fine)],
             Some(&json!({"warnings": [], "budget_exhausted": true})),
             &json!([]),
         );
         assert_eq!(
             spent.degraded_reasons.unwrap()[0]["code"],
             "budget_exhausted"
+        );
+    }
+
+    #[test]
+    fn a_multi_table_run_names_the_table_of_each_degraded_seat() {
+        let (mut first, mut second) = (SeatQuality::default(), SeatQuality::default());
+        for _ in 0..10 {
+            first.record(1, None);
+            second.record(1, Some(FallbackReason::Timeout));
+        }
+        // The refused key is table 1's seat 1: table 2's seat 1 is degraded by its timeouts.
+        let usage = json!({"warnings": [{"seat": 1, "table": 1, "code": "auth",
+                                         "message": "openai answered auth for table 1 seat 1"}],
+                           "budget_exhausted": false});
+        let quality = classify(
+            &[(Some(1), &first), (Some(2), &second)],
+            Some(&usage),
+            &json!([{"seat": 4, "table": 2, "code": "destination_refused", "message": "refused"}]),
+        );
+        let reasons = quality.degraded_reasons.unwrap();
+        let named: Vec<(i64, i64, &str)> = reasons
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["table"].as_i64().unwrap(),
+                    r["seat"].as_i64().unwrap(),
+                    r["code"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            named,
+            [
+                (1, 1, "auth"),
+                (2, 1, "timeouts"),
+                (2, 4, "destination_refused")
+            ]
+        );
+        assert!(
+            reasons[1]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("table 2 seat 1 checked or folded in 10 of its 10")
         );
     }
 }

@@ -73,6 +73,8 @@ pub struct Recorder {
     seats: Vec<SeatInfo>,
     blinds: (i64, i64),
     hand: Tracking,
+    /// Put before every log stream's name: `table-2/` for a multi-table run's second table.
+    stream_prefix: String,
 }
 
 impl Recorder {
@@ -81,9 +83,11 @@ impl Recorder {
         self.seats = seats;
     }
 
-    /// A recorder for a table with these seats and `(small, big)` blinds.
-    pub fn new(seats: Vec<SeatInfo>, blinds: (i64, i64)) -> Self {
+    /// A recorder for a table with these seats and `(small, big)` blinds, whose log streams
+    /// are named with `stream_prefix` first.
+    pub fn new(seats: Vec<SeatInfo>, blinds: (i64, i64), stream_prefix: String) -> Self {
         Self {
+            stream_prefix,
             batch: Batch::default(),
             next_event: 0,
             next_log: Default::default(),
@@ -110,10 +114,11 @@ impl Recorder {
     }
 
     pub fn log(&mut self, stream: &str, entry: Value) {
-        let seq = self.next_log.entry(stream.to_owned()).or_insert(0);
+        let stream = format!("{}{stream}", self.stream_prefix);
+        let seq = self.next_log.entry(stream.clone()).or_insert(0);
         *seq += 1;
         self.batch.logs.push(LogRow {
-            stream: stream.to_owned(),
+            stream,
             seq: *seq,
             entry,
         });

@@ -141,7 +141,8 @@ struct Seats {
     streams: Vec<String>,
     /// Seats whose decisions are logged: LLM and outside agents.
     logged: Vec<bool>,
-    is_llm: Vec<bool>,
+    /// LLM seats' entries in the run's ledger.
+    ledger_slots: Vec<Option<usize>>,
     /// The table's outside agents, when it has external seats.
     outside: Option<ExternalSeats>,
     /// Chips of seats that left, taken off the table (their result).
@@ -201,25 +202,88 @@ pub struct Runner {
     pub signals: Arc<Signals>,
 }
 
-/// The run being played.
+/// The run being played, at one of its tables.
 pub(crate) struct Context {
     pub run: RunId,
     pub config_id: SimulationId,
     pub spec: SimulationSpec,
     pub bucket_key: String,
+    /// This table's deal seed (see [`table_seed`]).
     pub seed: i64,
-    /// This run's table here (a hosted table's given id).
+    /// This table here (a hosted table's given id).
     pub table_id: String,
     pub seats: Vec<SeatInfo>,
+    /// The table's place in a run of several tables, from 1; `None` when the run plays one.
+    pub position: Option<usize>,
 }
 
-/// A run's state once its table is open, handed to the hand loop.
+impl Context {
+    /// What the table's log streams are named with first: `table-2/` in a multi-table run.
+    fn stream_prefix(&self) -> String {
+        self.position
+            .map(|p| format!("table-{p}/"))
+            .unwrap_or_default()
+    }
+
+    /// The name watchers see: the config's, numbered in a multi-table run.
+    fn table_name(&self) -> String {
+        match self.position {
+            Some(p) => format!("{} #{p}", self.spec.name()),
+            None => self.spec.name().to_owned(),
+        }
+    }
+}
+
+/// A table's deal seed: the run's own at its first table, mixed with the position at the
+/// others (so a one-table run deals as it always did, and tables never deal alike).
+fn table_seed(run_seed: i64, position: usize) -> i64 {
+    if position == 1 {
+        return run_seed;
+    }
+    (run_seed as u64 ^ (position as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).rotate_left(17) as i64
+}
+
+/// A table set up and open, before its first hand.
+struct TableRun {
+    cx: Context,
+    seats: Seats,
+    recorder: Recorder,
+    remote: Option<RemoteTable>,
+}
+
+/// How one table of the run ended.
+enum TableEnd {
+    /// Played to its end and closed: what the run's end is made of.
+    Closed(Box<Closed>),
+    /// A write failed: the run fails with `database_error` (its other tables stop).
+    WriteFailed(StoreError),
+    /// The run is already over: a table that never started (recorded), or a run lost.
+    Over(Result<Outcome, StoreError>),
+}
+
+/// A closed table's part of the run's end.
+struct Closed {
+    table_id: String,
+    position: Option<usize>,
+    played: i64,
+    status: RunStatus,
+    error: Option<(&'static str, String)>,
+    /// Per seat: chips won and lost, hands won.
+    agents: Value,
+    quality: SeatQuality,
+    webhook_warnings: Value,
+    /// A table at a platform: what the platform said (`results.platform`).
+    report: Option<Value>,
+}
+
+/// A table's state once it is open, handed to the hand loop.
 struct Play<'a> {
     cx: &'a mut Context,
     seats: Seats,
     recorder: Recorder,
     started: Instant,
-    hands_recorded: Arc<AtomicI64>,
+    /// Hands the run has recorded, at all its tables.
+    hands_recorded: &'a AtomicI64,
 }
 
 impl Runner {
@@ -284,21 +348,24 @@ impl Runner {
                 agent_id: None,
             })
             .collect();
-        // A hosted table already has its id (the one its client was given).
-        let table_id = match record.spec.hosted_table() {
-            Some(id) => id.to_owned(),
-            None => format!("tbl_{}", uuid::Uuid::now_v7().simple()),
-        };
-        let mut context = Context {
-            run: run.clone(),
-            config_id: config_id.clone(),
-            bucket_key: record.bucket_key.clone(),
-            spec: record.spec,
-            seed,
-            table_id,
-            seats,
-        };
-        self.play(&mut context).await
+        let count = record.spec.tables() as usize;
+        let tables = (1..=count)
+            .map(|position| Context {
+                run: run.clone(),
+                config_id: config_id.clone(),
+                bucket_key: record.bucket_key.clone(),
+                spec: record.spec.clone(),
+                seed: table_seed(seed, position),
+                // A hosted table already has its id (the one its client was given).
+                table_id: match record.spec.hosted_table() {
+                    Some(id) => id.to_owned(),
+                    None => format!("tbl_{}", uuid::Uuid::now_v7().simple()),
+                },
+                seats: seats.clone(),
+                position: (count > 1).then_some(position),
+            })
+            .collect();
+        self.play(tables).await
     }
 
     async fn fail(
@@ -392,11 +459,15 @@ impl Runner {
         Ok(clients)
     }
 
-    /// Every seat's agent: a bot, or an LLM agent on its provider's client.
-    async fn seats(&self, cx: &Context) -> Result<Seats, SetupError> {
+    /// Every seat's agent at one table: a bot, or an LLM agent on its provider's client
+    /// (with its entry in the run's ledger).
+    async fn seats(
+        &self,
+        cx: &Context,
+        clients: &HashMap<Provider, Arc<ProviderClient>>,
+        ledger: &Option<SharedLedger>,
+    ) -> Result<Seats, SetupError> {
         let spec = &cx.spec;
-        let clients = self.provider_clients(spec).await?;
-        let ledger = (!clients.is_empty()).then(|| SharedLedger::new(spec.max_llm_cost_usd()));
         let mut webhooks = WebhookSeats::open(
             &self.pool,
             self.settings.keyring.as_ref(),
@@ -406,29 +477,29 @@ impl Runner {
         )
         .await?;
         let mut agents: Vec<Box<dyn Agent>> = Vec::new();
-        let mut is_llm = Vec::new();
+        let mut ledger_slots = Vec::new();
         for (slot, info) in spec.agent_slots().iter().zip(&cx.seats) {
             let seed = cx.seed as u64 ^ (info.seat as u64 + 1) << 32;
             let style = match slot.agent_type() {
                 AgentType::Random => {
                     agents.push(Box::new(RandomBot::new(seed)));
-                    is_llm.push(false);
+                    ledger_slots.push(None);
                     continue;
                 }
                 AgentType::Tight => {
                     agents.push(Box::new(TightBot));
-                    is_llm.push(false);
+                    ledger_slots.push(None);
                     continue;
                 }
                 AgentType::Callstation => {
                     agents.push(Box::new(CallStation));
-                    is_llm.push(false);
+                    ledger_slots.push(None);
                     continue;
                 }
                 AgentType::External => {
                     // Replaced once the seat is taken (or filled with a bot).
                     agents.push(Box::new(CallStation));
-                    is_llm.push(false);
+                    ledger_slots.push(None);
                     continue;
                 }
                 AgentType::Webhook => {
@@ -439,28 +510,33 @@ impl Runner {
                         ));
                     };
                     agents.push(Box::new(agent));
-                    is_llm.push(false);
+                    ledger_slots.push(None);
                     continue;
                 }
                 AgentType::Protocol => Style::Protocol,
                 AgentType::Autonomous => Style::Autonomous,
             };
-            let (Some(model), Some(ledger)) = (slot.model(), &ledger) else {
+            let (Some(model), Some(ledger)) = (slot.model(), ledger) else {
                 return Err(("invalid_config", format!("seat {} has no model", info.seat)));
             };
             let client = clients[&model.provider()].clone();
             let price = self.settings.prices.lookup(&model.to_text());
-            ledger
-                .lock()
-                .add_seat(info.seat, model.provider().as_str(), model.model(), price);
+            let entry = ledger.lock().add_seat(
+                cx.position,
+                info.seat,
+                model.provider().as_str(),
+                model.model(),
+                price,
+            );
             agents.push(Box::new(LlmAgent::new(
                 info.seat,
+                entry,
                 style,
                 model.model(),
                 client,
                 ledger.clone(),
             )));
-            is_llm.push(true);
+            ledger_slots.push(Some(entry));
         }
         Ok(Seats {
             agents,
@@ -471,27 +547,27 @@ impl Runner {
                 .iter()
                 .map(|s| s.model().is_some() || s.agent_type().is_outside())
                 .collect(),
-            is_llm,
+            ledger_slots,
             outside: None,
             cashed_out: vec![0; cx.seats.len()],
-            ledger,
+            ledger: ledger.clone(),
             memory: TableMemory::default(),
             webhook_warnings: webhooks.warnings,
             quality: SeatQuality::default(),
         })
     }
 
-    async fn play(&self, cx: &mut Context) -> Result<Outcome, StoreError> {
-        let spec = &cx.spec.clone();
-        let table_config = spec.table();
-        let mut seats = match self.seats(cx).await {
-            Ok(seats) => seats,
-            Err((code, message)) => return self.fail(&cx.run, 0, code, message, None).await,
+    /// Sets up and opens every table of the run, waits for its turn (handover), plays the
+    /// tables at once (each table's decisions in order, the tables side by side: a slow seat
+    /// at one never holds up another), and closes the run.
+    async fn play(&self, tables: Vec<Context>) -> Result<Outcome, StoreError> {
+        let run = tables[0].run.clone();
+        let spec = tables[0].spec.clone();
+        let clients = match self.provider_clients(&spec).await {
+            Ok(clients) => clients,
+            Err((code, message)) => return self.fail(&run, 0, code, message, None).await,
         };
-        let mut recorder = Recorder::new(
-            cx.seats.clone(),
-            (table_config.blinds.small, table_config.blinds.big),
-        );
+        let ledger = (!clients.is_empty()).then(|| SharedLedger::new(spec.max_llm_cost_usd()));
 
         // Retention first, so this run's logs are never the ones rotated away.
         let rotated = with_retry("rotating logs", || async {
@@ -504,6 +580,80 @@ impl Runner {
         {
             tracing::info!(count, "deleted the logs of older runs");
         }
+        // A multi-table run has a summary of its own; each table logs under `table-N/`.
+        let mut summary = (tables.len() > 1).then(|| {
+            let mut summary = Recorder::new(Vec::new(), (0, 0), String::new());
+            summary.log(
+                "simulation-summary",
+                json!({
+                    "event": "simulation_start", "run_id": run.as_str(), "at": Utc::now(),
+                    "seed": tables[0].seed, "name": spec.name(), "pace": spec.pace().as_str(),
+                    "max_hands_per_table": spec.max_hands(),
+                    "max_run_minutes": spec.max_run_minutes(),
+                    "tables": tables.iter().map(|t| &t.table_id).collect::<Vec<_>>(),
+                }),
+            );
+            summary
+        });
+        let mut opened = Vec::with_capacity(tables.len());
+        for cx in tables {
+            match self.open_table(cx, &clients, &ledger).await {
+                Ok(table) => opened.push(table),
+                // Tables opened already are ended by the reaper with the run.
+                Err(ended) => return ended,
+            }
+        }
+        if let Some(summary) = &mut summary
+            && let Err(e) = self.write_logs(&run, summary).await
+        {
+            tracing::warn!(error = %e, "writing the run's summary");
+        }
+
+        let hands_recorded = Arc::new(AtomicI64::new(0));
+        let heartbeat = self.spawn_heartbeat(hands_recorded.clone(), ledger.clone());
+        // An always-on config's next table waits here, visible, for one to close.
+        let database_url = self.settings.database_url.expose();
+        let waited = crate::handover::wait_for_turn(&self.pool, database_url, &run, &self.signals);
+        if let Err(e) = waited.await {
+            heartbeat.abort();
+            for table in opened {
+                if let Some(mut remote) = table.remote {
+                    remote.close().await;
+                }
+            }
+            return self.fail_database(&run, 0, e).await;
+        }
+        let started = Instant::now();
+        let ends = futures_util::future::join_all(
+            opened
+                .into_iter()
+                .map(|table| self.play_table(table, started, &hands_recorded)),
+        )
+        .await;
+        heartbeat.abort();
+        self.finish(&run, ends, ledger, summary, started, &hands_recorded)
+            .await
+    }
+
+    /// One table's seats, recorder and first log lines, its table at the platform when it
+    /// plays at one, and its table row. An error is the run's end, already recorded.
+    async fn open_table(
+        &self,
+        cx: Context,
+        clients: &HashMap<Provider, Arc<ProviderClient>>,
+        ledger: &Option<SharedLedger>,
+    ) -> Result<TableRun, Result<Outcome, StoreError>> {
+        let spec = &cx.spec;
+        let table_config = spec.table();
+        let seats = match self.seats(&cx, clients, ledger).await {
+            Ok(seats) => seats,
+            Err((code, message)) => return Err(self.fail(&cx.run, 0, code, message, None).await),
+        };
+        let mut recorder = Recorder::new(
+            cx.seats.clone(),
+            (table_config.blinds.small, table_config.blinds.big),
+            cx.stream_prefix(),
+        );
         recorder.log(
             "simulation-summary",
             json!({
@@ -539,7 +689,7 @@ impl Runner {
         let remote = match spec.host() {
             Host::Builtin => None,
             Host::Platform(platform) => {
-                match RemoteTable::open(self, cx, platform, &mut recorder).await {
+                match RemoteTable::open(self, &cx, platform, &mut recorder).await {
                     Ok(remote) => Some(remote),
                     Err(fault) => {
                         recorder.log(
@@ -551,12 +701,13 @@ impl Runner {
                         if let Err(e) = logged {
                             tracing::warn!(error = %e, "writing the logs of a run that failed");
                         }
-                        return self.fail(&cx.run, 0, fault.code, fault.message, None).await;
+                        return Err(self.fail(&cx.run, 0, fault.code, fault.message, None).await);
                     }
                 }
             }
         };
         let seats_json = serde_json::Value::Array(cx.seats.iter().map(SeatInfo::to_json).collect());
+        let name = cx.table_name();
         let new_table = NewTable {
             id: &cx.table_id,
             run: &cx.run,
@@ -566,8 +717,9 @@ impl Runner {
             initial_stack: table_config.initial_stack,
             action_timeout_ms: table_config.action_timeout_ms,
             seats: seats_json,
-            name: spec.name(),
+            name: &name,
             waits_for_agents: spec.external_seating().is_some(),
+            position: cx.position.unwrap_or(1) as i16,
         };
         if let Err(e) = with_retry("opening the table", || async {
             let mut client = self.pool.get().await?;
@@ -578,40 +730,44 @@ impl Runner {
             if let Some(mut remote) = remote {
                 remote.close().await;
             }
-            return self.fail_database(&cx.run, 0, e).await;
+            return Err(self.fail_database(&cx.run, 0, e).await);
         }
+        Ok(TableRun {
+            cx,
+            seats,
+            recorder,
+            remote,
+        })
+    }
 
-        let hands_recorded = Arc::new(AtomicI64::new(0));
-        let heartbeat = self.spawn_heartbeat(hands_recorded.clone(), seats.ledger.clone());
-        // An always-on config's next table waits here, visible, for one to close.
-        let database_url = self.settings.database_url.expose();
-        let waited =
-            crate::handover::wait_for_turn(&self.pool, database_url, &cx.run, &self.signals);
-        if let Err(e) = waited.await {
-            heartbeat.abort();
-            if let Some(mut remote) = remote {
-                remote.close().await;
-            }
-            return self.fail_database(&cx.run, 0, e).await;
-        }
-        let started = Instant::now();
-        let table = Table::new(
+    /// Seats a table's outside agents (if it has external seats), then plays it to its end.
+    async fn play_table(
+        &self,
+        table: TableRun,
+        started: Instant,
+        hands_recorded: &AtomicI64,
+    ) -> TableEnd {
+        let TableRun {
+            mut cx,
+            mut seats,
+            mut recorder,
+            remote,
+        } = table;
+        let table_config = cx.spec.table();
+        let engine = Table::new(
             cx.seats.len(),
             table_config.initial_stack,
             table_config.blinds.small,
             table_config.blinds.big,
             cx.seed as u64,
         );
-        let mut builtin = Builtin::new(table);
-        if let Some(seating) = spec.external_seating() {
+        let mut builtin = Builtin::new(engine);
+        if let Some(seating) = cx.spec.external_seating() {
             let seated = self
-                .seat_outside_agents(cx, seating, &mut seats, &mut recorder)
+                .seat_outside_agents(&mut cx, seating, &mut seats, &mut recorder)
                 .await;
             match seated {
-                Err(unseated) => {
-                    heartbeat.abort();
-                    return unseated;
-                }
+                Err(unseated) => return TableEnd::Over(unseated),
                 // A hosted table plays without the seats nobody took.
                 Ok(absent) => {
                     for seat in absent {
@@ -627,27 +783,22 @@ impl Runner {
             json!({"seats": seats_json, "bucket_key": cx.bucket_key}),
         );
         let play = Play {
-            cx,
+            cx: &mut cx,
             seats,
             recorder,
             started,
             hands_recorded,
         };
-        let outcome = match remote {
+        match remote {
             Some(mut remote) => self.play_at(&mut remote, play).await,
             None => self.play_at(&mut builtin, play).await,
-        };
-        heartbeat.abort();
-        outcome
+        }
     }
 
     /// Plays hands at `host` until the config's limit, a stop, the safety timeout, one seat
-    /// holding every chip, or a fault; then records the end and closes the run.
-    async fn play_at<H: TableHost>(
-        &self,
-        host: &mut H,
-        play: Play<'_>,
-    ) -> Result<Outcome, StoreError> {
+    /// holding every chip, or a fault; then records the table's end and closes it. A fault
+    /// at one table stops the run's others.
+    async fn play_at<H: TableHost>(&self, host: &mut H, play: Play<'_>) -> TableEnd {
         let Play {
             cx,
             mut seats,
@@ -720,7 +871,7 @@ impl Runner {
                 || last_write.elapsed() >= BATCH_AGE;
             if due {
                 let written = self
-                    .write(cx, &mut recorder, played, &host.stacks(), &hands_recorded)
+                    .write(cx, &mut recorder, played, &host.stacks(), hands_recorded)
                     .await;
                 if let Err(e) = written {
                     write_error = Some(e);
@@ -741,15 +892,14 @@ impl Runner {
         }
 
         if let Some(e) = write_error {
-            return self
-                .fail_database(&cx.run, hands_recorded.load(Ordering::SeqCst), e)
-                .await;
+            self.signals.request_stop();
+            return TableEnd::WriteFailed(e);
         }
         if self.signals.lost.load(Ordering::SeqCst) {
-            return Ok(Outcome::Failed {
+            return TableEnd::Over(Ok(Outcome::Failed {
                 code: "run_lost".into(),
                 message: "the run was closed by someone else (reaped?) while it played".into(),
-            });
+            }));
         }
 
         let players_left = host.players_left();
@@ -764,7 +914,7 @@ impl Runner {
             .zip(&seats.cashed_out)
             .map(|(on_table, cashed)| on_table + cashed)
             .collect();
-        let results = agent_results(
+        let agents = agent_results(
             &cx.seats,
             &final_stacks,
             table_config.initial_stack,
@@ -787,11 +937,15 @@ impl Runner {
         } else {
             (RunStatus::Completed, None)
         };
+        if status == RunStatus::Failed {
+            self.signals.request_stop();
+        }
         let llm_usage = seats.ledger.as_ref().map(|ledger| ledger.lock().to_json());
         if let Some(ledger) = &seats.ledger {
             let ledger = ledger.lock();
-            for (info, _) in cx.seats.iter().zip(&seats.is_llm).filter(|(_, llm)| **llm) {
-                let mut entry = ledger.seat_json(info.seat).unwrap_or_else(|| json!({}));
+            for (info, slot) in cx.seats.iter().zip(&seats.ledger_slots) {
+                let Some(slot) = slot else { continue };
+                let mut entry = ledger.seat_json(*slot).unwrap_or_else(|| json!({}));
                 entry["event"] = json!("agent_stop");
                 entry["at"] = json!(Utc::now());
                 recorder.log(&info.stream(), entry);
@@ -801,7 +955,7 @@ impl Runner {
             None => json!({
                 "event": "simulation_complete", "at": Utc::now(), "status": status.as_str(),
                 "hands_played": played, "table_id": cx.table_id,
-                "duration_ms": started.elapsed().as_millis() as u64, "agents": results,
+                "duration_ms": started.elapsed().as_millis() as u64, "agents": agents,
                 "llm": llm_usage,
             }),
             Some((code, message)) => json!({
@@ -825,41 +979,140 @@ impl Runner {
             json!({"hands_played": played, "stacks": final_stacks}),
         );
         let written = self
-            .write(cx, &mut recorder, played, &host.stacks(), &hands_recorded)
+            .write(cx, &mut recorder, played, &host.stacks(), hands_recorded)
             .await;
-        if let Err(e) = written {
-            return self
-                .fail_database(&cx.run, hands_recorded.load(Ordering::SeqCst), e)
-                .await;
-        }
-        let closed = with_retry("closing the table", || async {
-            let client = self.pool.get().await?;
-            recording::close_table(&client, &cx.table_id).await
-        })
-        .await;
+        let closed = match written {
+            Ok(()) => {
+                with_retry("closing the table", || async {
+                    let client = self.pool.get().await?;
+                    recording::close_table(&client, &cx.table_id).await
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
         if let Err(e) = closed {
-            return self.fail_database(&cx.run, played, e).await;
+            self.signals.request_stop();
+            return TableEnd::WriteFailed(e);
         }
-        let mut run_results = json!({"table_id": cx.table_id, "agents": results});
+        TableEnd::Closed(Box::new(Closed {
+            table_id: cx.table_id.clone(),
+            position: cx.position,
+            played,
+            status,
+            error,
+            agents,
+            quality: seats.quality,
+            webhook_warnings: seats.webhook_warnings.to_json(),
+            report: host.report(),
+        }))
+    }
+
+    /// Closes the run from its tables' ends: `failed` when one failed (the first, by
+    /// position), `cancelled` when one was cut short by a stop, else `completed`; results
+    /// per table, the LLM spend, the run's quality, the hands of every table.
+    async fn finish(
+        &self,
+        run: &RunId,
+        ends: Vec<TableEnd>,
+        ledger: Option<SharedLedger>,
+        summary: Option<Recorder>,
+        started: Instant,
+        hands_recorded: &AtomicI64,
+    ) -> Result<Outcome, StoreError> {
+        let mut tables = Vec::with_capacity(ends.len());
+        for end in ends {
+            match end {
+                TableEnd::Closed(closed) => tables.push(*closed),
+                TableEnd::WriteFailed(e) => {
+                    return self
+                        .fail_database(run, hands_recorded.load(Ordering::SeqCst), e)
+                        .await;
+                }
+                TableEnd::Over(outcome) => return outcome,
+            }
+        }
+        let played: i64 = tables.iter().map(|t| t.played).sum();
+        let failed = tables.iter().find(|t| t.status == RunStatus::Failed);
+        let status = if failed.is_some() {
+            RunStatus::Failed
+        } else if tables.iter().any(|t| t.status == RunStatus::Cancelled) {
+            RunStatus::Cancelled
+        } else {
+            RunStatus::Completed
+        };
+        let error = failed.and_then(|t| {
+            let (code, message) = t.error.clone()?;
+            Some(match t.position {
+                Some(p) => (code, format!("table {p}: {message}")),
+                None => (code, message),
+            })
+        });
+        let llm_usage = ledger.as_ref().map(|ledger| ledger.lock().to_json());
+        let mut webhook_warnings = Vec::new();
+        for table in &tables {
+            for mut warning in table
+                .webhook_warnings
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                if let Some(p) = table.position {
+                    warning["table"] = json!(p);
+                }
+                webhook_warnings.push(warning);
+            }
+        }
+        let webhook_warnings = Value::Array(webhook_warnings);
+        let mut run_results = match tables.as_slice() {
+            [only] if only.position.is_none() => {
+                json!({"table_id": only.table_id, "agents": only.agents})
+            }
+            _ => json!({"tables": tables.iter().map(|t| json!({
+                "table_id": t.table_id, "position": t.position, "status": t.status.as_str(),
+                "hands_played": t.played, "error": t.error.as_ref().map(|(code, message)| {
+                    json!({"code": code, "message": message})
+                }),
+                "agents": t.agents,
+            })).collect::<Vec<_>>()}),
+        };
         if let Some(usage) = &llm_usage {
             run_results["budget_exhausted"] = usage["budget_exhausted"].clone();
             run_results["llm_warnings"] = usage["warnings"].clone();
         }
-        if !seats.webhook_warnings.is_empty() {
-            run_results["webhook_warnings"] = seats.webhook_warnings.to_json();
+        if !webhook_warnings.as_array().is_none_or(Vec::is_empty) {
+            run_results["webhook_warnings"] = webhook_warnings.clone();
         }
-        if let Some(report) = host.report() {
+        if let Some(report) = tables.iter().find_map(|t| t.report.clone()) {
             run_results["platform"] = report;
+        }
+        let quality = crate::quality::classify(
+            &tables
+                .iter()
+                .map(|t| (t.position, &t.quality))
+                .collect::<Vec<_>>(),
+            llm_usage.as_ref(),
+            &webhook_warnings,
+        );
+        if let Some(mut summary) = summary {
+            summary.log(
+                "simulation-summary",
+                json!({
+                    "event": if error.is_some() { "simulation_error" } else { "simulation_complete" },
+                    "at": Utc::now(), "status": status.as_str(), "hands_played": played,
+                    "duration_ms": started.elapsed().as_millis() as u64,
+                    "error": error.as_ref().map(|(code, message)| json!({"code": code, "message": message})),
+                    "tables": run_results["tables"], "llm": llm_usage,
+                }),
+            );
+            if let Err(e) = self.write_logs(run, &mut summary).await {
+                tracing::warn!(error = %e, "writing the run's summary");
+            }
         }
         let (code, message) = match &error {
             Some((code, message)) => (Some(*code), Some(message.as_str())),
             None => (None, None),
         };
-        let quality = crate::quality::classify(
-            &seats.quality,
-            llm_usage.as_ref(),
-            &seats.webhook_warnings.to_json(),
-        );
         let end = RunEnd {
             status,
             hands_played: played,
@@ -871,10 +1124,10 @@ impl Runner {
         };
         with_retry("closing the run", || async {
             let client = self.pool.get().await?;
-            recording::finish_run(&client, &cx.run, &end).await
+            recording::finish_run(&client, run, &end).await
         })
         .await?;
-        tracing::info!(run = %cx.run, status = status.as_str(), hands = played, "run finished");
+        tracing::info!(%run, status = status.as_str(), hands = played, "run finished");
         println!(
             "{}",
             crate::quality::emf(
@@ -1201,7 +1454,6 @@ impl Runner {
                 break;
             };
             let seat = decision.seat;
-            let llm = seats.is_llm[seat];
             let timeout_due = || Instant::now() + pace.action_timeout;
             // Bots take a believable think time at live pace; models and outside agents
             // take their own.
@@ -1250,8 +1502,8 @@ impl Runner {
                         "reason": reason.name(), "action": action_json(action),
                     }));
                 }
-                if llm && let Some(ledger) = &seats.ledger {
-                    ledger.lock().record_decision(seat, fell_back.is_some());
+                if let (Some(ledger), Some(slot)) = (&seats.ledger, seats.ledger_slots[seat]) {
+                    ledger.lock().record_decision(slot, fell_back.is_some());
                 }
             }
             let noted = match host.act(action).await {
@@ -1338,13 +1590,16 @@ impl Runner {
             hands_played: played,
             stacks: &stacks,
         };
+        // The run's count covers all its tables.
+        let hands = batch.hands.len() as i64;
+        let run_total = hands_recorded.load(Ordering::SeqCst) + hands;
         with_retry("recording hands", || async {
             let mut client = self.pool.get().await?;
-            recording::write_batch(&mut client, &cx.run, Some(&progress), batch, played).await
+            recording::write_batch(&mut client, &cx.run, Some(&progress), batch, run_total).await
         })
         .await?;
         recorder.batch.clear();
-        hands_recorded.store(played, Ordering::SeqCst);
+        hands_recorded.fetch_add(hands, Ordering::SeqCst);
         Ok(())
     }
 

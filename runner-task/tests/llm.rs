@@ -80,11 +80,12 @@ async fn decide(
     };
     let turn = spot.turn(timeout);
     let ledger = SharedLedger::new(None);
-    ledger
+    let slot = ledger
         .lock()
-        .add_seat(turn.decision.seat, provider.as_str(), model, None);
+        .add_seat(None, turn.decision.seat, provider.as_str(), model, None);
     let mut agent = LlmAgent::new(
         turn.decision.seat,
+        slot,
         style,
         model,
         client_for(fake, provider),
@@ -233,9 +234,12 @@ async fn an_auth_error_ends_the_seats_calls_and_leaves_a_warning_without_the_key
     let spot = Spot::new();
     let ledger = SharedLedger::new(None);
     let seat = spot.turn(Duration::from_secs(1)).decision.seat;
-    ledger.lock().add_seat(seat, "openai", "unauthorized", None);
+    let slot = ledger
+        .lock()
+        .add_seat(None, seat, "openai", "unauthorized", None);
     let mut agent = LlmAgent::new(
         seat,
+        slot,
         Style::Protocol,
         "unauthorized",
         client_for(&fake, Provider::OpenAi),

@@ -127,7 +127,7 @@ async fn recorded_hands_replay_in_pokerkit_with_only_the_documented_conventions(
     let (mut hands, mut bytes) = (0, 0);
     let exported = Instant::now();
     for run in &runs {
-        let table = hand_histories::run_table(&client, run)
+        let table = hand_histories::run_table(&client, run, 1)
             .await
             .unwrap()
             .flatten()

@@ -516,3 +516,283 @@ async fn a_run_past_its_safety_timeout_fails_with_safety_timeout() {
     );
     assert!(row.get::<_, bool>(3));
 }
+
+/// Makes the config's runs play `tables` tables.
+async fn set_tables(db: &TestDatabase, config: &str, tables: i16) {
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE simulation_configs SET tables = $2 WHERE id = $1",
+            &[&config, &tables],
+        )
+        .await
+        .unwrap();
+}
+
+/// A run's tables, in position order: (id, position, status, hands_played, name).
+async fn tables_of(db: &TestDatabase, run: &str) -> Vec<(String, i16, String, i64, String)> {
+    let client = db.pool.get().await.unwrap();
+    client
+        .query(
+            "SELECT id, position, status, hands_played, name FROM tables
+              WHERE run_id = $1 ORDER BY position",
+            &[&run],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect()
+}
+
+/// Each table's feed: contiguous seqs from 1; and (hand rows, hand_complete events, distinct
+/// hands with events): a table's hands are recorded whole.
+async fn feed_of(db: &TestDatabase, table: &str) -> (Vec<String>, (i64, i64, i64)) {
+    let client = db.pool.get().await.unwrap();
+    let events = client
+        .query(
+            "SELECT seq, kind FROM table_events WHERE table_id = $1 ORDER BY seq",
+            &[&table],
+        )
+        .await
+        .unwrap();
+    let seqs: Vec<i64> = events.iter().map(|r| r.get(0)).collect();
+    assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>());
+    let counts = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM hands WHERE table_id = $1),
+                    (SELECT count(*) FROM table_events WHERE table_id = $1 AND kind = 'hand_complete'),
+                    (SELECT count(DISTINCT hand_number) FROM table_events
+                      WHERE table_id = $1 AND hand_number IS NOT NULL)",
+            &[&table],
+        )
+        .await
+        .unwrap();
+    (
+        events.iter().map(|r| r.get(1)).collect(),
+        (counts.get(0), counts.get(1), counts.get(2)),
+    )
+}
+
+#[tokio::test]
+async fn a_multi_table_run_plays_every_table_at_once_and_records_each_whole() {
+    let db = fresh_database().await;
+    let config = config(&db, &["random", "tight", "random"], "fast", 150).await;
+    let config_id = SimulationId::parse(&config).unwrap();
+    // A one-table run first, to compare the deals with.
+    let single = simrunner::testing::queued_run(&db, &config_id, Some(777))
+        .await
+        .to_string();
+    assert!(runner(&db, &single).status().unwrap().success());
+    set_tables(&db, &config, 4).await;
+    let run = simrunner::testing::queued_run(&db, &config_id, Some(777))
+        .await
+        .to_string();
+    let output = runner(&db, &run).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let tables = tables_of(&db, &run).await;
+    assert_eq!(
+        tables.iter().map(|t| t.1).collect::<Vec<_>>(),
+        [1, 2, 3, 4],
+        "one table row per table"
+    );
+    let row = one(
+        &db,
+        "SELECT status, hands_played, table_id, results, degraded_reasons IS NULL
+           FROM simulation_runs WHERE id = $1",
+        &run,
+    )
+    .await;
+    assert_eq!(row.get::<_, String>(0), "completed");
+    assert_eq!(
+        row.get::<_, i64>(1),
+        tables.iter().map(|t| t.3).sum::<i64>(),
+        "the run's hands are all its tables' hands"
+    );
+    assert_eq!(
+        row.get::<_, String>(2),
+        tables[0].0,
+        "table_id is the first"
+    );
+    let results: Value = row.get(3);
+    let per_table = results["tables"].as_array().unwrap();
+    assert_eq!(per_table.len(), 4);
+    let mut first_decks = Vec::new();
+    for ((id, position, status, played, name), result) in tables.iter().zip(per_table) {
+        assert_eq!(status, "ended");
+        assert_eq!(name, &format!("3 bots #{position}"));
+        assert_eq!(result["table_id"], *id);
+        assert_eq!(result["hands_played"], *played);
+        assert_eq!(result["status"], "completed");
+        let chips: i64 = result["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["final_stack"].as_i64().unwrap())
+            .sum();
+        assert_eq!(chips, 3_000, "chips are conserved at table {position}");
+        let (kinds, (hands, completed, with_events)) = feed_of(&db, id).await;
+        assert_eq!(kinds.first().unwrap(), "table_opened");
+        assert_eq!(kinds.last().unwrap(), "table_ended");
+        assert_eq!((hands, completed, with_events), (*played, *played, *played));
+        let client = db.pool.get().await.unwrap();
+        let deck: String = client
+            .query_one(
+                "SELECT seed FROM hands WHERE table_id = $1 AND number = 1",
+                &[id],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        first_decks.push(deck);
+    }
+    first_decks.sort();
+    first_decks.dedup();
+    assert_eq!(first_decks.len(), 4, "every table deals its own cards");
+
+    // The first table deals as a one-table run with the same seed.
+    let client = db.pool.get().await.unwrap();
+    let boards = |table: String| {
+        let client = &client;
+        async move {
+            client
+                .query(
+                    "SELECT board, results::text FROM hands WHERE table_id = $1 ORDER BY number",
+                    &[&table],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get::<_, Vec<String>>(0), r.get::<_, String>(1)))
+                .collect::<Vec<_>>()
+        }
+    };
+    let single_table: String = one(
+        &db,
+        "SELECT table_id FROM simulation_runs WHERE id = $1",
+        &single,
+    )
+    .await
+    .get(0);
+    assert_eq!(
+        boards(single_table).await,
+        boards(tables[0].0.clone()).await
+    );
+
+    // Logs: the run's summary, and each table's streams under its number.
+    let streams: Vec<String> = client
+        .query(
+            "SELECT DISTINCT stream FROM run_log_entries WHERE run_id = $1 ORDER BY stream",
+            &[&run],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(streams.contains(&"simulation-summary".to_owned()));
+    for position in 1..=4 {
+        assert!(
+            streams.contains(&format!("table-{position}/simulation-summary")),
+            "{streams:?}"
+        );
+    }
+    let summary: Vec<Value> = client
+        .query(
+            "SELECT entry FROM run_log_entries
+              WHERE run_id = $1 AND stream = 'simulation-summary' ORDER BY seq",
+            &[&run],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(summary[0]["event"], "simulation_start");
+    assert_eq!(summary[0]["tables"].as_array().unwrap().len(), 4);
+    assert_eq!(summary[1]["event"], "simulation_complete");
+    assert_eq!(summary[1]["hands_played"], row.get::<_, i64>(1));
+}
+
+#[tokio::test]
+async fn stopping_a_multi_table_run_stops_every_table_between_hands() {
+    let db = fresh_database().await;
+    let config = long_game(&db, 3, "live", 10_000).await;
+    set_tables(&db, &config, 3).await;
+    let run = queued_run(&db, &config).await;
+    let mut child = runner(&db, &run).spawn().unwrap();
+    wait_for_status(&db, &run, "running").await;
+    // Every table is open and dealing before the stop.
+    let started = Instant::now();
+    while tables_of(&db, &run).await.len() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(15));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE simulation_runs SET stop_requested_at = now() WHERE id = $1",
+            &[&run],
+        )
+        .await
+        .unwrap();
+    assert_closed_cancelled_soon(&db, &run, &mut child).await;
+    for (id, position, status, played, _) in tables_of(&db, &run).await {
+        assert_eq!(status, "ended", "table {position}");
+        let (kinds, (hands, completed, with_events)) = feed_of(&db, &id).await;
+        assert_eq!(kinds.last().unwrap(), "table_ended", "table {position}");
+        assert!(
+            !kinds.iter().any(|k| k == "hand_aborted"),
+            "table {position} finished its hand"
+        );
+        assert_eq!((hands, completed, with_events), (played, played, played));
+    }
+}
+
+#[tokio::test]
+async fn a_killed_multi_table_runner_leaves_whole_hands_and_the_reaper_ends_every_feed() {
+    use simrunner::dispatch::reaper::{ReaperPolicy, reap};
+    let db = fresh_database().await;
+    let config = long_game(&db, 4, "fast", 10_000).await;
+    set_tables(&db, &config, 3).await;
+    let run = queued_run(&db, &config).await;
+    let mut child = runner(&db, &run).spawn().unwrap();
+    let started = Instant::now();
+    while tables_of(&db, &run).await.iter().any(|t| t.3 == 0)
+        || tables_of(&db, &run).await.len() < 3
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "tables never played"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    for (id, _, status, played, _) in tables_of(&db, &run).await {
+        assert_eq!(status, "open", "nobody has ended it yet");
+        let (_, (hands, completed, with_events)) = feed_of(&db, &id).await;
+        assert!(hands >= played && hands > 0);
+        assert_eq!((completed, with_events), (hands, hands), "whole hands only");
+    }
+    // The reaper finds the runner gone (no heartbeat for longer than the lease).
+    let client = db.pool.get().await.unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::minutes(5);
+    let reaped = reap(&client, later, &ReaperPolicy::default())
+        .await
+        .unwrap();
+    assert_eq!(reaped.len(), 1);
+    assert_eq!(reaped[0].reason, "runner_lost");
+    for (id, position, status, _, _) in tables_of(&db, &run).await {
+        assert_eq!(status, "ended", "table {position}");
+        let (kinds, _) = feed_of(&db, &id).await;
+        assert_eq!(kinds.last().unwrap(), "table_ended", "table {position}");
+    }
+}

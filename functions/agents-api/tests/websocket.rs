@@ -29,6 +29,7 @@ async fn seated(db: &TestDatabase) -> (String, String) {
             action_timeout_ms: 1000,
             seats: serde_json::json!([]),
             waits_for_agents: true,
+            position: 1,
         },
     )
     .await

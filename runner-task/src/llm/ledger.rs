@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 #[derive(Debug, Clone)]
 struct SeatLedger {
+    /// The seat's table in a multi-table run (from 1); `None` when the run plays one.
+    table: Option<usize>,
     seat: usize,
     provider: &'static str,
     model: String,
@@ -49,15 +51,27 @@ impl SharedLedger {
     }
 }
 
+/// `seat 3`, or `table 2 seat 3` in a multi-table run.
+pub fn seat_label(table: Option<usize>, seat: usize) -> String {
+    match table {
+        Some(table) => format!("table {table} seat {seat}"),
+        None => format!("seat {seat}"),
+    }
+}
+
 impl Ledger {
+    /// Adds a seat (of `table` in a multi-table run) and returns its slot: how the seat's
+    /// agent and the runner name it here.
     pub fn add_seat(
         &mut self,
+        table: Option<usize>,
         seat: usize,
         provider: &'static str,
         model: &str,
         price: Option<Price>,
-    ) {
+    ) -> usize {
         self.seats.push(SeatLedger {
+            table,
             seat,
             provider,
             model: model.to_owned(),
@@ -69,15 +83,12 @@ impl Ledger {
             repairs: 0,
             cost_usd: 0.0,
         });
-    }
-
-    fn seat(&mut self, seat: usize) -> Option<&mut SeatLedger> {
-        self.seats.iter_mut().find(|s| s.seat == seat)
+        self.seats.len() - 1
     }
 
     /// Counts one model call; returns true when this call used up the budget.
-    pub fn record_call(&mut self, seat: usize, usage: &Usage) -> bool {
-        if let Some(entry) = self.seat(seat) {
+    pub fn record_call(&mut self, slot: usize, usage: &Usage) -> bool {
+        if let Some(entry) = self.seats.get_mut(slot) {
             entry.calls += 1;
             entry.usage.add(usage);
             if let Some(price) = entry.price {
@@ -92,27 +103,34 @@ impl Ledger {
         newly
     }
 
-    pub fn record_decision(&mut self, seat: usize, fell_back: bool) {
-        if let Some(entry) = self.seat(seat) {
+    pub fn record_decision(&mut self, slot: usize, fell_back: bool) {
+        if let Some(entry) = self.seats.get_mut(slot) {
             entry.decisions += 1;
             entry.fallbacks += u64::from(fell_back);
         }
     }
 
-    pub fn record_repair(&mut self, seat: usize) {
-        if let Some(entry) = self.seat(seat) {
+    pub fn record_repair(&mut self, slot: usize) {
+        if let Some(entry) = self.seats.get_mut(slot) {
             entry.repairs += 1;
         }
     }
 
     /// A provider stopped answering this seat for the rest of the run (never the key).
-    pub fn warn(&mut self, seat: usize, code: &str, status: Option<u16>, message: &str) {
-        let provider = self.seat(seat).map(|s| s.provider).unwrap_or_default();
-        self.warnings.push(json!({
-            "seat": seat, "provider": provider, "code": code, "status": status,
-            "message": format!("{provider} answered {code} for seat {seat}: {message}; the seat \
+    pub fn warn(&mut self, slot: usize, code: &str, status: Option<u16>, message: &str) {
+        let Some(entry) = self.seats.get(slot) else {
+            return;
+        };
+        let (provider, label) = (entry.provider, seat_label(entry.table, entry.seat));
+        let mut warning = json!({
+            "seat": entry.seat, "provider": provider, "code": code, "status": status,
+            "message": format!("{provider} answered {code} for {label}: {message}; the seat \
                                 checks or folds for the rest of the run"),
-        }));
+        });
+        if let Some(table) = entry.table {
+            warning["table"] = json!(table);
+        }
+        self.warnings.push(warning);
     }
 
     pub fn exhausted(&self) -> bool {
@@ -124,8 +142,8 @@ impl Ledger {
         self.seats.iter().map(|s| s.cost_usd).sum()
     }
 
-    pub fn seat_json(&self, seat: usize) -> Option<Value> {
-        self.seats.iter().find(|s| s.seat == seat).map(seat_json)
+    pub fn seat_json(&self, slot: usize) -> Option<Value> {
+        self.seats.get(slot).map(seat_json)
     }
 
     /// The run row's `llm_usage`: per seat and in total.
@@ -153,12 +171,16 @@ fn round_cents(cost: f64) -> f64 {
 }
 
 fn seat_json(s: &SeatLedger) -> Value {
-    json!({
+    let mut entry = json!({
         "seat": s.seat, "provider": s.provider, "model": s.model,
         "tokens": s.usage.to_json(), "calls": s.calls, "decisions": s.decisions,
         "fallbacks": s.fallbacks, "repairs": s.repairs,
         "cost_usd": s.price.map(|_| round_cents(s.cost_usd)),
-    })
+    });
+    if let Some(table) = s.table {
+        entry["table"] = json!(table);
+    }
+    entry
 }
 
 #[cfg(test)]
@@ -169,7 +191,8 @@ mod tests {
     fn the_budget_is_reached_once_and_unknown_prices_count_tokens_only() {
         let ledger = SharedLedger::new(Some(0.01));
         let mut l = ledger.lock();
-        l.add_seat(
+        let priced = l.add_seat(
+            None,
             0,
             "openai",
             "gpt-4o",
@@ -179,20 +202,36 @@ mod tests {
                 output: 10.0,
             }),
         );
-        l.add_seat(1, "openai", "local-model", None);
+        let unpriced = l.add_seat(Some(2), 1, "openai", "local-model", None);
         let call = Usage {
             input: 1000,
             output: 200,
             cached: 0,
             reasoning: 0,
         };
-        assert!(!l.record_call(0, &call), "$0.0045");
-        assert!(!l.record_call(1, &call), "unpriced");
-        assert!(!l.record_call(0, &call), "$0.009");
-        assert!(l.record_call(0, &call), "$0.0135 reaches $0.01");
-        assert!(l.exhausted() && !l.record_call(0, &call), "reported once");
+        assert!(!l.record_call(priced, &call), "$0.0045");
+        assert!(!l.record_call(unpriced, &call), "unpriced");
+        assert!(!l.record_call(priced, &call), "$0.009");
+        assert!(l.record_call(priced, &call), "$0.0135 reaches $0.01");
+        assert!(
+            l.exhausted() && !l.record_call(priced, &call),
+            "reported once"
+        );
+        l.warn(unpriced, "auth", Some(401), "refused");
         let json = l.to_json();
         assert_eq!(json["seats"][1]["cost_usd"], Value::Null);
+        assert_eq!(
+            json["seats"][1]["table"], 2,
+            "a multi-table run's seat names its table"
+        );
+        assert_eq!(json["seats"][0].get("table"), None);
+        assert_eq!(json["warnings"][0]["table"], 2);
+        assert!(
+            json["warnings"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("for table 2 seat 1:")
+        );
         assert_eq!(json["tokens"]["input"], 5000);
         assert_eq!(json["cost_usd"], 0.018);
         assert_eq!(json["budget_exhausted"], true);

@@ -55,6 +55,8 @@ pub enum Style {
 /// A seat played by a model.
 pub struct LlmAgent {
     seat: usize,
+    /// The seat's entry in the run's ledger.
+    slot: usize,
     style: Style,
     model: String,
     client: Arc<ProviderClient>,
@@ -105,6 +107,7 @@ pub fn action_json(action: Action) -> Value {
 impl LlmAgent {
     pub fn new(
         seat: usize,
+        slot: usize,
         style: Style,
         model: &str,
         client: Arc<ProviderClient>,
@@ -112,6 +115,7 @@ impl LlmAgent {
     ) -> Self {
         Self {
             seat,
+            slot,
             style,
             model: model.to_owned(),
             client,
@@ -180,7 +184,7 @@ impl LlmAgent {
             match result {
                 Ok(response) => {
                     self.last_latency = latency;
-                    if self.ledger.lock().record_call(self.seat, &response.usage) {
+                    if self.ledger.lock().record_call(self.slot, &response.usage) {
                         tracing::warn!(seat = self.seat, "the run's LLM budget is spent");
                     }
                     return Ok((response, latency));
@@ -245,7 +249,7 @@ impl LlmAgent {
             );
             self.ledger
                 .lock()
-                .warn(self.seat, code, error.status, &error.message);
+                .warn(self.slot, code, error.status, &error.message);
         }
         reason
     }
@@ -319,7 +323,7 @@ impl LlmAgent {
             Ok((answer, resolved)) => {
                 self.log_response(turn, response, latency, Some((&answer, resolved.action)));
                 if let Some(repair) = resolved.repair {
-                    self.ledger.lock().record_repair(self.seat);
+                    self.ledger.lock().record_repair(self.slot);
                     self.note(
                         turn,
                         "action_repaired",

@@ -388,6 +388,8 @@ impl Limits {
     pub const INTERVAL_MINUTES: std::ops::RangeInclusive<i64> = 1..=1_440;
     pub const COOLDOWN_MINUTES: std::ops::RangeInclusive<i64> = 0..=1_440;
     pub const DEFAULT_MAX_HANDS: i64 = 20;
+    /// Identical tables one run plays at once (one runner task for all of them).
+    pub const TABLES: std::ops::RangeInclusive<i64> = 1..=50;
     pub const DEFAULT_MAX_RUN_MINUTES: i64 = 10;
     pub const DEFAULT_COOLDOWN_MINUTES: i64 = 5;
     /// `max_llm_cost_usd`, in cents: one cent to ten thousand dollars.
@@ -441,6 +443,8 @@ pub struct SimulationSpec {
     schedule: Schedule,
     cooldown_minutes: i64,
     max_hands: i64,
+    /// Tables per run, each with this line-up and `max_hands`.
+    tables: i64,
     max_run_minutes: i64,
     pace: Pace,
     agent_slots: Vec<AgentSlot>,
@@ -479,6 +483,10 @@ impl SimulationSpec {
     }
     pub fn max_hands(&self) -> i64 {
         self.max_hands
+    }
+    /// How many identical tables a run plays at once.
+    pub fn tables(&self) -> i64 {
+        self.tables
     }
     pub fn max_run_minutes(&self) -> i64 {
         self.max_run_minutes
@@ -551,6 +559,8 @@ pub struct SimulationDraft {
     pub interval_minutes: Option<i64>,
     pub cooldown_minutes: Option<i64>,
     pub max_hands: Option<i64>,
+    /// Tables per run, 1 to 50 (default 1).
+    pub tables: Option<i64>,
     pub max_run_minutes: Option<i64>,
     pub pace: Option<String>,
     pub agent_count: Option<i64>,
@@ -620,6 +630,7 @@ impl From<&SimulationSpec> for SimulationDraft {
             auto_pause_after: spec.auto_pause_after,
             cooldown_minutes: Some(spec.cooldown_minutes),
             max_hands: Some(spec.max_hands),
+            tables: Some(spec.tables),
             max_run_minutes: Some(spec.max_run_minutes),
             pace: Some(spec.pace.as_str().into()),
             agent_count: Some(spec.agent_count()),
@@ -765,6 +776,24 @@ impl SimulationDraft {
         {
             errors.add("agent_slots", "a hosted table's seats are all external");
         }
+        let tables = errors.int_in("tables", self.tables, Limits::TABLES, Some(1));
+        if tables > 1 {
+            let why = if self.hosted_table.is_some() {
+                Some("a hosted table is one table")
+            } else if host != TableHost::Builtin {
+                Some("a run at a platform plays one table there; make one config per table")
+            } else if external_seating.is_some() {
+                Some(
+                    "a run with external seats plays one table: outside agents choose their \
+                     tables themselves",
+                )
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                errors.add("tables", format!("must be 1 here: {why}"));
+            }
+        }
 
         errors.into_result(|| SimulationSpec {
             name,
@@ -772,6 +801,7 @@ impl SimulationDraft {
             schedule,
             cooldown_minutes,
             max_hands,
+            tables,
             max_run_minutes,
             pace,
             agent_slots,

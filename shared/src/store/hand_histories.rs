@@ -87,17 +87,20 @@ pub struct RunTable {
     pub seats: Value,
 }
 
-/// The table a run played, `None` for an unknown run; a run that never opened a table
-/// (still queued, or failed to start) has none, as `Some(None)`.
+/// The table a run played at `position` (1 for a one-table run), `None` for an unknown run;
+/// a run that never opened that table (still queued, failed to start, or fewer tables) has
+/// none, as `Some(None)`.
 pub async fn run_table(
     client: &impl GenericClient,
     run_id: &str,
+    position: i16,
 ) -> Result<Option<Option<RunTable>>, StoreError> {
     let Some(row) = query_opt(
         client,
-        "SELECT t.id, t.seats FROM simulation_runs r LEFT JOIN tables t ON t.id = r.table_id
+        "SELECT t.id, t.seats FROM simulation_runs r
+           LEFT JOIN tables t ON t.run_id = r.id AND t.position = $2
           WHERE r.id = $1",
-        &[&run_id],
+        &[&run_id, &position],
     )
     .await?
     else {

@@ -20,7 +20,7 @@ pub use api_keys::{
     reseal_api_keys, reveal_api_key, reveal_newest_api_key,
 };
 pub use page::{Cursor, Page, PageRequest};
-pub use runs::{RunRecord, get_run, list_runs};
+pub use runs::{RunRecord, RunTable, get_run, list_runs, run_tables};
 pub use simulations::{
     Activity, SimulationRecord, Skip, SkipEntry, UpdateOutcome, activity, delete_simulation,
     get_simulation, insert_simulation, list_simulations, list_skips, periodic_schedules,

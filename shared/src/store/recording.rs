@@ -102,6 +102,8 @@ pub struct NewTable<'a> {
     /// The table has external seats: it waits for its agents before its first hand
     /// (`started_at` stays NULL until [`super::seating::start_table`]).
     pub waits_for_agents: bool,
+    /// The table's place in its run, from 1: the first is the run's `table_id`.
+    pub position: i16,
 }
 
 /// Creates the table (or adopts one made for it: a hosted table the admin API opened before
@@ -114,8 +116,8 @@ pub async fn open_table(
     execute(
         &tx,
         "INSERT INTO tables (id, run_id, bucket_key, small_blind, big_blind, initial_stack,
-                             action_timeout_ms, seats, name, started_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10 THEN NULL ELSE now() END)
+                             action_timeout_ms, seats, name, started_at, position)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10 THEN NULL ELSE now() END, $11)
          ON CONFLICT (id) DO UPDATE SET run_id = EXCLUDED.run_id WHERE tables.run_id IS NULL",
         &[
             &table.id,
@@ -128,15 +130,18 @@ pub async fn open_table(
             &table.seats,
             &table.name,
             &table.waits_for_agents,
+            &table.position,
         ],
     )
     .await?;
-    execute(
-        &tx,
-        "UPDATE simulation_runs SET table_id = $2 WHERE id = $1",
-        &[&table.run.as_str(), &table.id],
-    )
-    .await?;
+    if table.position == 1 {
+        execute(
+            &tx,
+            "UPDATE simulation_runs SET table_id = $2 WHERE id = $1",
+            &[&table.run.as_str(), &table.id],
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -205,3 +205,40 @@ pub async fn get_run(
         None => Ok(None),
     }
 }
+
+/// One table a run opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunTable {
+    pub id: String,
+    /// Its place in the run, from 1.
+    pub position: i16,
+    pub name: Option<String>,
+    /// `open` or `ended`.
+    pub status: String,
+    pub hands_played: i64,
+}
+
+/// The tables a run opened, in position order (none before it opens them).
+pub async fn run_tables(
+    client: &impl GenericClient,
+    id: &RunId,
+) -> Result<Vec<RunTable>, StoreError> {
+    let rows = query(
+        client,
+        "SELECT id, position, name, status, hands_played FROM tables
+          WHERE run_id = $1 ORDER BY position, created_at",
+        &[&id.as_str()],
+    )
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RunTable {
+                id: get(row, "id")?,
+                position: get(row, "position")?,
+                name: get(row, "name")?,
+                status: get(row, "status")?,
+                hands_played: get(row, "hands_played")?,
+            })
+        })
+        .collect()
+}

@@ -65,7 +65,7 @@ const CONFIG_COLUMNS: &str = "c.id, c.name, c.status, c.schedule_type, c.interva
     c.join_timeout_seconds, c.fill_empty_seats_with, c.platform_id, c.hosted_table_id, \
     c.bucket_key, c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at, \
     c.cron_expression, c.time_zone, c.starts_at, c.ends_at, c.max_runs, c.live_tables, c.windows, \
-    c.handover, c.auto_pause_after, c.pause_reason, c.coverage_lost_at";
+    c.handover, c.auto_pause_after, c.pause_reason, c.coverage_lost_at, c.tables";
 
 /// One query for configs with their latest run and whether any run is active: no N+1.
 static SELECT_RECORDS: LazyLock<String> = LazyLock::new(|| {
@@ -122,6 +122,7 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
         interval_minutes: get(row, "interval_minutes")?,
         cooldown_minutes: Some(get(row, "cooldown_minutes")?),
         max_hands: Some(get(row, "max_hands")?),
+        tables: Some(i64::from(get::<i16>(row, "tables")?)),
         max_run_minutes: Some(get(row, "max_run_minutes")?),
         pace: Some(get(row, "pace")?),
         agent_count: Some(get(row, "agent_count")?),
@@ -219,7 +220,7 @@ fn slots_json(spec: &SimulationSpec) -> serde_json::Value {
     serde_json::to_value(slots).expect("agent slots serialise")
 }
 
-/// A spec as its columns, owned, in the order `$2…$29` of the insert and update statements.
+/// A spec as its columns, owned, in the order `$1…$30` of the insert and update statements.
 struct Columns {
     id: String,
     name: String,
@@ -250,6 +251,7 @@ struct Columns {
     auto_pause_after: Option<i32>,
     platform_id: Option<String>,
     hosted_table_id: Option<String>,
+    tables: i16,
 }
 
 impl Columns {
@@ -299,10 +301,11 @@ impl Columns {
             auto_pause_after: spec.auto_pause_after().map(|n| n as i32),
             platform_id: spec.host().platform().map(|p| p.as_str().to_owned()),
             hosted_table_id: spec.hosted_table().map(str::to_owned),
+            tables: spec.tables() as i16,
         }
     }
 
-    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 29] {
+    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 30] {
         [
             &self.id,
             &self.name,
@@ -333,6 +336,7 @@ impl Columns {
             &self.auto_pause_after,
             &self.platform_id,
             &self.hosted_table_id,
+            &self.tables,
         ]
     }
 }
@@ -351,9 +355,9 @@ pub async fn insert_simulation(
              small_blind, big_blind, initial_stack, action_timeout_ms, max_llm_cost_cents,
              join_timeout_seconds, fill_empty_seats_with, cron_expression, time_zone, starts_at,
              ends_at, max_runs, live_tables, windows, handover, auto_pause_after, platform_id,
-             hosted_table_id)
+             hosted_table_id, tables)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
+                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
         &columns.params(),
     )
     .await?;
@@ -467,7 +471,7 @@ pub async fn update_simulation(
              join_timeout_seconds = $17, fill_empty_seats_with = $18, cron_expression = $19,
              time_zone = $20, starts_at = $21, ends_at = $22, max_runs = $23, live_tables = $24,
              windows = $25, handover = $26, auto_pause_after = $27, platform_id = $28,
-             hosted_table_id = $29,
+             hosted_table_id = $29, tables = $30,
              -- Resuming clears why simrunner paused it.
              pause_reason = CASE WHEN $3 = 'active' THEN NULL ELSE pause_reason END,
              updated_at = now()

@@ -77,11 +77,16 @@ pub fn lineup(slots: &[AgentSlotView]) -> String {
         .join(", ")
 }
 
-/// `20 hands · 10 min max · blinds 5/10 · stack 1,000 · live · LLM budget $2.00`
+/// `20 hands · 10 min max · blinds 5/10 · stack 1,000 · live · LLM budget $2.00`, or
+/// `10 tables × 20 hands · …` for a multi-table config.
 pub fn limits(view: &SimulationView) -> String {
     let table = &view.table_config;
+    let hands = match view.tables {
+        1 => format!("{} hands", chips(view.max_hands)),
+        n => format!("{n} tables × {} hands", chips(view.max_hands)),
+    };
     let mut parts = vec![
-        format!("{} hands", chips(view.max_hands)),
+        hands,
         format!("{} min max", view.max_run_minutes),
         format!(
             "blinds {}/{}",
@@ -389,6 +394,7 @@ mod tests {
             coverage_lost_at: None,
             cooldown_minutes: 45,
             max_hands: 1,
+            tables: 1,
             max_run_minutes: 1,
             pace: "fast",
             agent_count: 2,

@@ -347,6 +347,7 @@ struct Values {
     auto_pause_after: String,
     cooldown_minutes: String,
     max_hands: String,
+    tables: String,
     max_run_minutes: String,
     pace: &'static str,
     small_blind: String,
@@ -398,6 +399,7 @@ impl Default for Values {
             auto_pause_after: String::new(),
             cooldown_minutes: Limits::DEFAULT_COOLDOWN_MINUTES.to_string(),
             max_hands: Limits::DEFAULT_MAX_HANDS.to_string(),
+            tables: "1".into(),
             max_run_minutes: Limits::DEFAULT_MAX_RUN_MINUTES.to_string(),
             pace: "live",
             small_blind: "5".into(),
@@ -444,6 +446,7 @@ impl From<&SimulationView> for Values {
                 .unwrap_or_default(),
             cooldown_minutes: view.cooldown_minutes.to_string(),
             max_hands: view.max_hands.to_string(),
+            tables: view.tables.to_string(),
             max_run_minutes: view.max_run_minutes.to_string(),
             pace: view.pace,
             small_blind: table.blinds.small.to_string(),
@@ -628,6 +631,8 @@ struct RunPage {
     config_id: String,
     trigger: &'static str,
     live: bool,
+    /// A multi-table run's tables (a one-table run shows its table in the page head).
+    tables: Vec<store::RunTable>,
 }
 
 /// `/admin/runs/{id}`: a run and its log viewer (filled and followed by `console.js`).
@@ -638,11 +643,17 @@ pub async fn run(
 ) -> Response {
     let page = async {
         let run_id = RunId::parse(&id).ok_or_else(|| ApiError::not_found("run", &id))?;
-        let run = store::get_run(&console.app.db().await?, &run_id)
+        let client = console.app.db().await?;
+        let run = store::get_run(&client, &run_id)
             .await?
             .ok_or_else(|| ApiError::not_found("run", &id))?;
+        let mut tables = store::run_tables(&client, &run_id).await?;
+        if tables.len() < 2 {
+            tables.clear();
+        }
         let view = RunView::from(run);
         Ok(RunPage {
+            tables,
             layout: console.layout.clone(),
             frame: Frame::new(&console, signed_in, "simulations"),
             config_id: view.config_id.clone(),

@@ -117,6 +117,7 @@ pub async fn create_table(
             action_timeout_ms: table.action_timeout_ms,
             seats: seats_json,
             waits_for_agents: true,
+            position: 1,
         },
     )
     .await?;

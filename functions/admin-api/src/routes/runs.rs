@@ -7,11 +7,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use simrunner::domain::RunId;
 use simrunner::store::hand_histories::{self, View};
 use simrunner::store::{self, recording};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use web::extract::QueryParams;
 use web::phh::{self, HandRange};
 
@@ -31,25 +31,77 @@ pub struct RunLogs {
     pub files: Vec<LogFile>,
 }
 
+/// One of a run's tables.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunTableView {
+    /// `tbl_…`: its watch page is `/watch/{id}`.
+    pub id: String,
+    /// Its place in the run, from 1.
+    pub position: i16,
+    pub name: Option<String>,
+    /// `open` or `ended`.
+    pub status: String,
+    pub hands_played: i64,
+}
+
+/// A run with the tables it opened.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: RunView,
+    /// Every table it opened, in position order (a run plays its config's `tables`; none
+    /// before it opens them).
+    pub tables: Vec<RunTableView>,
+}
+
 fn parse_id(id: &str) -> Result<RunId, ApiError> {
     RunId::parse(id).ok_or_else(|| ApiError::not_found("run", id))
 }
 
-/// One run.
+/// One run, with its tables.
 #[utoipa::path(get, path = "/v1/admin/simulations/runs/{id}", tag = "simulations",
     params(("id" = String, Path, description = "run_…")),
     security(("bearer" = [])),
-    responses((status = 200, body = RunView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RunDetail), (status = 404, body = ErrorBody)))]
 pub async fn get_run(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<RunView>, ApiError> {
+) -> Result<Json<RunDetail>, ApiError> {
     let run_id = parse_id(&id)?;
     let client = state.db().await?;
     let run = store::get_run(&client, &run_id)
         .await?
         .ok_or_else(|| ApiError::not_found("run", &id))?;
-    Ok(Json(run.into()))
+    let tables = store::run_tables(&client, &run_id).await?;
+    Ok(Json(RunDetail {
+        run: run.into(),
+        tables: tables
+            .into_iter()
+            .map(|t| RunTableView {
+                id: t.id,
+                position: t.position,
+                name: t.name,
+                status: t.status,
+                hands_played: t.hands_played,
+            })
+            .collect(),
+    }))
+}
+
+/// Which of a run's tables and hands a `.phhs` download holds.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RunHands {
+    /// A multi-table run's table, by position (default 1, the first).
+    #[param(minimum = 1, maximum = 50)]
+    pub table: Option<i16>,
+    /// The first hand (default 1).
+    #[param(minimum = 1)]
+    pub from: Option<i64>,
+    /// The last hand (default: the last finished one); not before `from`.
+    #[param(minimum = 1)]
+    pub to: Option<i64>,
 }
 
 /// A run's log streams. Only the most recent runs keep their logs (5 unless the runner is
@@ -85,11 +137,12 @@ pub async fn get_run_logs(
     }
 }
 
-/// A run's finished hands as one `.phhs` file (Poker Hand History, one TOML table per hand
-/// named by its number) with every seat's hole cards. `from` and `to` cut it to a range of
-/// hands; a run that never opened a table has none.
+/// A run's finished hands at one of its tables as one `.phhs` file (Poker Hand History, one
+/// TOML table per hand named by its number) with every seat's hole cards. `table` picks a
+/// multi-table run's table (default the first); `from` and `to` cut it to a range of hands;
+/// a run that never opened that table has none.
 #[utoipa::path(get, path = "/v1/admin/simulations/runs/{id}/hands.phhs", tag = "simulations",
-    params(("id" = String, Path, description = "run_…"), HandRange),
+    params(("id" = String, Path, description = "run_…"), RunHands),
     security(("bearer" = [])),
     responses(
         (status = 200, content_type = "text/plain", body = String, description = "A `.phhs` download"),
@@ -98,13 +151,24 @@ pub async fn get_run_logs(
 pub async fn get_run_hand_histories(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    QueryParams(range): QueryParams<HandRange>,
+    QueryParams(query): QueryParams<RunHands>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let run_id = parse_id(&id)?;
-    let numbers = range.numbers()?;
+    let numbers = HandRange {
+        from: query.from,
+        to: query.to,
+    }
+    .numbers()?;
+    let position = query.table.unwrap_or(1);
+    if !(1..=50).contains(&position) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            format!("table is a table's position in the run, 1 to 50 (got {position})"),
+        ));
+    }
     let client = state.db().await?;
-    let table = hand_histories::run_table(&client, run_id.as_str())
+    let table = hand_histories::run_table(&client, run_id.as_str(), position)
         .await?
         .ok_or_else(|| ApiError::not_found("run", &id))?;
     let mut body = String::new();

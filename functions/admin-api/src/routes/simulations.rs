@@ -126,6 +126,11 @@ pub struct CreateSimulation {
     /// 1 to 10,000 (default 20).
     #[schema(minimum = 1, maximum = 10000)]
     pub max_hands: Option<i64>,
+    /// Identical tables each run plays at once, in one runner task: 1 to 50 (default 1).
+    /// Each has its own table, feed and watch page, and plays `max_hands`. Only 1 with a
+    /// platform host or external seats.
+    #[schema(minimum = 1, maximum = 50)]
+    pub tables: Option<i64>,
     /// Safety timeout: 1 to 720 (default 10).
     #[schema(minimum = 1, maximum = 720)]
     pub max_run_minutes: Option<i64>,
@@ -208,6 +213,8 @@ pub struct UpdateSimulation {
     pub cooldown_minutes: Option<i64>,
     #[schema(minimum = 1, maximum = 10000)]
     pub max_hands: Option<i64>,
+    #[schema(minimum = 1, maximum = 50)]
+    pub tables: Option<i64>,
     #[schema(minimum = 1, maximum = 720)]
     pub max_run_minutes: Option<i64>,
     #[schema(schema_with = crate::contract::pace_schema)]
@@ -299,6 +306,7 @@ impl From<CreateSimulation> for SimulationDraft {
             interval_minutes: input.interval_minutes,
             cooldown_minutes: input.cooldown_minutes,
             max_hands: input.max_hands,
+            tables: input.tables,
             max_run_minutes: input.max_run_minutes,
             pace: input.pace,
             agent_count: input.agent_count,
@@ -389,6 +397,7 @@ impl UpdateSimulation {
         }
         draft.cooldown_minutes = self.cooldown_minutes.or(draft.cooldown_minutes);
         draft.max_hands = self.max_hands.or(draft.max_hands);
+        draft.tables = self.tables.or(draft.tables);
         draft.max_run_minutes = self.max_run_minutes.or(draft.max_run_minutes);
         draft.pace = self.pace.or(draft.pace);
         if let Some(limit) = self.max_llm_cost_usd {
@@ -505,6 +514,8 @@ pub struct DegradedReason {
     /// `timeouts` or `fallbacks`.
     pub code: String,
     pub seat: Option<i64>,
+    /// The seat's table (by position) in a multi-table run.
+    pub table: Option<i64>,
     pub message: String,
 }
 
@@ -539,6 +550,7 @@ impl From<RunRecord> for RunView {
                 .map(|r| DegradedReason {
                     code: r["code"].as_str().unwrap_or("degraded").to_owned(),
                     seat: r["seat"].as_i64(),
+                    table: r["table"].as_i64(),
                     message: r["message"].as_str().unwrap_or_default().to_owned(),
                 })
                 .collect(),
@@ -589,7 +601,10 @@ pub struct SimulationView {
     /// Always-on: since when it has had no live table in its window (an alert went out).
     pub coverage_lost_at: Option<DateTime<Utc>>,
     pub cooldown_minutes: i64,
+    /// Per table.
     pub max_hands: i64,
+    /// Tables each run plays at once.
+    pub tables: i64,
     pub max_run_minutes: i64,
     /// `live` or `fast`.
     pub pace: &'static str,
@@ -675,6 +690,7 @@ impl From<SimulationRecord> for SimulationView {
             coverage_lost_at: record.coverage_lost_at,
             cooldown_minutes: spec.cooldown_minutes(),
             max_hands: spec.max_hands(),
+            tables: spec.tables(),
             max_run_minutes: spec.max_run_minutes(),
             pace: spec.pace().as_str(),
             agent_count: spec.agent_count(),
