@@ -667,3 +667,62 @@ async fn a_refused_key_or_an_unknown_model_marks_the_run_degraded_and_flags_the_
         (json!(1.0), json!(1.0))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tables_of_a_run_wait_for_their_models_side_by_side() {
+    let db = fresh_database().await;
+    let fake = FakeProvider::start();
+    store_key(&db, "openai").await;
+    // Each of 4 tables has a model that takes 0.3 s to answer, and two callstations.
+    let config = bot_simulation(
+        &db,
+        &["protocol=openai:patient", "callstation", "callstation"],
+        "fast",
+        3,
+        (1, 2),
+        1_000,
+    )
+    .await;
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE simulation_configs SET tables = 4 WHERE id = $1",
+            &[&config.as_str()],
+        )
+        .await
+        .unwrap();
+    let run = queued_run(&db, &config, None).await.to_string();
+    let output = runner(&db, &fake, &run).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let row = client
+        .query_one(
+            "SELECT status, llm_usage, fallbacks,
+                    (SELECT count(*) FROM hands h JOIN tables t ON t.id = h.table_id
+                      WHERE t.run_id = r.id)
+               FROM simulation_runs r WHERE id = $1",
+            &[&run],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "completed");
+    assert_eq!(row.get::<_, i64>(3), 12, "3 hands at each of 4 tables");
+    assert_eq!(row.get::<_, i64>(2), 0, "no seat waited past its timeout");
+    // One ledger for the run: each table's seat has its entry.
+    let usage: Value = row.get(1);
+    let tables: Vec<i64> = usage["seats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["table"].as_i64().unwrap())
+        .collect();
+    assert_eq!(tables, [1, 2, 3, 4]);
+    assert!(
+        fake.most_in_flight() >= 2,
+        "while one table's model thought, another table's was asked too (at most {} at once)",
+        fake.most_in_flight()
+    );
+}

@@ -4,6 +4,7 @@
 //! test to assert on) and answers by scenario, chosen by the model name:
 //!
 //! `legal`, `illegal`, `out-of-range`, `malformed`, `truncated`, `refusal`, `slow` (1.5 s),
+//! `patient` (0.3 s, within any action timeout),
 //! `ratelimit-short` (429, `retry-after` 0.2 s, then an answer), `ratelimit-long` (429,
 //! `retry-after` 30 s), `server-error` (500), `unauthorized` (401), `quota`, `reask` (an
 //! illegal answer, then a legal one). With tools offered, `legal` first calls `pot_odds`,
@@ -45,6 +46,26 @@ struct Shared {
     calls_by_model: Mutex<std::collections::HashMap<String, u64>>,
     /// Keep no request bodies (benchmarks: memory stays flat).
     light: bool,
+    /// OpenAI requests being answered now, and the most there ever were at once.
+    in_flight: AtomicU64,
+    most_in_flight: AtomicU64,
+}
+
+/// One OpenAI request being answered: counted in flight until dropped.
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn start(shared: &Arc<Shared>) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Serves `app` on 127.0.0.1 from its own thread and runtime (so a test may block on a child
@@ -114,6 +135,11 @@ impl FakeProvider {
 
     pub fn calls(&self) -> u64 {
         self.shared.calls.load(Ordering::SeqCst)
+    }
+
+    /// The most OpenAI requests that were ever being answered at once.
+    pub fn most_in_flight(&self) -> u64 {
+        self.shared.most_in_flight.load(Ordering::SeqCst)
     }
 
     pub fn violations(&self) -> Vec<String> {
@@ -221,6 +247,10 @@ async fn reply(
             tokio::time::sleep(Duration::from_millis(1_500)).await;
             answer(legal_answer())
         }
+        "patient" => {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            answer(legal_answer())
+        }
         "ratelimit-short" if call % 2 == 1 => Reply::Error(
             StatusCode::TOO_MANY_REQUESTS,
             Some("0.2"),
@@ -318,6 +348,7 @@ async fn openai(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         }))
         .into_response()
     };
+    let _answering = InFlight::start(&shared);
     match reply(&model, &legal, tools, call, results).await {
         Reply::Answer(value) => message(
             json!({"role": "assistant", "content": value.to_string()}),

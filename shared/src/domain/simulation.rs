@@ -1573,10 +1573,38 @@ mod tests {
     }
 
     #[test]
+    fn a_run_plays_one_to_fifty_tables_of_simrunner_s_own_with_its_own_seats() {
+        assert_eq!(valid().validate().unwrap().tables(), 1, "one by default");
+        let mut draft = valid();
+        draft.tables = Some(50);
+        assert_eq!(draft.validate().unwrap().tables(), 50);
+        for out_of_range in [0, 51, -3] {
+            let mut draft = valid();
+            draft.tables = Some(out_of_range);
+            assert_eq!(fields(draft), ["tables"], "{out_of_range}");
+        }
+        // Outside agents pick their tables themselves; a platform's table is one table.
+        let mut external = valid();
+        external.tables = Some(2);
+        external.agent_slots.as_mut().unwrap()[0] = AgentSlotDraft {
+            agent_type: Some("external".into()),
+            ..Default::default()
+        };
+        let errors = external.validate().unwrap_err();
+        assert_eq!(errors.0[0].field, "tables");
+        assert!(errors.0[0].message.contains("external seats"));
+        let mut platform = valid();
+        platform.tables = Some(3);
+        platform.host = Some(format!("plt_{}", "a".repeat(32)));
+        assert_eq!(fields(platform), ["tables"]);
+    }
+
+    #[test]
     fn a_spec_survives_the_round_trip_through_a_draft() {
         let mut draft = valid();
         draft.schedule_type = Some("periodic".into());
         draft.interval_minutes = Some(30);
+        draft.tables = Some(12);
         draft.agent_slots.as_mut().unwrap()[0] = AgentSlotDraft {
             agent_type: Some("protocol".into()),
             model: Some("anthropic:claude-sonnet-4".into()),

@@ -1,4 +1,4 @@
-use crate::helpers::{TOKEN, TestApp};
+use crate::helpers::{TOKEN, TestApp, valid_simulation};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::json;
@@ -229,6 +229,83 @@ async fn a_runs_hands_download_as_phh_with_every_hole_card() {
         assert_eq!(
             (response.status, response.code()),
             (StatusCode::NOT_FOUND, "not_found")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_multi_table_run_shows_its_tables_and_exports_each_one() {
+    let app = TestApp::spawn().await;
+    let config = app
+        .create_simulation(|body| {
+            body["pace"] = json!("fast");
+            body["max_hands"] = json!(8);
+            body["tables"] = json!(3);
+        })
+        .await;
+    let shown = app.get(&format!("/v1/admin/simulations/{config}")).await;
+    assert_eq!(shown.body["simulation"]["tables"], 3);
+    let run = app.insert_run(&config, "queued", 0).await;
+    let queued = app.get(&format!("/v1/admin/simulations/runs/{run}")).await;
+    assert_eq!(
+        queued.body["tables"],
+        json!([]),
+        "no tables before it opens them"
+    );
+
+    app.play_run(&run).await;
+
+    let detail = app.get(&format!("/v1/admin/simulations/runs/{run}")).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    assert_eq!(detail.body["status"], "completed");
+    let tables = detail.body["tables"].as_array().unwrap();
+    assert_eq!(tables.len(), 3);
+    let mut total = 0;
+    for (i, table) in tables.iter().enumerate() {
+        assert_eq!(table["position"], i + 1);
+        assert_eq!(table["status"], "ended");
+        assert_eq!(
+            table["name"],
+            format!(
+                "{} #{}",
+                valid_simulation()["name"].as_str().unwrap(),
+                i + 1
+            )
+        );
+        total += table["hands_played"].as_i64().unwrap();
+    }
+    assert_eq!(detail.body["hands_played"], total);
+    assert_eq!(detail.body["table_id"], tables[0]["id"]);
+
+    // Each table exports its own hands.
+    let path = format!("/v1/admin/simulations/runs/{run}/hands.phhs");
+    let mut exports = Vec::new();
+    for (i, table) in tables.iter().enumerate() {
+        let export = app.get(&format!("{path}?table={}", i + 1)).await;
+        assert_eq!(export.status, StatusCode::OK, "{}", export.text);
+        assert_eq!(
+            export.text.matches("variant").count() as i64,
+            table["hands_played"].as_i64().unwrap()
+        );
+        exports.push(export.text);
+    }
+    assert_eq!(
+        app.get(&path).await.text,
+        exports[0],
+        "the first by default"
+    );
+    assert_ne!(exports[0], exports[1], "each table deals its own hands");
+    let missing = app.get(&format!("{path}?table=4")).await;
+    assert_eq!(
+        (missing.status, missing.text.as_str()),
+        (StatusCode::OK, "")
+    );
+    for bad in ["0", "51", "x"] {
+        let response = app.get(&format!("{path}?table={bad}")).await;
+        assert_eq!(
+            (response.status, response.code()),
+            (StatusCode::BAD_REQUEST, "invalid_query"),
+            "table={bad}"
         );
     }
 }

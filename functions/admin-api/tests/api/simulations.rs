@@ -304,6 +304,24 @@ async fn every_validation_rule_answers_400_naming_the_field() {
             &["agent_slots"],
         ),
         (
+            "no tables",
+            Box::new(|b| b["tables"] = json!(0)),
+            &["tables"],
+        ),
+        (
+            "51 tables",
+            Box::new(|b| b["tables"] = json!(51)),
+            &["tables"],
+        ),
+        (
+            "tables with external seats",
+            Box::new(|b| {
+                b["tables"] = json!(2);
+                b["agent_slots"][0] = json!({"type": "external"});
+            }),
+            &["tables"],
+        ),
+        (
             "unknown type",
             Box::new(|b| b["agent_slots"][0] = json!({"type": "shark"})),
             &["agent_slots[0].type"],
