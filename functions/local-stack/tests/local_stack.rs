@@ -833,3 +833,130 @@ fn a_run_plays_at_another_simrunner_as_its_platform() {
     runner.stop();
     platform.stop();
 }
+
+/// The run's tables as the admin API shows them, once there are `count`.
+fn run_tables(stack: &Stack, run: &str, count: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let detail = stack.call("GET", &format!("/v1/admin/simulations/runs/{run}"), None);
+        let tables = detail["tables"].as_array().cloned().unwrap_or_default();
+        if tables.len() == count {
+            return tables;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{detail:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Every table's public feed ends with `table_ended`, and its hands are whole: as many
+/// `hand_complete` events as finished hands.
+fn assert_feeds_ended(stack: &Stack, tables: &[Value]) {
+    for table in tables {
+        let id = table["id"].as_str().unwrap();
+        let detail = stack.call("GET", &format!("/v1/public/tables/{id}"), None);
+        assert_eq!(detail["status"], "ended", "{detail:#}");
+        let events = stack.call(
+            "GET",
+            &format!("/v1/public/tables/{id}/events?after=0&limit=500"),
+            None,
+        );
+        let kinds: Vec<&str> = events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds.first(), Some(&"table_opened"), "{id}");
+        assert_eq!(kinds.last(), Some(&"table_ended"), "{id}: {kinds:?}");
+        let hands = stack.call("GET", &format!("/v1/public/tables/{id}/hands"), None);
+        let finished = hands["items"].as_array().unwrap().len();
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "hand_complete").count(),
+            finished,
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn a_multi_table_run_is_watched_table_by_table_stopped_and_reaped() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stack = runtime.block_on(Stack::start(5));
+    let created = stack.call("POST", "/v1/admin/simulations", Some(json!({
+        "name": "three at once", "tables": 3, "pace": "live", "max_hands": 10_000,
+        "agent_slots": [{"type": "callstation"}, {"type": "callstation"}, {"type": "tight"}],
+        "table_config": {"blinds": {"small": 1, "big": 2}, "initialStack": 100000, "actionTimeoutMs": 1000}
+    })));
+    let id = created["id"].as_str().expect("created").to_owned();
+    assert_eq!(created["tables"], 3);
+
+    // Every table is listed and watchable while the run plays.
+    let start = || {
+        let started = stack.call("POST", &format!("/v1/admin/simulations/{id}/start"), None);
+        started["id"].as_str().expect("started").to_owned()
+    };
+    let run = start();
+    let tables = run_tables(&stack, &run, 3);
+    let listed = stack.call("GET", "/v1/public/tables?status=live", None);
+    for (i, table) in tables.iter().enumerate() {
+        let table_id = table["id"].as_str().unwrap();
+        let entry = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == table_id)
+            .unwrap_or_else(|| panic!("{table_id} not in {listed:#}"));
+        assert_eq!(entry["name"], format!("three at once #{}", i + 1));
+        let page = text(&format!("{}/watch/{table_id}", stack.api));
+        assert!(
+            page.contains(&format!("three at once #{}", i + 1)),
+            "{page}"
+        );
+    }
+    // Stopping the run stops every table between hands.
+    std::thread::sleep(Duration::from_secs(2));
+    let stopped = stack.call("POST", &format!("/v1/admin/simulations/{id}/stop"), None);
+    assert_eq!(stopped["stopping_run"], run);
+    let runs = stack.wait_for_runs(&id, Duration::from_secs(30), |runs| {
+        runs.first().is_some_and(|r| r["status"] == "cancelled")
+    });
+    assert!(runs[0]["error"].is_null(), "{:#}", runs[0]);
+    let tables = run_tables(&stack, &run, 3);
+    assert!(tables.iter().all(|t| t["status"] == "ended"), "{tables:#?}");
+    assert_feeds_ended(&stack, &tables);
+
+    // A killed runner: the reaper fails the run and ends every table's feed.
+    let run = start();
+    let tables = run_tables(&stack, &run, 3);
+    let task: String = runtime.block_on(async {
+        let client = stack.db.pool.get().await.unwrap();
+        client
+            .query_one(
+                "SELECT task_ref FROM simulation_runs WHERE id = $1",
+                &[&run],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = task.strip_prefix("pid:").expect("a process task");
+    Command::new("kill").args(["-KILL", pid]).status().unwrap();
+    let runs = stack.wait_for_runs(&id, Duration::from_secs(60), |runs| {
+        runs.len() >= 2 && runs[1]["status"] == "failed"
+    });
+    assert_eq!(runs[1]["error"]["code"], "runner_lost");
+    let started = Instant::now();
+    while !run_tables(&stack, &run, 3)
+        .iter()
+        .all(|t| t["status"] == "ended")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "tables left open"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_feeds_ended(&stack, &tables);
+    stack.stop();
+}
