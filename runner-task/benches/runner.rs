@@ -24,8 +24,16 @@ async fn queued_run(db: &TestDatabase, slots: &[&str], hands: i64) -> String {
         .to_string()
 }
 
-/// Runs the binary; returns (seconds, peak RSS in KiB).
-fn run(db: &TestDatabase, run: &str) -> (f64, u64) {
+/// The runner's CPU time so far (user + system, `/proc/PID/stat` in USER_HZ, 100 a second).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
+    let ticks = fields[11].parse::<u64>().ok()? + fields[12].parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Runs the binary; returns (seconds, peak RSS in KiB, the runner's own CPU seconds).
+fn run(db: &TestDatabase, run: &str) -> (f64, u64, f64) {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_runner-task"))
         .env("RUN_ID", run)
@@ -36,19 +44,21 @@ fn run(db: &TestDatabase, run: &str) -> (f64, u64) {
         .unwrap();
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak = 0;
+    let mut cpu = 0.0;
     loop {
         if let Ok(status) = std::fs::read_to_string(&status_path)
             && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:"))
         {
             peak = peak.max(line.split_whitespace().nth(1).unwrap().parse().unwrap());
         }
+        cpu = cpu_seconds(child.id()).unwrap_or(cpu);
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success());
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    (started.elapsed().as_secs_f64(), peak)
+    (started.elapsed().as_secs_f64(), peak, cpu)
 }
 
 async fn hands_of(db: &TestDatabase, run: &str) -> (i64, i64) {
@@ -77,7 +87,7 @@ async fn main() {
         "callstation",
     ];
     let id = queued_run(&db, &six, 10_000).await;
-    let (seconds, _) = run(&db, &id);
+    let (seconds, _, cpu) = run(&db, &id);
     let (hands, events) = hands_of(&db, &id).await;
 
     let nine = [
@@ -92,7 +102,7 @@ async fn main() {
         "tight",
     ];
     let id9 = queued_run(&db, &nine, 10_000).await;
-    let (seconds9, peak9) = run(&db, &id9);
+    let (seconds9, peak9, _) = run(&db, &id9);
     let (hands9, _) = hands_of(&db, &id9).await;
 
     let full = export(&db, &id9, View::Full).await;
@@ -100,7 +110,8 @@ async fn main() {
 
     println!("\nrunner benchmark (fast pace, everything recorded in PostgreSQL on this machine)");
     println!(
-        "  6 bots: {hands} hands, {events} events in {seconds:.2} s (exec to exit): {:.0} hands/s",
+        "  6 bots: {hands} hands, {events} events in {seconds:.2} s (exec to exit): {:.0} hands/s; \
+         the runner's own CPU {cpu:.2} s (the rest: waiting for PostgreSQL)",
         hands as f64 / seconds
     );
     println!(

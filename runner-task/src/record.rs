@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use simrunner::poker::engine::{ActionKind, BlindKind, Event};
 use simrunner::poker::pots::SeatSet;
 use simrunner::poker::{Card, Hand, MAX_SEATS};
-use simrunner::store::recording::{Batch, EventRow, HandRow, LogRow};
+use simrunner::store::recording::{Batch, EventRow, HandRow, JsonText, LogRow};
 
 /// One seat's agent, as shown in records.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl Recorder {
             seq: self.next_event,
             hand_number: hand,
             kind,
-            payload,
+            payload: JsonText::from(payload),
         });
     }
 
@@ -120,7 +120,7 @@ impl Recorder {
         self.batch.logs.push(LogRow {
             stream,
             seq: *seq,
-            entry,
+            entry: JsonText::from(entry),
         });
     }
 
@@ -277,7 +277,9 @@ impl Recorder {
         }
         self.hand.converted = hand.events().len();
         if let Some(index) = turn_event {
-            self.batch.events[index].payload["to_act"] = json!(hand.to_act());
+            self.batch.events[index]
+                .payload
+                .insert("to_act", &json!(hand.to_act()));
         }
         self.seats = seats;
     }
@@ -317,8 +319,8 @@ impl Recorder {
             small_blind: self.blinds.0,
             big_blind: self.blinds.1,
             board: cards(hand.board()),
-            pots: Value::Array(std::mem::take(&mut self.hand.pots)),
-            results: Value::Array(results),
+            pots: JsonText::from(Value::Array(std::mem::take(&mut self.hand.pots))),
+            results: JsonText::from(Value::Array(results)),
             first_seq: self.hand.first_seq,
             started_at,
             completed_at: Utc::now(),

@@ -196,6 +196,50 @@ const THINK_MARGIN: Duration = Duration::from_millis(250);
 const BATCH_HANDS: usize = 128;
 const BATCH_AGE: Duration = Duration::from_millis(250);
 
+/// A batch of a table's finished hands, events and log lines, owned, so that at fast pace it
+/// is written while the table plays on. Each batch is one transaction (a hand is recorded
+/// whole or not at all); a table has one batch on its way at a time, so they land in order.
+struct BatchWrite {
+    pool: Pool,
+    run: RunId,
+    table_id: String,
+    /// The table's hands once this batch is in, and its stacks then.
+    played: i64,
+    stacks: Value,
+    batch: recording::Batch,
+    /// The run's hands recorded, at all its tables.
+    hands_recorded: Arc<AtomicI64>,
+}
+
+impl BatchWrite {
+    async fn run(self) -> Result<(), StoreError> {
+        let progress = TableProgress {
+            id: &self.table_id,
+            hands_played: self.played,
+            stacks: &self.stacks,
+        };
+        let hands = self.batch.hands.len() as i64;
+        let run_total = self.hands_recorded.load(Ordering::SeqCst) + hands;
+        let batch = &self.batch;
+        with_retry("recording hands", || async {
+            let mut client = self.pool.get().await?;
+            recording::write_batch(&mut client, &self.run, Some(&progress), batch, run_total).await
+        })
+        .await?;
+        self.hands_recorded.fetch_add(hands, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Waits for a batch on its way to the database.
+async fn written(
+    writing: tokio::task::JoinHandle<Result<(), StoreError>>,
+) -> Result<(), StoreError> {
+    writing
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Corrupt(format!("writing a batch stopped: {e}"))))
+}
+
 pub struct Runner {
     pub pool: Pool,
     pub settings: RunnerSettings,
@@ -283,7 +327,7 @@ struct Play<'a> {
     recorder: Recorder,
     started: Instant,
     /// Hands the run has recorded, at all its tables.
-    hands_recorded: &'a AtomicI64,
+    hands_recorded: Arc<AtomicI64>,
 }
 
 impl Runner {
@@ -627,7 +671,7 @@ impl Runner {
         let ends = futures_util::future::join_all(
             opened
                 .into_iter()
-                .map(|table| self.play_table(table, started, &hands_recorded)),
+                .map(|table| self.play_table(table, started, hands_recorded.clone())),
         )
         .await;
         heartbeat.abort();
@@ -745,7 +789,7 @@ impl Runner {
         &self,
         table: TableRun,
         started: Instant,
-        hands_recorded: &AtomicI64,
+        hands_recorded: Arc<AtomicI64>,
     ) -> TableEnd {
         let TableRun {
             mut cx,
@@ -814,6 +858,7 @@ impl Runner {
         let mut last_write = Instant::now();
         let mut played: i64 = 0;
         let mut write_error = None;
+        let mut writing = None;
         let mut fault = None;
         let mut warnings = Vec::new();
 
@@ -870,18 +915,41 @@ impl Runner {
                 || recorder.batch.hands.len() >= BATCH_HANDS
                 || last_write.elapsed() >= BATCH_AGE;
             if due {
-                let written = self
-                    .write(cx, &mut recorder, played, &host.stacks(), hands_recorded)
-                    .await;
-                if let Err(e) = written {
+                // The batch before first: one on its way at a time, so they land in order.
+                if let Some(previous) = writing.take()
+                    && let Err(e) = written(previous).await
+                {
                     write_error = Some(e);
                     break;
                 }
+                if live {
+                    let done = self
+                        .write(cx, &mut recorder, played, &host.stacks(), &hands_recorded)
+                        .await;
+                    if let Err(e) = done {
+                        write_error = Some(e);
+                        break;
+                    }
+                } else if let Some(write) =
+                    self.batch_write(cx, &mut recorder, played, &host.stacks(), &hands_recorded)
+                {
+                    writing = Some(tokio::spawn(write.run()));
+                }
                 last_write = Instant::now();
+            }
+            if writing.is_some() {
+                // Fast pace: the batch on its way moves on between hands while this table
+                // plays (one thread: PostgreSQL stores a batch while the next is played).
+                tokio::task::yield_now().await;
             }
             if live && H::PAUSES_BETWEEN_HANDS {
                 self.signals.pause(BETWEEN_HANDS).await;
             }
+        }
+        if let Some(last) = writing.take()
+            && let Err(e) = written(last).await
+        {
+            write_error.get_or_insert(e);
         }
         warnings.extend(host.close().await);
         for warning in &warnings {
@@ -979,7 +1047,7 @@ impl Runner {
             json!({"hands_played": played, "stacks": final_stacks}),
         );
         let written = self
-            .write(cx, &mut recorder, played, &host.stacks(), hands_recorded)
+            .write(cx, &mut recorder, played, &host.stacks(), &hands_recorded)
             .await;
         let closed = match written {
             Ok(()) => {
@@ -1399,7 +1467,7 @@ impl Runner {
         );
         let stacks = vec![cx.spec.table().initial_stack; cx.seats.len()];
         let written = self
-            .write(cx, recorder, 0, &stacks, &AtomicI64::new(0))
+            .write(cx, recorder, 0, &stacks, &Arc::new(AtomicI64::new(0)))
             .await;
         let closed = async {
             written?;
@@ -1566,41 +1634,48 @@ impl Runner {
         Ok(())
     }
 
+    /// The recorder's batch, taken to be written (`None` when there is nothing to write).
+    fn batch_write(
+        &self,
+        cx: &Context,
+        recorder: &mut Recorder,
+        played: i64,
+        stacks: &[i64],
+        hands_recorded: &Arc<AtomicI64>,
+    ) -> Option<BatchWrite> {
+        if recorder.batch.is_empty() {
+            return None;
+        }
+        Some(BatchWrite {
+            pool: self.pool.clone(),
+            run: cx.run.clone(),
+            table_id: cx.table_id.clone(),
+            played,
+            stacks: Value::Array(
+                stacks
+                    .iter()
+                    .enumerate()
+                    .map(|(seat, stack)| json!({"seat": seat, "stack": stack}))
+                    .collect(),
+            ),
+            batch: std::mem::take(&mut recorder.batch),
+            hands_recorded: hands_recorded.clone(),
+        })
+    }
+
+    /// Writes the recorder's batch now.
     async fn write(
         &self,
         cx: &Context,
         recorder: &mut Recorder,
         played: i64,
         stacks: &[i64],
-        hands_recorded: &AtomicI64,
+        hands_recorded: &Arc<AtomicI64>,
     ) -> Result<(), StoreError> {
-        if recorder.batch.is_empty() {
-            return Ok(());
+        match self.batch_write(cx, recorder, played, stacks, hands_recorded) {
+            Some(write) => write.run().await,
+            None => Ok(()),
         }
-        let batch = &recorder.batch;
-        let stacks = Value::Array(
-            stacks
-                .iter()
-                .enumerate()
-                .map(|(seat, stack)| json!({"seat": seat, "stack": stack}))
-                .collect(),
-        );
-        let progress = TableProgress {
-            id: &cx.table_id,
-            hands_played: played,
-            stacks: &stacks,
-        };
-        // The run's count covers all its tables.
-        let hands = batch.hands.len() as i64;
-        let run_total = hands_recorded.load(Ordering::SeqCst) + hands;
-        with_retry("recording hands", || async {
-            let mut client = self.pool.get().await?;
-            recording::write_batch(&mut client, &cx.run, Some(&progress), batch, run_total).await
-        })
-        .await?;
-        recorder.batch.clear();
-        hands_recorded.fetch_add(hands, Ordering::SeqCst);
-        Ok(())
     }
 
     fn spawn_heartbeat(

@@ -146,6 +146,64 @@ pub async fn open_table(
     Ok(())
 }
 
+/// A JSON document already written as text: stored in `json` (or `jsonb`) columns as it is,
+/// with no `serde_json::Value` in between. What the runner records is serialised once, when
+/// it happens, and a batch holds compact text instead of maps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonText(String);
+
+impl JsonText {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Adds `key` (not already there) with `value` to the object this text is.
+    pub fn insert(&mut self, key: &str, value: &serde_json::Value) {
+        debug_assert!(self.0.ends_with('}'), "only an object takes a field");
+        self.0.pop();
+        if !self.0.ends_with('{') {
+            self.0.push(',');
+        }
+        self.0
+            .push_str(&serde_json::to_string(key).expect("a string serialises"));
+        self.0.push(':');
+        self.0.push_str(&value.to_string());
+        self.0.push('}');
+    }
+}
+
+impl From<&serde_json::Value> for JsonText {
+    fn from(value: &serde_json::Value) -> Self {
+        Self(value.to_string())
+    }
+}
+
+impl From<serde_json::Value> for JsonText {
+    fn from(value: serde_json::Value) -> Self {
+        Self(value.to_string())
+    }
+}
+
+impl tokio_postgres::types::ToSql for JsonText {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        if *ty == Type::JSONB {
+            out.extend_from_slice(&[1]); // jsonb's binary format version
+        }
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSON || *ty == Type::JSONB
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
 /// One finished hand, as stored.
 #[derive(Debug, Clone)]
 pub struct HandRow {
@@ -155,8 +213,8 @@ pub struct HandRow {
     pub small_blind: i64,
     pub big_blind: i64,
     pub board: Vec<String>,
-    pub pots: serde_json::Value,
-    pub results: serde_json::Value,
+    pub pots: JsonText,
+    pub results: JsonText,
     /// The seq of the hand's first public event.
     pub first_seq: i64,
     pub started_at: DateTime<Utc>,
@@ -169,7 +227,7 @@ pub struct EventRow {
     pub seq: i64,
     pub hand_number: Option<i64>,
     pub kind: &'static str,
-    pub payload: serde_json::Value,
+    pub payload: JsonText,
 }
 
 /// One log line of one stream.
@@ -177,7 +235,7 @@ pub struct EventRow {
 pub struct LogRow {
     pub stream: String,
     pub seq: i64,
-    pub entry: serde_json::Value,
+    pub entry: JsonText,
 }
 
 /// Everything recorded since the last write.
@@ -220,12 +278,13 @@ pub async fn append_events(
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     let hands: Vec<Option<i64>> = events.iter().map(|e| e.hand_number).collect();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind).collect();
-    let payloads: Vec<&serde_json::Value> = events.iter().map(|e| &e.payload).collect();
+    let payloads: Vec<&JsonText> = events.iter().map(|e| &e.payload).collect();
     execute(
         client,
         "WITH added AS (
              INSERT INTO table_events (table_id, seq, hand_number, kind, payload)
              SELECT $1, e.* FROM unnest($2::int8[], $3::int8[], $4::text[], $5::json[]) AS e
+              WHERE EXISTS (SELECT 1 FROM tables WHERE id = $1)
              ON CONFLICT (table_id, seq) DO NOTHING
              RETURNING seq)
          UPDATE tables SET last_seq = GREATEST(last_seq, (SELECT max(seq) FROM added)),
@@ -333,7 +392,7 @@ pub async fn write_batch(
     }
     if let Some(table) = table {
         let last_seq = batch.events.last().map(|e| e.seq).unwrap_or(0);
-        execute(
+        let updated = execute(
             &tx,
             "UPDATE tables SET hands_played = $2, stacks = $3,
                                last_seq = GREATEST(last_seq, $4), last_event_at = now()
@@ -341,6 +400,14 @@ pub async fn write_batch(
             &[&table.id, &table.hands_played, &table.stacks, &last_seq],
         )
         .await?;
+        // The batch's one check of its table (its rows have no foreign key): nothing is
+        // committed for a table that does not exist.
+        if updated == 0 {
+            return Err(StoreError::Corrupt(format!(
+                "table {} does not exist; its batch was not written",
+                table.id
+            )));
+        }
     }
     execute(
         &tx,

@@ -11,7 +11,7 @@ async fn write_logs(app: &TestApp, run: &str, lines: &[(&str, serde_json::Value)
         batch.logs.push(LogRow {
             stream: (*stream).to_owned(),
             seq: i as i64 + 1,
-            entry: entry.clone(),
+            entry: entry.into(),
         });
     }
     let mut client = app.db.pool.get().await.unwrap();
