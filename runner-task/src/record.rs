@@ -2,6 +2,7 @@
 //! only at showdown), the hand row, sparse bot decision logs and per-agent results.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Value, json};
 use simrunner::poker::engine::{ActionKind, BlindKind, Event};
 use simrunner::poker::pots::SeatSet;
@@ -59,7 +60,7 @@ struct Tracking {
     /// The seq of the hand's first event.
     first_seq: i64,
     ranks: [Option<String>; MAX_SEATS],
-    pots: Vec<Value>,
+    pots: Vec<PotAwarded>,
     winners: SeatSet,
 }
 
@@ -99,12 +100,16 @@ impl Recorder {
     }
 
     pub fn event(&mut self, hand: Option<i64>, kind: &'static str, payload: Value) {
+        self.push_event(hand, kind, JsonText::from(payload));
+    }
+
+    fn push_event(&mut self, hand: Option<i64>, kind: &'static str, payload: JsonText) {
         self.next_event += 1;
         self.batch.events.push(EventRow {
             seq: self.next_event,
             hand_number: hand,
             kind,
-            payload: JsonText::from(payload),
+            payload,
         });
     }
 
@@ -114,13 +119,17 @@ impl Recorder {
     }
 
     pub fn log(&mut self, stream: &str, entry: Value) {
+        self.push_log(stream, JsonText::from(entry));
+    }
+
+    fn push_log(&mut self, stream: &str, entry: JsonText) {
         let stream = format!("{}{stream}", self.stream_prefix);
         let seq = self.next_log.entry(stream.clone()).or_insert(0);
         *seq += 1;
         self.batch.logs.push(LogRow {
             stream,
             seq: *seq,
-            entry: JsonText::from(entry),
+            entry,
         });
     }
 
@@ -151,19 +160,23 @@ impl Recorder {
                     small_blind_seat,
                     big_blind_seat,
                 } => {
-                    let players: Vec<Value> = seats
+                    let players: Vec<Player> = seats
                         .iter()
                         .filter(|s| hand.is_dealt(s.seat))
-                        .map(|s| json!({"seat": s.seat, "name": s.name, "stack": t.stacks[s.seat]}))
+                        .map(|s| Player {
+                            seat: s.seat,
+                            name: &s.name,
+                            stack: t.stacks[s.seat],
+                        })
                         .collect();
-                    self.event(
-                        n,
-                        "hand_started",
-                        json!({
-                            "hand": number, "button": button, "small_blind_seat": small_blind_seat,
-                            "big_blind_seat": big_blind_seat, "players": players,
-                        }),
-                    );
+                    let payload = JsonText::of(&HandStarted {
+                        hand: number,
+                        button,
+                        small_blind_seat,
+                        big_blind_seat,
+                        players,
+                    });
+                    self.push_event(n, "hand_started", payload);
                 }
                 Event::BlindPosted {
                     seat,
@@ -174,16 +187,20 @@ impl Recorder {
                     t.stacks[seat] -= amount;
                     t.bets[seat] += amount;
                     t.pot += amount;
-                    let blind = if kind == BlindKind::Small {
-                        "small"
-                    } else {
-                        "big"
-                    };
-                    let payload = json!({
-                        "seat": seat, "blind": blind, "amount": amount, "all_in": all_in,
-                        "stack": t.stacks[seat], "bet": t.bets[seat], "pot": t.pot,
+                    let payload = JsonText::of(&BlindPosted {
+                        seat,
+                        blind: if kind == BlindKind::Small {
+                            "small"
+                        } else {
+                            "big"
+                        },
+                        amount,
+                        all_in,
+                        stack: t.stacks[seat],
+                        bet: t.bets[seat],
+                        pot: t.pot,
                     });
-                    self.event(n, "blind_posted", payload);
+                    self.push_event(n, "blind_posted", payload);
                     turn_event = Some(self.batch.events.len() - 1);
                 }
                 // Private until showdown: kept in the hand row, not in the public feed.
@@ -199,53 +216,66 @@ impl Recorder {
                     t.stacks[seat] -= amount;
                     t.bets[seat] = total;
                     t.pot += amount;
-                    let payload = json!({
-                        "seat": seat, "street": street.name(), "action": kind.name(),
-                        "amount": amount, "total": total, "all_in": all_in,
-                        "stack": t.stacks[seat], "pot": t.pot,
-                    });
+                    let acted = Acted {
+                        seat,
+                        street: street.name(),
+                        action: kind.name(),
+                        amount,
+                        total,
+                        all_in,
+                        stack: t.stacks[seat],
+                        pot: t.pot,
+                    };
                     // Bots log sparsely: only bets, raises and all-ins.
                     if (matches!(kind, ActionKind::Bet | ActionKind::Raise) || all_in)
                         && let Some(info) = seats.get(seat)
                     {
-                        let mut entry = payload.clone();
-                        entry["hand"] = json!(number);
-                        entry["event"] = json!("decision");
-                        self.log(&info.stream(), entry);
+                        let entry = JsonText::of(&Decision {
+                            acted: &acted,
+                            hand: number,
+                            event: "decision",
+                        });
+                        self.push_log(&info.stream(), entry);
                     }
-                    self.event(n, "action", payload);
+                    self.push_event(n, "action", JsonText::of(&acted));
                     turn_event = Some(self.batch.events.len() - 1);
                 }
                 Event::StreetDealt { street, board } => {
                     t.bets = [0; MAX_SEATS];
                     let dealt: Vec<Card> = board.iter().flatten().copied().collect();
-                    let payload =
-                        json!({"street": street.name(), "board": cards(&dealt), "pot": t.pot});
-                    self.event(n, "street_dealt", payload);
+                    let payload = JsonText::of(&StreetDealt {
+                        street: street.name(),
+                        board: cards(&dealt),
+                        pot: t.pot,
+                    });
+                    self.push_event(n, "street_dealt", payload);
                     turn_event = Some(self.batch.events.len() - 1);
                 }
                 Event::UncalledBetReturned { seat, amount } => {
                     t.stacks[seat] += amount;
                     t.bets[seat] = (t.bets[seat] - amount).max(0);
                     t.pot -= amount;
-                    let payload = json!({
-                        "seat": seat, "amount": amount, "stack": t.stacks[seat], "pot": t.pot,
+                    let payload = JsonText::of(&Returned {
+                        seat,
+                        amount,
+                        stack: t.stacks[seat],
+                        pot: t.pot,
                     });
-                    self.event(n, "uncalled_bet_returned", payload);
+                    self.push_event(n, "uncalled_bet_returned", payload);
                 }
                 Event::ShowedDown {
                     seat,
                     cards: hole,
                     rank,
                 } => {
-                    t.ranks[seat] = Some(rank.to_string());
-                    self.event(
-                        n,
-                        "showdown",
-                        json!({
-                            "seat": seat, "cards": cards(&hole), "rank": rank.to_string(),
-                        }),
-                    );
+                    let rank = rank.to_string();
+                    let payload = JsonText::of(&ShowedDown {
+                        seat,
+                        cards: cards(&hole),
+                        rank: &rank,
+                    });
+                    t.ranks[seat] = Some(rank);
+                    self.push_event(n, "showdown", payload);
                 }
                 Event::PotAwarded {
                     pot,
@@ -254,24 +284,29 @@ impl Recorder {
                     winners,
                 } => {
                     t.winners |= winners;
-                    let entry = json!({
-                        "pot": pot, "amount": amount,
-                        "eligible": seats_of(eligible), "winners": seats_of(winners),
-                    });
-                    t.pots.push(entry.clone());
-                    self.event(n, "pot_awarded", entry);
+                    let award = PotAwarded {
+                        pot,
+                        amount,
+                        eligible: seats_of(eligible),
+                        winners: seats_of(winners),
+                    };
+                    let payload = JsonText::of(&award);
+                    t.pots.push(award);
+                    self.push_event(n, "pot_awarded", payload);
                 }
                 Event::HandComplete => {
-                    let stacks: Vec<Value> = seats
-                        .iter()
-                        .map(|s| json!({"seat": s.seat, "stack": hand.stack(s.seat)}))
-                        .collect();
-                    let winners = seats_of(self.hand.winners);
-                    self.event(
-                        n,
-                        "hand_complete",
-                        json!({"hand": number, "winners": winners, "stacks": stacks}),
-                    );
+                    let payload = JsonText::of(&HandComplete {
+                        hand: number,
+                        winners: seats_of(t.winners),
+                        stacks: seats
+                            .iter()
+                            .map(|s| SeatStack {
+                                seat: s.seat,
+                                stack: hand.stack(s.seat),
+                            })
+                            .collect(),
+                    });
+                    self.push_event(n, "hand_complete", payload);
                 }
             }
         }
@@ -297,21 +332,20 @@ impl Recorder {
         for seat in seats_of(self.hand.winners) {
             self.tally.hands_won[seat] += 1;
         }
-        let results: Vec<Value> = self
+        let results: Vec<SeatResult> = self
             .seats
             .iter()
             .filter(|s| hand.is_dealt(s.seat))
-            .map(|s| {
-                json!({
-                    "seat": s.seat,
-                    "hole": cards(&hand.hole(s.seat)),
-                    "start_stack": start_stacks[s.seat],
-                    "end_stack": hand.stack(s.seat),
-                    "net": hand.stack(s.seat) - start_stacks[s.seat],
-                    "rank": self.hand.ranks[s.seat],
-                })
+            .map(|s| SeatResult {
+                seat: s.seat,
+                hole: cards(&hand.hole(s.seat)),
+                start_stack: start_stacks[s.seat],
+                end_stack: hand.stack(s.seat),
+                net: hand.stack(s.seat) - start_stacks[s.seat],
+                rank: self.hand.ranks[s.seat].as_deref(),
             })
             .collect();
+        let results = JsonText::of(&results);
         self.batch.hands.push(HandRow {
             number,
             seed: deck_id,
@@ -319,13 +353,117 @@ impl Recorder {
             small_blind: self.blinds.0,
             big_blind: self.blinds.1,
             board: cards(hand.board()),
-            pots: JsonText::from(Value::Array(std::mem::take(&mut self.hand.pots))),
-            results: JsonText::from(Value::Array(results)),
+            pots: JsonText::of(&std::mem::take(&mut self.hand.pots)),
+            results,
             first_seq: self.hand.first_seq,
             started_at,
             completed_at: Utc::now(),
         });
     }
+}
+
+// What the feed's events, the decision log lines and the hand rows hold, serialised straight
+// to JSON text (in this field order) with no map in between.
+
+#[derive(Serialize)]
+struct Player<'a> {
+    seat: usize,
+    name: &'a str,
+    stack: i64,
+}
+
+#[derive(Serialize)]
+struct HandStarted<'a> {
+    hand: i64,
+    button: usize,
+    small_blind_seat: usize,
+    big_blind_seat: usize,
+    players: Vec<Player<'a>>,
+}
+
+#[derive(Serialize)]
+struct BlindPosted {
+    seat: usize,
+    blind: &'static str,
+    amount: i64,
+    all_in: bool,
+    stack: i64,
+    bet: i64,
+    pot: i64,
+}
+
+#[derive(Serialize)]
+struct Acted {
+    seat: usize,
+    street: &'static str,
+    action: &'static str,
+    amount: i64,
+    total: i64,
+    all_in: bool,
+    stack: i64,
+    pot: i64,
+}
+
+/// A bot's notable decision in its log stream: the action, its hand, `"event": "decision"`.
+#[derive(Serialize)]
+struct Decision<'a> {
+    #[serde(flatten)]
+    acted: &'a Acted,
+    hand: i64,
+    event: &'static str,
+}
+
+#[derive(Serialize)]
+struct StreetDealt {
+    street: &'static str,
+    board: Vec<String>,
+    pot: i64,
+}
+
+#[derive(Serialize)]
+struct Returned {
+    seat: usize,
+    amount: i64,
+    stack: i64,
+    pot: i64,
+}
+
+#[derive(Serialize)]
+struct ShowedDown<'a> {
+    seat: usize,
+    cards: Vec<String>,
+    rank: &'a str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct PotAwarded {
+    pot: usize,
+    amount: i64,
+    eligible: Vec<usize>,
+    winners: Vec<usize>,
+}
+
+#[derive(Serialize)]
+struct SeatStack {
+    seat: usize,
+    stack: i64,
+}
+
+#[derive(Serialize)]
+struct HandComplete {
+    hand: i64,
+    winners: Vec<usize>,
+    stacks: Vec<SeatStack>,
+}
+
+#[derive(Serialize)]
+struct SeatResult<'a> {
+    seat: usize,
+    hole: Vec<String>,
+    start_stack: i64,
+    end_stack: i64,
+    net: i64,
+    rank: Option<&'a str>,
 }
 
 /// Per-agent results at the end of a run.

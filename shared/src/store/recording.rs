@@ -153,6 +153,11 @@ pub async fn open_table(
 pub struct JsonText(String);
 
 impl JsonText {
+    /// `value` as JSON text.
+    pub fn of(value: &impl serde::Serialize) -> Self {
+        Self(serde_json::to_string(value).expect("recorded values serialise"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
