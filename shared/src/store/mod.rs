@@ -29,6 +29,7 @@ pub use simulations::{
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
+use tokio_postgres::row::RowIndex;
 use tokio_postgres::types::ToSql;
 
 #[derive(Debug, thiserror::Error)]
@@ -102,19 +103,41 @@ async fn execute(
 /// Reads a text column that must parse into a domain enum.
 fn parse_column<T>(
     row: &Row,
-    column: &str,
+    column: impl RowIndex + std::fmt::Display,
     parse: impl Fn(&str) -> Option<T>,
 ) -> Result<T, StoreError> {
     let text: String = row
-        .try_get(column)
+        .try_get(&column)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     parse(&text).ok_or_else(|| StoreError::Corrupt(format!("{column} = {text:?}")))
 }
 
+/// Reads a column by name, or by position: the queries read many rows of many columns use
+/// positions (see [`position`]), because a name is compared with every column before it.
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
     row: &'a Row,
-    column: &str,
+    column: impl RowIndex + std::fmt::Display,
 ) -> Result<T, StoreError> {
-    row.try_get(column)
+    row.try_get(&column)
         .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// Where `name` is in `names`, worked out when the program is built (a name that is not
+/// there fails the build): a query's column position from the list its SQL is made of.
+const fn position(names: &[&str], name: &str) -> usize {
+    let mut i = 0;
+    while i < names.len() {
+        let (a, b) = (names[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("no such column")
 }

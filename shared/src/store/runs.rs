@@ -82,21 +82,12 @@ impl Prefix {
             Prefix::Latest => "run_",
         }
     }
-
-    /// Column names are built once, not per row.
-    fn names(self) -> &'static [String; 20] {
-        static PLAIN: LazyLock<[String; 20]> = LazyLock::new(|| COLUMNS.map(str::to_owned));
-        static LATEST: LazyLock<[String; 20]> =
-            LazyLock::new(|| COLUMNS.map(|c| format!("run_{c}")));
-        match self {
-            Prefix::Plain => &PLAIN,
-            Prefix::Latest => &LATEST,
-        }
-    }
 }
 
-/// Reads a run from its columns; `None` when they are NULL (a LEFT JOIN that found no run).
-pub(super) fn from_row(row: &Row, prefix: Prefix) -> Result<Option<RunRecord>, StoreError> {
+/// Reads a run from its columns, which start at position `first` (in [`COLUMNS`] order);
+/// `None` when they are NULL (a LEFT JOIN that found no run).
+pub(super) fn from_row(row: &Row, first: usize) -> Result<Option<RunRecord>, StoreError> {
+    let at = |name: usize| first + name;
     let [
         id,
         config_id,
@@ -118,7 +109,7 @@ pub(super) fn from_row(row: &Row, prefix: Prefix) -> Result<Option<RunRecord>, S
         decisions,
         fallbacks,
         remote_watch_url,
-    ] = prefix.names().each_ref().map(String::as_str);
+    ] = std::array::from_fn::<usize, 20, _>(at);
     let Some(id) = get::<Option<String>>(row, id)? else {
         return Ok(None);
     };
@@ -180,7 +171,7 @@ pub async fn list_runs(
     .await?;
     let runs = rows
         .iter()
-        .filter_map(|row| from_row(row, Prefix::Plain).transpose())
+        .filter_map(|row| from_row(row, 0).transpose())
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(runs, page.limit, |r| Cursor {
         created_at: r.created_at,
@@ -201,7 +192,7 @@ pub async fn get_run(
     id: &RunId,
 ) -> Result<Option<RunRecord>, StoreError> {
     match super::query_opt(client, &GET_RUN, &[&id.as_str()]).await? {
-        Some(row) => from_row(&row, Prefix::Plain),
+        Some(row) => from_row(&row, 0),
         None => Ok(None),
     }
 }

@@ -59,18 +59,65 @@ struct StoredSlot {
     webhook_id: Option<String>,
 }
 
-const CONFIG_COLUMNS: &str = "c.id, c.name, c.status, c.schedule_type, c.interval_minutes, \
-    c.cooldown_minutes, c.max_hands, c.max_run_minutes, c.pace, c.agent_count, c.agent_slots, \
-    c.small_blind, c.big_blind, c.initial_stack, c.action_timeout_ms, c.max_llm_cost_cents, \
-    c.join_timeout_seconds, c.fill_empty_seats_with, c.platform_id, c.hosted_table_id, \
-    c.bucket_key, c.last_skip_reason, c.last_skip_at, c.skip_count, c.created_at, c.updated_at, \
-    c.cron_expression, c.time_zone, c.starts_at, c.ends_at, c.max_runs, c.live_tables, c.windows, \
-    c.handover, c.auto_pause_after, c.pause_reason, c.coverage_lost_at, c.tables";
+/// The config columns the configs query selects, in order; rows are read by position
+/// (`col!`), then `is_running`, `key_providers` and the latest run's columns follow.
+const CONFIG_COLUMNS: [&str; 38] = [
+    "id",
+    "name",
+    "status",
+    "schedule_type",
+    "interval_minutes",
+    "cooldown_minutes",
+    "max_hands",
+    "max_run_minutes",
+    "pace",
+    "agent_count",
+    "agent_slots",
+    "small_blind",
+    "big_blind",
+    "initial_stack",
+    "action_timeout_ms",
+    "max_llm_cost_cents",
+    "join_timeout_seconds",
+    "fill_empty_seats_with",
+    "platform_id",
+    "hosted_table_id",
+    "bucket_key",
+    "last_skip_reason",
+    "last_skip_at",
+    "skip_count",
+    "created_at",
+    "updated_at",
+    "cron_expression",
+    "time_zone",
+    "starts_at",
+    "ends_at",
+    "max_runs",
+    "live_tables",
+    "windows",
+    "handover",
+    "auto_pause_after",
+    "pause_reason",
+    "coverage_lost_at",
+    "tables",
+];
+
+/// A config column's position in the configs query.
+macro_rules! col {
+    ($name:ident) => {
+        const { super::position(&CONFIG_COLUMNS, stringify!($name)) }
+    };
+}
+
+/// Where the columns after the config's are.
+const IS_RUNNING: usize = CONFIG_COLUMNS.len();
+const KEY_PROVIDERS: usize = CONFIG_COLUMNS.len() + 1;
+const LATEST_RUN: usize = CONFIG_COLUMNS.len() + 2;
 
 /// One query for configs with their latest run and whether any run is active: no N+1.
 static SELECT_RECORDS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {CONFIG_COLUMNS},
+        "SELECT {},
                 EXISTS (SELECT 1 FROM simulation_runs a
                         WHERE a.config_id = c.id AND a.status IN ('queued', 'running')) AS is_running,
                 ARRAY(SELECT DISTINCT provider FROM provider_api_keys) AS key_providers,
@@ -81,6 +128,7 @@ static SELECT_RECORDS: LazyLock<String> = LazyLock::new(|| {
              WHERE r.config_id = c.id
              ORDER BY r.created_at DESC, r.id DESC
              LIMIT 1) latest ON true",
+        CONFIG_COLUMNS.map(|c| format!("c.{c}")).join(", "),
         runs::select_list("r", runs::Prefix::Latest)
     )
 });
@@ -113,19 +161,19 @@ pub async fn periodic_schedules(
 }
 
 fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
-    let id: String = get(row, "id")?;
-    let Json(slots): Json<Vec<StoredSlot>> = get(row, "agent_slots")?;
+    let id: String = get(row, col!(id))?;
+    let Json(slots): Json<Vec<StoredSlot>> = get(row, col!(agent_slots))?;
     let draft = SimulationDraft {
-        name: Some(get(row, "name")?),
-        status: Some(get(row, "status")?),
-        schedule_type: Some(get(row, "schedule_type")?),
-        interval_minutes: get(row, "interval_minutes")?,
-        cooldown_minutes: Some(get(row, "cooldown_minutes")?),
-        max_hands: Some(get(row, "max_hands")?),
-        tables: Some(i64::from(get::<i16>(row, "tables")?)),
-        max_run_minutes: Some(get(row, "max_run_minutes")?),
-        pace: Some(get(row, "pace")?),
-        agent_count: Some(get(row, "agent_count")?),
+        name: Some(get(row, col!(name))?),
+        status: Some(get(row, col!(status))?),
+        schedule_type: Some(get(row, col!(schedule_type))?),
+        interval_minutes: get(row, col!(interval_minutes))?,
+        cooldown_minutes: Some(get(row, col!(cooldown_minutes))?),
+        max_hands: Some(get(row, col!(max_hands))?),
+        tables: Some(i64::from(get::<i16>(row, col!(tables))?)),
+        max_run_minutes: Some(get(row, col!(max_run_minutes))?),
+        pace: Some(get(row, col!(pace))?),
+        agent_count: Some(get(row, col!(agent_count))?),
         agent_slots: Some(
             slots
                 .into_iter()
@@ -137,54 +185,56 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
                 })
                 .collect(),
         ),
-        small_blind: Some(get(row, "small_blind")?),
-        big_blind: Some(get(row, "big_blind")?),
-        initial_stack: Some(get(row, "initial_stack")?),
-        action_timeout_ms: Some(get(row, "action_timeout_ms")?),
-        max_llm_cost_usd: get::<Option<i64>>(row, "max_llm_cost_cents")?
+        small_blind: Some(get(row, col!(small_blind))?),
+        big_blind: Some(get(row, col!(big_blind))?),
+        initial_stack: Some(get(row, col!(initial_stack))?),
+        action_timeout_ms: Some(get(row, col!(action_timeout_ms))?),
+        max_llm_cost_usd: get::<Option<i64>>(row, col!(max_llm_cost_cents))?
             .map(|cents| cents as f64 / 100.0),
-        join_timeout_seconds: get::<Option<i32>>(row, "join_timeout_seconds")?.map(i64::from),
-        fill_empty_seats_with: get(row, "fill_empty_seats_with")?,
-        cron_expression: get(row, "cron_expression")?,
-        time_zone: get(row, "time_zone")?,
-        starts_at: get::<Option<DateTime<Utc>>>(row, "starts_at")?
+        join_timeout_seconds: get::<Option<i32>>(row, col!(join_timeout_seconds))?.map(i64::from),
+        fill_empty_seats_with: get(row, col!(fill_empty_seats_with))?,
+        cron_expression: get(row, col!(cron_expression))?,
+        time_zone: get(row, col!(time_zone))?,
+        starts_at: get::<Option<DateTime<Utc>>>(row, col!(starts_at))?
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        ends_at: get::<Option<DateTime<Utc>>>(row, "ends_at")?
+        ends_at: get::<Option<DateTime<Utc>>>(row, col!(ends_at))?
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        max_runs: get::<Option<i32>>(row, "max_runs")?.map(i64::from),
-        live_tables: get::<Option<i32>>(row, "live_tables")?.map(i64::from),
-        windows: get::<Option<Json<Vec<StoredWindow>>>>(row, "windows")?.map(|Json(windows)| {
-            windows
-                .into_iter()
-                .map(|w| WindowDraft {
-                    start: Some(w.start),
-                    end: Some(w.end),
-                })
-                .collect()
-        }),
+        max_runs: get::<Option<i32>>(row, col!(max_runs))?.map(i64::from),
+        live_tables: get::<Option<i32>>(row, col!(live_tables))?.map(i64::from),
+        windows: get::<Option<Json<Vec<StoredWindow>>>>(row, col!(windows))?.map(
+            |Json(windows)| {
+                windows
+                    .into_iter()
+                    .map(|w| WindowDraft {
+                        start: Some(w.start),
+                        end: Some(w.end),
+                    })
+                    .collect()
+            },
+        ),
         // Stored as false for every other kind of schedule, where it must not appear.
-        handover: get::<Option<i32>>(row, "live_tables")?
-            .map(|_| get(row, "handover"))
+        handover: get::<Option<i32>>(row, col!(live_tables))?
+            .map(|_| get(row, col!(handover)))
             .transpose()?,
-        auto_pause_after: get::<Option<i32>>(row, "auto_pause_after")?.map(i64::from),
-        host: get(row, "platform_id")?,
-        hosted_table: get(row, "hosted_table_id")?,
+        auto_pause_after: get::<Option<i32>>(row, col!(auto_pause_after))?.map(i64::from),
+        host: get(row, col!(platform_id))?,
+        hosted_table: get(row, col!(hosted_table_id))?,
     };
     let spec = draft
         .validate()
         .map_err(|e| StoreError::Corrupt(format!("{id}: {e}")))?;
     let last_skip = match (
-        get::<Option<String>>(row, "last_skip_reason")?,
-        get::<Option<DateTime<Utc>>>(row, "last_skip_at")?,
+        get::<Option<String>>(row, col!(last_skip_reason))?,
+        get::<Option<DateTime<Utc>>>(row, col!(last_skip_at))?,
     ) {
         (Some(reason), Some(at)) => Some(Skip {
             reason,
             at,
-            count: get(row, "skip_count")?,
+            count: get(row, col!(skip_count))?,
         }),
         _ => None,
     };
-    let key_providers: Vec<String> = get(row, "key_providers")?;
+    let key_providers: Vec<String> = get(row, KEY_PROVIDERS)?;
     let missing_keys = spec
         .llm_providers()
         .into_iter()
@@ -194,15 +244,15 @@ fn from_row(row: &Row) -> Result<SimulationRecord, StoreError> {
         id: SimulationId::parse(&id)
             .ok_or_else(|| StoreError::Corrupt(format!("{id:?} is not a config id")))?,
         spec,
-        bucket_key: get(row, "bucket_key")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
-        is_running: get(row, "is_running")?,
-        latest_run: runs::from_row(row, runs::Prefix::Latest)?,
+        bucket_key: get(row, col!(bucket_key))?,
+        created_at: get(row, col!(created_at))?,
+        updated_at: get(row, col!(updated_at))?,
+        is_running: get(row, IS_RUNNING)?,
+        latest_run: runs::from_row(row, LATEST_RUN)?,
         last_skip,
         missing_keys,
-        pause_reason: get(row, "pause_reason")?,
-        coverage_lost_at: get(row, "coverage_lost_at")?,
+        pause_reason: get(row, col!(pause_reason))?,
+        coverage_lost_at: get(row, col!(coverage_lost_at))?,
     })
 }
 
