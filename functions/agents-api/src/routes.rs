@@ -2,7 +2,6 @@
 
 use crate::AgentsState;
 use crate::error::{AgentError, AgentErrorBody};
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
@@ -24,6 +23,7 @@ use simrunner::store::seating::{
 };
 use std::net::SocketAddr;
 use utoipa::IntoParams;
+use web::json::Json;
 
 /// This server's public base URL: the setting, or the request's own host.
 pub fn base_url(state: &AgentsState, headers: &HeaderMap) -> String {

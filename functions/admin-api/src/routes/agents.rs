@@ -7,7 +7,6 @@ use super::{PageParams, page_request};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -16,6 +15,7 @@ use simrunner::domain::{AgentDraft, AgentId};
 use simrunner::store::StoreError;
 use simrunner::store::agents::{self, AgentRecord, Creator};
 use utoipa::ToSchema;
+use web::json::Json;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

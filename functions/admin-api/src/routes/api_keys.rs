@@ -4,7 +4,6 @@
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -13,6 +12,7 @@ use simrunner::domain::{ApiKeyDraft, ApiKeyId};
 use simrunner::settings::Secret;
 use simrunner::store::{self, ApiKeyRecord};
 use utoipa::ToSchema;
+use web::json::Json;
 
 /// The key's text. Deserialising it never quotes the input in an error, whatever was sent.
 #[derive(Debug)]

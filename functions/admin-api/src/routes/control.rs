@@ -5,7 +5,6 @@
 use super::simulations::RunView;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
@@ -15,6 +14,7 @@ use simrunner::domain::{Provider, SimulationId};
 use simrunner::schedule::{ScheduleSpec, Scheduler};
 use simrunner::store;
 use utoipa::ToSchema;
+use web::json::Json;
 
 fn parse_id(id: &str) -> Result<SimulationId, ApiError> {
     SimulationId::parse(id).ok_or_else(|| ApiError::not_found("simulation", id))

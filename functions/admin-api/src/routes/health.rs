@@ -1,11 +1,11 @@
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use simrunner::store::StoreError;
 use std::time::Duration;
 use utoipa::ToSchema;
+use web::json::Json;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {

@@ -8,7 +8,6 @@
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::JsonBody;
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
@@ -18,6 +17,7 @@ use simrunner::secrets::random_hex;
 use simrunner::store::recording::{self, NewTable};
 use simrunner::store::seating::{self, InboxKind};
 use simrunner::store::{self, StoreError};
+use web::json::Json;
 
 /// What a hosted table waits for its client's start, at most: the longest join timeout.
 const WAIT_FOR_START_SECONDS: i64 = *Limits::JOIN_TIMEOUT_SECONDS.end();

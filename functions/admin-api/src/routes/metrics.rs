@@ -5,7 +5,6 @@
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::QueryParams;
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -13,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use simrunner::store::health::{self, Bucket, Figures, Health};
 use utoipa::{IntoParams, ToSchema};
+use web::json::Json;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -7,7 +7,6 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::JsonBody;
 use crate::routes::api_keys::KeyInput;
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -16,6 +15,7 @@ use simrunner::domain::{PlatformDraft, PlatformId};
 use simrunner::store::platforms::{self, PlatformDeletion, PlatformRecord};
 use std::sync::OnceLock;
 use utoipa::ToSchema;
+use web::json::Json;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

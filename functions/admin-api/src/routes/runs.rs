@@ -3,7 +3,6 @@
 use super::simulations::RunView;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -13,6 +12,7 @@ use simrunner::store::hand_histories::{self, View};
 use simrunner::store::{self, recording};
 use utoipa::{IntoParams, ToSchema};
 use web::extract::QueryParams;
+use web::json::Json;
 use web::phh::{self, HandRange};
 
 /// One log stream: `simulation-summary` or `agent-<seat>-<type>`.

@@ -4,7 +4,6 @@ use super::{PageParams, page_request};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::DateTime;
@@ -18,6 +17,7 @@ use simrunner::domain::{
 use simrunner::schedule::ScheduleSpec;
 use simrunner::store::{self, RunRecord, SimulationRecord, StoreError, UpdateOutcome};
 use utoipa::{IntoParams, ToSchema};
+use web::json::Json;
 
 // ---- input ---------------------------------------------------------------------------------
 

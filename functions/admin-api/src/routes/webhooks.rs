@@ -6,7 +6,6 @@
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::JsonBody;
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -14,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use simrunner::domain::{WebhookDraft, WebhookId};
 use simrunner::store::webhooks::{self, WebhookDeletion, WebhookRecord};
 use utoipa::ToSchema;
+use web::json::Json;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
