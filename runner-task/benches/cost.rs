@@ -17,6 +17,8 @@ use simrunner::testing::{TestDatabase, bot_simulation, fresh_database};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod process;
+
 /// AWS Fargate on-demand prices for Linux/ARM64 in us-east-1 (USD), as published at
 /// <https://aws.amazon.com/fargate/pricing/>: the one place the benchmark's cost comes from.
 struct FargatePrice {
@@ -39,29 +41,6 @@ const WARM_UP: Duration = Duration::from_secs(8);
 fn task_price_per_hour() -> f64 {
     TASK_VCPU * FARGATE_ARM64_US_EAST_1.per_vcpu_hour
         + TASK_GB * FARGATE_ARM64_US_EAST_1.per_gb_hour
-}
-
-/// CPU time the process has used (user + system), from `/proc/PID/stat`.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the runner runs");
-    // Fields after the command name (which may hold spaces) start at state, field 3.
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    Duration::from_secs_f64(ticks as f64 / USER_HZ)
-}
-
-/// The unit of `/proc/PID/stat`'s times: Linux reports them in USER_HZ, 100 a second.
-const USER_HZ: f64 = 100.0;
-
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kib| kib.parse().ok())
-        .unwrap_or(0)
 }
 
 async fn one_i64(db: &TestDatabase, sql: &str, run: &str) -> i64 {
@@ -120,12 +99,13 @@ async fn measure(db: &TestDatabase, tables: usize, window: Duration) -> Measured
     tokio::time::sleep(WARM_UP).await;
     let open = one_i64(db, "SELECT count(*) FROM tables WHERE run_id = $1", &run).await;
     assert_eq!(open, tables as i64, "every table is open after the warm-up");
+    let cpu_time = |pid| process::cpu_seconds(pid).expect("the runner runs");
     let (cpu_before, decisions_before, started) =
         (cpu_time(pid), decisions(db, &run).await, Instant::now());
     tokio::time::sleep(window).await;
     let (cpu_after, decisions_after, elapsed) =
         (cpu_time(pid), decisions(db, &run).await, started.elapsed());
-    let peak = peak_rss_kib(pid);
+    let peak = process::peak_rss_kib(pid).expect("the runner runs");
     client
         .execute(
             "UPDATE simulation_runs SET stop_requested_at = now() WHERE id = $1",
@@ -137,7 +117,7 @@ async fn measure(db: &TestDatabase, tables: usize, window: Duration) -> Measured
     assert!(status.success(), "the run stops cleanly");
     Measured {
         tables,
-        cpu_share: (cpu_after - cpu_before).as_secs_f64() / elapsed.as_secs_f64(),
+        cpu_share: (cpu_after - cpu_before) / elapsed.as_secs_f64(),
         peak_mib: peak as f64 / 1024.0,
         decisions_per_second: (decisions_after - decisions_before) as f64 / elapsed.as_secs_f64(),
     }

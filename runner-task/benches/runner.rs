@@ -2,8 +2,9 @@
 //!
 //! Runs the real `runner-task` binary at fast pace against a fresh database and prints:
 //! - hands per second, exec to exit, recording every hand, event and log line
-//!   (6 seats of tight and callstation bots, blinds 1/2, a million chips each: real betting,
-//!   yet nobody busts before the hand limit);
+//!   (6 seats of tight and callstation bots, blinds 1/2, a million chips each: real betting;
+//!   with the fixed seed one seat holds every chip after 4,782 hands), and the runner's own
+//!   CPU time (the rest of the time it waits for PostgreSQL);
 //! - peak resident memory (VmHWM) of a 9-bot run;
 //! - the PHH export of the 9-bot table's 10,000 hands, as the admin and public downloads
 //!   read, write and gzip it: time and bytes.
@@ -16,20 +17,14 @@ use simrunner::testing::{TestDatabase, bot_simulation, fresh_database};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+mod process;
+
 /// A queued run with a fixed seed, so every benchmark run plays the same hands.
 async fn queued_run(db: &TestDatabase, slots: &[&str], hands: i64) -> String {
     let config = bot_simulation(db, slots, "fast", hands, (1, 2), 1_000_000).await;
     simrunner::testing::queued_run(db, &config, Some(7))
         .await
         .to_string()
-}
-
-/// The runner's CPU time so far (user + system, `/proc/PID/stat` in USER_HZ, 100 a second).
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
-    let ticks = fields[11].parse::<u64>().ok()? + fields[12].parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
 }
 
 /// Runs the binary; returns (seconds, peak RSS in KiB, the runner's own CPU seconds).
@@ -42,16 +37,11 @@ fn run(db: &TestDatabase, run: &str) -> (f64, u64, f64) {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let status_path = format!("/proc/{}/status", child.id());
     let mut peak = 0;
     let mut cpu = 0.0;
     loop {
-        if let Ok(status) = std::fs::read_to_string(&status_path)
-            && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:"))
-        {
-            peak = peak.max(line.split_whitespace().nth(1).unwrap().parse().unwrap());
-        }
-        cpu = cpu_seconds(child.id()).unwrap_or(cpu);
+        peak = peak.max(process::peak_rss_kib(child.id()).unwrap_or(0));
+        cpu = process::cpu_seconds(child.id()).unwrap_or(cpu);
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success());
             break;
