@@ -1131,6 +1131,7 @@ impl Runner {
                 webhook_warnings.push(warning);
             }
         }
+        let any_webhook_warning = !webhook_warnings.is_empty();
         let webhook_warnings = Value::Array(webhook_warnings);
         let mut run_results = match tables.as_slice() {
             [only] if only.position.is_none() => {
@@ -1148,7 +1149,7 @@ impl Runner {
             run_results["budget_exhausted"] = usage["budget_exhausted"].clone();
             run_results["llm_warnings"] = usage["warnings"].clone();
         }
-        if !webhook_warnings.as_array().is_none_or(Vec::is_empty) {
+        if any_webhook_warning {
             run_results["webhook_warnings"] = webhook_warnings.clone();
         }
         if let Some(report) = tables.iter().find_map(|t| t.report.clone()) {

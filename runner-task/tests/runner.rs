@@ -343,14 +343,7 @@ async fn a_stop_request_and_sigterm_close_the_run_cancelled() {
     let run = queued_run(&db, &config).await;
     let mut child = runner(&db, &run).spawn().unwrap();
     wait_for_status(&db, &run, "running").await;
-    let client = db.pool.get().await.unwrap();
-    client
-        .execute(
-            "UPDATE simulation_runs SET stop_requested_at = now() WHERE id = $1",
-            &[&run],
-        )
-        .await
-        .unwrap();
+    request_stop(&db, &run).await;
     assert_closed_cancelled_soon(&db, &run, &mut child).await;
 
     // SIGTERM, as ECS StopTask sends it.
@@ -363,6 +356,18 @@ async fn a_stop_request_and_sigterm_close_the_run_cancelled() {
         .status()
         .unwrap();
     assert_closed_cancelled_soon(&db, &run, &mut child).await;
+}
+
+/// Asks for the run to stop, as the admin API does.
+async fn request_stop(db: &TestDatabase, run: &str) {
+    let client = db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE simulation_runs SET stop_requested_at = now() WHERE id = $1",
+            &[&run],
+        )
+        .await
+        .unwrap();
 }
 
 /// The runner exits 0 within 5 s (20 s is ECS's limit) and the run is closed `cancelled`.
@@ -734,14 +739,7 @@ async fn stopping_a_multi_table_run_stops_every_table_between_hands() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let client = db.pool.get().await.unwrap();
-    client
-        .execute(
-            "UPDATE simulation_runs SET stop_requested_at = now() WHERE id = $1",
-            &[&run],
-        )
-        .await
-        .unwrap();
+    request_stop(&db, &run).await;
     assert_closed_cancelled_soon(&db, &run, &mut child).await;
     for (id, position, status, played, _) in tables_of(&db, &run).await {
         assert_eq!(status, "ended", "table {position}");

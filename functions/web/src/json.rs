@@ -9,10 +9,10 @@ use serde::Serialize;
 /// axum's own `Json` writes through `bytes`' `Writer`, which clamps every write to the
 /// buffer's remaining capacity: the length of each one-byte token (`"`, `:`, `,`) is then
 /// unknown to the compiler, so each becomes a call to libc's `memset` or `memmove`, and the
-/// buffer grows from 128 bytes by copies. For the admin list of 50 configs that was 13 % of
-/// the server's time (profiled for issue 20). `serde_json`'s `Vec` writer copies tokens
-/// inline.
-#[derive(Debug, Clone, Copy, Default)]
+/// buffer grows from 128 bytes by copies. For the admin list of 50 configs that was about a
+/// tenth of the server's time (profiled for issue 20). `serde_json`'s `Vec` writer copies
+/// tokens inline.
+#[derive(Debug)]
 pub struct Json<T>(pub T);
 
 /// Where a body starts: most answers fit, a page of configs grows a few times.
@@ -35,11 +35,5 @@ impl<T: Serialize> IntoResponse for Json<T> {
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         }
-    }
-}
-
-impl<T> From<T> for Json<T> {
-    fn from(value: T) -> Self {
-        Self(value)
     }
 }
