@@ -8,6 +8,7 @@ pub mod contract;
 pub mod routes;
 pub mod session;
 pub mod settings;
+pub mod snapshot_cache;
 pub mod state;
 pub mod telemetry;
 

@@ -1,4 +1,5 @@
 use crate::auth::Authenticator;
+use crate::snapshot_cache::SnapshotCache;
 use deadpool_postgres::Pool;
 use simrunner::dispatch::RunControl;
 use simrunner::domain::WebhookPolicy;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub runs: Arc<RunControl>,
     /// Where new webhook endpoints may point (`SIMRUNNER_WEBHOOK_ALLOW_HTTP_LOOPBACK`).
     pub webhooks: WebhookPolicy,
+    /// Answers kept while the database is unchanged (the configs list).
+    pub answers: Arc<SnapshotCache>,
 }
 
 impl AppState {

@@ -292,6 +292,70 @@ async fn lambda_start(database_url: &str, aws_adapters: bool) -> LambdaStart {
     }
 }
 
+/// `GET /v1/admin/simulations` over `CONNECTIONS` keep-alive connections, each sending its
+/// next request when the last is answered, for `seconds` after a 2 s warm-up: the
+/// latencies, sorted.
+async fn load(addr: SocketAddr, seconds: u64) -> Vec<Duration> {
+    let warmup = Instant::now() + Duration::from_secs(2);
+    let end = warmup + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut sender = connect(addr).await;
+                let mut latencies = Vec::new();
+                loop {
+                    let started = Instant::now();
+                    if started >= end {
+                        break latencies;
+                    }
+                    let status = get(&mut sender, addr, "/v1/admin/simulations").await;
+                    assert_eq!(status, 200);
+                    if started >= warmup {
+                        latencies.push(started.elapsed());
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    latencies.sort();
+    latencies
+}
+
+/// A live run's heartbeats: `per_second` commits of its `hands_played` until `until` (none
+/// when 0), as a runner's recorder makes them; returns how many were made. Every commit
+/// anywhere in the database moves its snapshot, so the list is read again after each.
+async fn heartbeats(
+    pool: deadpool_postgres::Pool,
+    run: String,
+    per_second: u64,
+    until: Instant,
+) -> u64 {
+    if per_second == 0 {
+        return 0;
+    }
+    let client = pool.get().await.unwrap();
+    let mut tick = tokio::time::interval(Duration::from_secs(1) / per_second as u32);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut made = 0;
+    while Instant::now() < until {
+        tick.tick().await;
+        client
+            .execute(
+                "UPDATE simulation_runs SET hands_played = hands_played + 1, heartbeat_at = now()
+                  WHERE id = $1",
+                &[&run],
+            )
+            .await
+            .unwrap();
+        made += 1;
+    }
+    made
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -331,32 +395,26 @@ async fn main() {
     };
     assert_eq!(get(&mut probe, addr, "/v1/admin/simulations").await, 200);
 
-    let warmup = Instant::now() + Duration::from_secs(2);
-    let end = warmup + Duration::from_secs(seconds);
-    let tasks: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            tokio::spawn(async move {
-                let mut sender = connect(addr).await;
-                let mut latencies = Vec::new();
-                loop {
-                    let started = Instant::now();
-                    if started >= end {
-                        break latencies;
-                    }
-                    let status = get(&mut sender, addr, "/v1/admin/simulations").await;
-                    assert_eq!(status, 200);
-                    if started >= warmup {
-                        latencies.push(started.elapsed());
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
+    let run: String = db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one("SELECT id FROM simulation_runs LIMIT 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let mut phases = Vec::new();
+    for per_second in [0, 100, 1000] {
+        let writes = tokio::spawn(heartbeats(
+            db.pool.clone(),
+            run.clone(),
+            per_second,
+            Instant::now() + Duration::from_secs(seconds + 2),
+        ));
+        let latencies = load(addr, seconds).await;
+        phases.push((per_second, writes.await.unwrap(), latencies));
     }
-    latencies.sort();
 
     let cookie = console_cookie(addr).await;
     let config: String = db
@@ -412,16 +470,26 @@ async fn main() {
         );
     }
     println!(
-        "  GET /v1/admin/simulations, 100 configs stored, 50 per page, {CONNECTIONS} connections, {seconds} s:"
+        "  GET /v1/admin/simulations, 100 configs stored, 50 per page, {CONNECTIONS} connections, {seconds} s each:"
     );
-    println!(
-        "    {} requests, {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        latencies.len(),
-        latencies.len() as f64 / seconds as f64,
-        ms(percentile(&latencies, 0.50)),
-        ms(percentile(&latencies, 0.99)),
-        ms(*latencies.last().unwrap())
-    );
+    for (per_second, made, latencies) in &phases {
+        let writes = if *per_second == 0 {
+            "database unchanged".to_owned()
+        } else {
+            format!(
+                "{:.0} commits/s elsewhere",
+                *made as f64 / (seconds + 2) as f64
+            )
+        };
+        println!(
+            "    {writes}: {} requests, {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            latencies.len(),
+            latencies.len() as f64 / seconds as f64,
+            ms(percentile(latencies, 0.50)),
+            ms(percentile(latencies, 0.99)),
+            ms(*latencies.last().unwrap())
+        );
+    }
     println!("  console pages, server time, one request at a time, 300 requests each:");
     for (path, latencies) in &console {
         println!(

@@ -249,6 +249,7 @@ pub async fn up() -> anyhow::Result<()> {
                 .await,
             ),
             webhooks: settings.webhooks,
+            answers: Default::default(),
         };
         let ticker = tokio::spawn(tick_forever(
             state.clone(),

@@ -1,6 +1,8 @@
 //! JSON responses.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use crate::error::{ApiError, ErrorCode};
+use axum::body::Bytes;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -20,20 +22,36 @@ const INITIAL_CAPACITY: usize = 4096;
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
-        let mut body = Vec::with_capacity(INITIAL_CAPACITY);
-        match serde_json::to_writer(&mut body, &self.0) {
-            Ok(()) => (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                body,
-            )
-                .into_response(),
-            Err(error) => {
-                tracing::error!(%error, "a response did not serialise");
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            }
+        match body(&self.0) {
+            Ok(body) => response(body),
+            Err(error) => error.into_response(),
         }
     }
+}
+
+/// `value` as the bytes of a JSON body, for an answer that is kept and sent again.
+pub fn body<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
+    let mut body = Vec::with_capacity(INITIAL_CAPACITY);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => Ok(body.into()),
+        Err(error) => {
+            tracing::error!(%error, "a response did not serialise");
+            Err(ApiError::new(
+                ErrorCode::Internal,
+                "an internal error occurred; it has been logged",
+            ))
+        }
+    }
+}
+
+/// A `200` with a JSON body made by [`body`].
+pub fn response(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }

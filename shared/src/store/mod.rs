@@ -100,6 +100,24 @@ async fn execute(
     Ok(client.execute(&statement, params).await?)
 }
 
+/// The database's current snapshot, `pg_current_snapshot()` as text: the transactions that
+/// had committed, and those still running, when it was taken. Transaction ids are never
+/// given out twice and a commit is never undone, so the same text later means nothing
+/// committed (or started writing) in between, anywhere in the database: a query would read
+/// the same rows. Any write moves it, a run's heartbeat as much as a saved config. The
+/// server's start time is part of it: a database restored from a backup or failed over to a
+/// replica (which may hand out ids again) never matches a snapshot seen before.
+pub async fn snapshot(client: &impl GenericClient) -> Result<String, StoreError> {
+    let row = query_opt(
+        client,
+        "SELECT pg_current_snapshot()::text || ' ' || pg_postmaster_start_time()::text",
+        &[],
+    )
+    .await?
+    .ok_or_else(|| StoreError::Corrupt("pg_current_snapshot() returned no row".into()))?;
+    get(&row, 0)
+}
+
 /// Reads a text column that must parse into a domain enum.
 fn parse_column<T>(
     row: &Row,

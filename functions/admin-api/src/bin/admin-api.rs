@@ -48,5 +48,6 @@ async fn state() -> anyhow::Result<AppState> {
         // ECS and EventBridge clients exist only when chosen; they too connect lazily.
         runs: Arc::new(RunControl::build(settings.runs, &runners).await),
         webhooks: settings.webhooks,
+        answers: Default::default(),
     })
 }

@@ -6,6 +6,7 @@ use crate::extract::{JsonBody, QueryParams};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::DateTime;
 use chrono::Utc;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -907,14 +908,27 @@ fn parse_id(id: &str) -> Result<SimulationId, ApiError> {
 pub async fn list_simulations(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<PageParams>,
-) -> Result<Json<SimulationList>, ApiError> {
+) -> Result<Response, ApiError> {
     let page = page_request(params.limit, params.cursor.as_deref(), "limit")?;
     let client = state.db().await?;
-    let page = store::list_simulations(&client, &page).await?;
-    Ok(Json(SimulationList {
-        items: page.items.into_iter().map(SimulationView::from).collect(),
-        next_cursor: page.next.map(|c| c.encode()),
-    }))
+    // Kept while the database is unchanged (checked on every request): consoles and
+    // dashboards polling the list cost one short query each.
+    let key = format!(
+        "simulations {} {}",
+        page.limit,
+        params.cursor.as_deref().unwrap_or_default()
+    );
+    let body = state
+        .answers
+        .get(&client, key, || async {
+            let page = store::list_simulations(&client, &page).await?;
+            web::json::body(&SimulationList {
+                items: page.items.into_iter().map(SimulationView::from).collect(),
+                next_cursor: page.next.map(|c| c.encode()),
+            })
+        })
+        .await?;
+    Ok(web::json::response(body))
 }
 
 /// Creates a config; it starts paused.

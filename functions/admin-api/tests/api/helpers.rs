@@ -82,6 +82,7 @@ pub fn state_for(pool: deadpool_postgres::Pool, jwt: Option<JwtVerifier>) -> App
             ..RunControl::default()
         }),
         webhooks: Default::default(),
+        answers: Default::default(),
     }
 }
 

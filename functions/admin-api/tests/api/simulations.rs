@@ -73,6 +73,71 @@ async fn the_list_is_newest_first_with_latest_run_and_pages_by_cursor() {
     assert_eq!(last.body["next_cursor"], Value::Null);
 }
 
+/// The list is kept between requests while the database is unchanged: whatever changes it,
+/// the API or a runner writing straight to the database, the next request shows.
+#[tokio::test]
+async fn the_list_shows_every_change_at_once_however_it_was_made() {
+    let app = TestApp::spawn().await;
+    let config = app.create_simulation(|_| {}).await;
+    let llm = app
+        .post("/v1/admin/simulations", valid_simulation())
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let list = || async {
+        let listed = app.get("/v1/admin/simulations").await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+        let items = listed.body["items"].as_array().unwrap().clone();
+        let find = |id: &str| items.iter().find(|s| s["id"] == id).unwrap().clone();
+        (find(&config), find(&llm))
+    };
+    let (plain, with_llm) = list().await;
+    assert_eq!(plain["latest_run"], Value::Null);
+    assert_eq!(with_llm["warnings"][0]["code"], "missing_api_key");
+    assert_eq!(
+        list().await,
+        (plain, with_llm),
+        "asked again, the same answer"
+    );
+
+    // The dispatcher inserts a run, then the runner's heartbeats count its hands.
+    let run = app.insert_run(&config, "running", 0).await;
+    let client = app.db.pool.get().await.unwrap();
+    for hands in 1..=5_i64 {
+        client
+            .execute(
+                "UPDATE simulation_runs SET hands_played = $2, heartbeat_at = now() WHERE id = $1",
+                &[&run, &hands],
+            )
+            .await
+            .unwrap();
+        let (plain, _) = list().await;
+        assert_eq!(plain["is_running"], true);
+        assert_eq!(plain["latest_run"]["id"], json!(run));
+        assert_eq!(plain["latest_run"]["hands_played"], hands);
+    }
+    client
+        .execute(
+            "UPDATE simulation_configs SET name = 'renamed by hand' WHERE id = $1",
+            &[&config],
+        )
+        .await
+        .unwrap();
+    assert_eq!(list().await.0["name"], "renamed by hand");
+
+    // A key for the missing provider, through the API: the warning goes.
+    let key = app
+        .post(
+            "/v1/admin/api-keys",
+            json!({"provider": "anthropic", "label": "production", "key": "sk-ant-example-1234"}),
+        )
+        .await;
+    assert_eq!(key.status, StatusCode::CREATED, "{}", key.text);
+    assert_eq!(list().await.1["warnings"], json!([]));
+}
+
 #[tokio::test]
 async fn the_detail_pages_the_run_history_newest_first() {
     let app = TestApp::spawn().await;
