@@ -5,7 +5,9 @@
 //! - start-up: time from exec to the first 200 on `/healthz` (database already migrated);
 //! - load: `GET /v1/admin/simulations` (first page, 50 configs with their latest run) over
 //!   50 keep-alive connections on loopback for `BENCH_SECONDS` (default 10): p50, p99, max
-//!   latency and requests per second;
+//!   latency and requests per second; three times: with the database unchanged (the page is
+//!   kept, see `admin_api::snapshot_cache`), then with a run's heartbeat committed 100 and
+//!   1,000 times a second (each commit makes the next request read the page again);
 //! - the Lambda binary (`admin-api`) under a stand-in for the Lambda Runtime API: time from
 //!   exec to the first `/healthz` 200 it answers (an API Gateway v2 event), with and without
 //!   the AWS adapters chosen, and its resident memory once idle;
@@ -356,6 +358,16 @@ async fn heartbeats(
     made
 }
 
+/// The id of one row of `table`.
+async fn some_id(db: &simrunner::testing::TestDatabase, table: &str) -> String {
+    let client = db.pool.get().await.unwrap();
+    let row = client
+        .query_one(&format!("SELECT id FROM {table} LIMIT 1"), &[])
+        .await
+        .unwrap();
+    row.get(0)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -395,15 +407,7 @@ async fn main() {
     };
     assert_eq!(get(&mut probe, addr, "/v1/admin/simulations").await, 200);
 
-    let run: String = db
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .query_one("SELECT id FROM simulation_runs LIMIT 1", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let run = some_id(&db, "simulation_runs").await;
     let mut phases = Vec::new();
     for per_second in [0, 100, 1000] {
         let writes = tokio::spawn(heartbeats(
@@ -417,15 +421,7 @@ async fn main() {
     }
 
     let cookie = console_cookie(addr).await;
-    let config: String = db
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .query_one("SELECT id FROM simulation_configs LIMIT 1", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let config = some_id(&db, "simulation_configs").await;
     let mut console = Vec::new();
     for path in [
         "/admin".to_owned(),
