@@ -911,8 +911,8 @@ pub async fn list_simulations(
 ) -> Result<Response, ApiError> {
     let page = page_request(params.limit, params.cursor.as_deref(), "limit")?;
     let client = state.db().await?;
-    // Kept while the database is unchanged (checked on every request): consoles and
-    // dashboards polling the list cost one short query each.
+    // Kept while the database is unchanged (checked on every request): scripts and
+    // dashboards polling the list cost one short query each while nothing changes.
     let key = format!(
         "simulations {} {}",
         page.limit,
