@@ -24,9 +24,10 @@ use simrunner::db::{GATEWAY_CHANNEL, Listener};
 use simrunner::settings::Secret;
 use simrunner::store::seating::{self, InboxKind, Session};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
 
 /// What to do with one text frame from an agent.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +70,8 @@ enum Out {
 pub struct Gateway {
     connections: Mutex<HashMap<String, mpsc::UnboundedSender<Out>>>,
     frames_per_second: u32,
+    /// The task delivering runners' notifications, until [`Gateway::stop`].
+    delivery: OnceLock<AbortHandle>,
 }
 
 impl Gateway {
@@ -78,9 +81,10 @@ impl Gateway {
         let gateway = Arc::new(Self {
             connections: Mutex::new(HashMap::new()),
             frames_per_second,
+            delivery: OnceLock::new(),
         });
         let delivering = gateway.clone();
-        tokio::spawn(async move {
+        let delivery = tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
             loop {
                 match Listener::connect(database_url.expose(), &[GATEWAY_CHANNEL]).await {
@@ -99,7 +103,16 @@ impl Gateway {
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         });
+        let _ = gateway.delivery.set(delivery.abort_handle());
         gateway
+    }
+
+    /// Stops listening, before the database goes away at shutdown (its closing connection
+    /// is then not a lost one to warn about and reconnect).
+    pub fn stop(&self) {
+        if let Some(delivery) = self.delivery.get() {
+            delivery.abort();
+        }
     }
 
     /// Connections held now.

@@ -267,7 +267,8 @@ pub async fn up() -> anyhow::Result<()> {
             database.url.clone(),
             agents_settings.frames_per_second,
         );
-        let agents = agents_api::AgentsState::new(pool.clone(), agents_settings, Some(gateway));
+        let agents =
+            agents_api::AgentsState::new(pool.clone(), agents_settings, Some(gateway.clone()));
         let app = admin_api::app_with(
             state.clone(),
             vec![public_api::app(public), agents_api::app(agents)],
@@ -305,6 +306,7 @@ pub async fn up() -> anyhow::Result<()> {
         tracing::info!("shutting down: stopping the scheduler and asking active runs to stop");
         ticker.abort();
         stop_active_runs(&state).await;
+        gateway.stop();
         pool.close();
         anyhow::Ok(())
     }

@@ -439,10 +439,13 @@ fn an_llm_seat_plays_through_the_local_stack_with_its_generated_key() {
 
 /// `cargo run --release --bin simrunner` as a newcomer runs it: no settings at all, from a
 /// project folder whose parent is private (mode 0700, like root's home). Returns the child
-/// and the banner's lines once the API answers.
-fn main_command_in(project: &std::path::Path, port: u16) -> (Child, Vec<String>) {
+/// and the banner's lines once the API answers, and what it prints after them.
+fn main_command_in(project: &std::path::Path, port: u16) -> (MainCommand, Vec<String>) {
     use std::io::BufRead as _;
+    use std::os::unix::process::CommandExt as _;
     let mut child = Command::new(env!("CARGO_BIN_EXE_simrunner"))
+        // Its own process group, as a terminal gives it: Ctrl-C reaches the whole group.
+        .process_group(0)
         .current_dir(project)
         .env_remove("DATABASE_URL")
         .env_remove("SIMRUNNER_DATA_DIR")
@@ -464,8 +467,8 @@ fn main_command_in(project: &std::path::Path, port: u16) -> (Child, Vec<String>)
             break;
         }
     }
-    // Keep draining the output so the stack never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    // Keep reading the output (its log) so the stack never blocks on a full pipe.
+    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect());
     assert!(
         banner.iter().any(|l| l.contains("simrunner is up")),
         "no banner: {banner:#?} {}",
@@ -474,7 +477,40 @@ fn main_command_in(project: &std::path::Path, port: u16) -> (Child, Vec<String>)
             .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
             .unwrap_or_default()
     );
-    (child, banner)
+    (MainCommand { child, log }, banner)
+}
+
+/// `simrunner` started by [`main_command_in`].
+struct MainCommand {
+    child: Child,
+    /// The lines it prints after its banner, once it has exited.
+    log: std::thread::JoinHandle<Vec<String>>,
+}
+
+/// Ctrl-C as a terminal sends it, to the stack's whole process group (its runners too): it
+/// exits cleanly and says nothing alarming on the way out (the embedded database stops
+/// last, after everything that listens to it).
+fn ctrl_c_quietly(stack: MainCommand) {
+    use std::io::Read as _;
+    let MainCommand { mut child, log } = stack;
+    Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let log = log.join().unwrap();
+    let warnings: Vec<&String> = log.iter().filter(|l| l.contains("WARN")).collect();
+    assert!(
+        warnings.is_empty() && !stderr.contains("WARN"),
+        "warnings: {warnings:#?} {stderr}"
+    );
 }
 
 fn free_port() -> u16 {
@@ -514,7 +550,7 @@ fn the_main_command_works_from_a_folder_under_a_private_one_and_keeps_its_data()
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
 
     let port = free_port();
-    let (mut child, banner) = main_command_in(&project, port);
+    let (stack, banner) = main_command_in(&project, port);
     let database = banner
         .iter()
         .position(|l| l.contains("  database"))
@@ -562,24 +598,16 @@ fn the_main_command_works_from_a_folder_under_a_private_one_and_keeps_its_data()
     assert!(String::from_utf8_lossy(&second.stderr).contains("already running"));
 
     // Ctrl-C and start again: the same database, with the demo in it.
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    ctrl_c_quietly(stack);
     let port = free_port();
-    let (mut child, banner) = main_command_in(&project, port);
+    let (stack, banner) = main_command_in(&project, port);
     assert!(banner.iter().any(|l| l.contains(&data)), "{banner:#?}");
     let (status, detail) = get(port, &format!("/v1/admin/simulations/{demo}"));
     assert_eq!(
         status, 200,
         "the demo config survived the restart: {detail}"
     );
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    ctrl_c_quietly(stack);
     if as_root {
         let cluster = std::path::Path::new(&data).parent().unwrap();
         std::fs::remove_dir_all(cluster).unwrap();
