@@ -6,6 +6,8 @@ use crate::settings::Secret;
 pub const PLATFORM_NAME_CHARS: std::ops::RangeInclusive<usize> = 1..=100;
 /// Admin credentials are tokens or JWTs; longer input is not one.
 pub const CREDENTIAL_MAX_CHARS: usize = 4096;
+/// A base URL as stored (escaped by the URL parser): the `platforms.base_url` column's limit.
+pub const BASE_URL_MAX_CHARS: usize = 2048;
 
 /// Unvalidated input for a platform.
 #[derive(Debug, Default)]
@@ -49,7 +51,15 @@ pub fn parse_base_url(text: &str) -> Result<String, String> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err("must not have a query or a fragment".into());
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    let url = url.as_str().trim_end_matches('/');
+    // Checked as written out: the parser escapes characters (a space in the path becomes
+    // `%20`), so input within the limit may not be.
+    if url.chars().count() > BASE_URL_MAX_CHARS {
+        return Err(format!(
+            "must be at most {BASE_URL_MAX_CHARS} characters, with special characters escaped"
+        ));
+    }
+    Ok(url.to_owned())
 }
 
 impl PlatformDraft {
@@ -134,6 +144,21 @@ mod tests {
             .unwrap();
         assert_eq!(local.base_url, "http://127.0.0.1:8081/api");
         assert_eq!(local.credential_last4(), "x");
+    }
+
+    #[test]
+    fn a_base_url_over_the_stored_limit_is_refused_even_once_escaped() {
+        // Found by the API fuzzer: 2,049 characters reached the database's check (a 500).
+        let over = format!("http://0{}", "*".repeat(BASE_URL_MAX_CHARS - 7));
+        assert_eq!(over.chars().count(), BASE_URL_MAX_CHARS + 1);
+        let message = parse_base_url(&over).unwrap_err();
+        assert!(message.contains("at most 2048"), "{message}");
+        let at_limit = &over[..BASE_URL_MAX_CHARS];
+        assert_eq!(parse_base_url(at_limit).as_deref(), Ok(at_limit));
+        // 1,809 characters typed, 3,009 once each space is written `%20`.
+        let spaces = format!("http://h/{}", "a b".repeat(600));
+        assert!(spaces.len() < BASE_URL_MAX_CHARS);
+        assert!(parse_base_url(&spaces).unwrap_err().contains("escaped"));
     }
 
     #[test]

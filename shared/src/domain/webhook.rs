@@ -247,6 +247,12 @@ impl WebhookUrl {
             Some(url::Host::Ipv4(ip)) => refuse_literal(IpAddr::V4(ip), policy)?,
             Some(url::Host::Ipv6(ip)) => refuse_literal(IpAddr::V6(ip), policy)?,
         }
+        // Stored as written out, where the parser escapes (a space becomes `%20`).
+        if url.as_str().chars().count() > WEBHOOK_URL_MAX_CHARS {
+            return Err(format!(
+                "must be at most {WEBHOOK_URL_MAX_CHARS} characters, with special characters escaped"
+            ));
+        }
         Ok(Self(url))
     }
 
@@ -483,6 +489,15 @@ mod tests {
             WebhookUrl::parse(&long, STRICT)
                 .unwrap_err()
                 .contains("at most")
+        );
+        // Within the limit as typed, over it once each space is written `%20` (the stored
+        // form): refused, not a 500 from the database's check.
+        let spaces = format!("https://example.com/{}", "a b".repeat(600));
+        assert!(spaces.len() < WEBHOOK_URL_MAX_CHARS);
+        assert!(
+            WebhookUrl::parse(&spaces, STRICT)
+                .unwrap_err()
+                .contains("escaped")
         );
     }
 

@@ -102,6 +102,11 @@ async fn bad_platforms_are_refused_field_by_field() {
             json!({"name": "x", "base_url": "https://example.com/?q=1", "credential": "c"}),
             "base_url",
         ),
+        // 2,049 characters (found by the fuzzer: it was a 500 from the column's check).
+        (
+            json!({"name": "x", "base_url": format!("http://0{}", "*".repeat(2042)), "credential": "c"}),
+            "base_url",
+        ),
         (
             json!({"name": "", "base_url": "https://example.com", "credential": "c"}),
             "name",
