@@ -106,11 +106,7 @@ async fn measure(db: &TestDatabase, tables: usize, window: Duration) -> Measured
     let (cpu_after, decisions_after, elapsed) =
         (cpu_time(pid), decisions(db, &run).await, started.elapsed());
     let peak = process::peak_rss_kib(pid).expect("the runner runs");
-    client
-        .execute(
-            "UPDATE simulation_runs SET stop_requested_at = now() WHERE id = $1",
-            &[&run],
-        )
+    simrunner::dispatch::request_stop_all(&client, chrono::Utc::now())
         .await
         .unwrap();
     let status = child.wait().unwrap();

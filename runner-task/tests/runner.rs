@@ -358,16 +358,16 @@ async fn a_stop_request_and_sigterm_close_the_run_cancelled() {
     assert_closed_cancelled_soon(&db, &run, &mut child).await;
 }
 
-/// Asks for the run to stop, as the admin API does.
+/// Asks the run (the database's only active one) to stop, with the dispatcher's own call.
 async fn request_stop(db: &TestDatabase, run: &str) {
     let client = db.pool.get().await.unwrap();
-    client
-        .execute(
-            "UPDATE simulation_runs SET stop_requested_at = now() WHERE id = $1",
-            &[&run],
-        )
+    let asked = simrunner::dispatch::request_stop_all(&client, chrono::Utc::now())
         .await
         .unwrap();
+    assert_eq!(
+        asked.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        [run]
+    );
 }
 
 /// The runner exits 0 within 5 s (20 s is ECS's limit) and the run is closed `cancelled`.
